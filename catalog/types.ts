@@ -1,0 +1,115 @@
+/**
+ * A resource type is declared as data; one generic engine serves every table built from it.
+ * Adding a resource type means adding a ResourceDefinition, never new code in server/ or emulator/.
+ */
+
+export type JsonSchema = { [key: string]: unknown };
+
+/** PostgreSQL type of a column, from the property's JSON type. */
+export type ColumnType = 'text' | 'jsonb' | 'bigint' | 'numeric' | 'boolean';
+
+export type Handler = 'create' | 'read' | 'update' | 'delete' | 'list';
+
+export interface PropertyFlags {
+  /** Part of the resource type's primaryIdentifier. */
+  identifier: boolean;
+  /** Listed in the schema's `required`: CreateResource needs it. */
+  requiredOnCreate: boolean;
+  readOnly: boolean;
+  writeOnly: boolean;
+  createOnly: boolean;
+}
+
+/** One top-level property of the resource model and the column that shows it. */
+export interface Property {
+  /** Property name in the Cloud Control model, e.g. `KMSArn`. */
+  name: string;
+  /** Column name, e.g. `kms_arn`. */
+  column: string;
+  type: ColumnType;
+  description: string;
+  flags: PropertyFlags;
+}
+
+/** What a resource type's author writes: facts taken from its registry schema. */
+export interface ResourceDefinition {
+  typeName: string;
+  /** Postgres schema the tables live in, e.g. `appflow`. */
+  service: string;
+  description: string;
+  /** JSON Schema (draft-07) of the whole model, used to validate DesiredState and patched models. */
+  schema: JsonSchema;
+  /** Property names in column order (the user's spec order). */
+  propertyOrder: string[];
+  /** Column descriptions where the user's spec words them differently from the schema. */
+  descriptions?: Record<string, string>;
+  primaryIdentifier: string[];
+  readOnlyProperties: string[];
+  writeOnlyProperties: string[];
+  createOnlyProperties: string[];
+  permissions: Record<Handler, string[]>;
+  /** Table names: the single-resource table (get, update) and the collection table (list, create, delete). */
+  tables: { resource: string; collection: string };
+  /**
+   * How the service fills read-only properties on create, as templates over
+   * {region}, {account}, {id} (the primary identifier), {random} and other property names in braces.
+   * The emulator uses these; the live service does this itself.
+   */
+  generatedProperties: Record<string, string>;
+}
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+  description: string;
+  /** Absent for the pseudo-columns region, data__identifier and data__patchdocument. */
+  property?: Property;
+  /** A key the planner pushes down to Cloud Control (region, data__identifier). */
+  key: boolean;
+  flags: PropertyFlags;
+}
+
+export type SqlVerb = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+
+export interface Method {
+  /** e.g. `get_resource`. */
+  name: string;
+  verb: SqlVerb;
+  /** Cloud Control operation, e.g. `GetResource`. */
+  operation: 'GetResource' | 'ListResources' | 'CreateResource' | 'UpdateResource' | 'DeleteResource';
+  /** As the user's spec writes them, e.g. `data__Identifier, region`. */
+  requiredParams: string[];
+  /** IAM permissions this method needs (the handler's permissions). */
+  permissions: string[];
+}
+
+export interface Table {
+  /** Postgres schema, e.g. `appflow`. */
+  schema: string;
+  /** e.g. `connector_profile`. */
+  name: string;
+  kind: 'resource' | 'collection';
+  description: string;
+  resource: ResourceType;
+  columns: Column[];
+  methods: Method[];
+}
+
+/** A ResourceDefinition with everything derived from it. */
+export interface ResourceType {
+  definition: ResourceDefinition;
+  typeName: string;
+  properties: Property[];
+  /** Looks up a property by its Cloud Control name or by its column name. */
+  propertyByName(name: string): Property | undefined;
+  propertyByColumn(column: string): Property | undefined;
+  tables: Table[];
+}
+
+export interface Catalog {
+  resourceTypes: ResourceType[];
+  tables: Table[];
+  resourceType(typeName: string): ResourceType | undefined;
+  /** Case-sensitive lookup of `schema.name` as Postgres folds unquoted names (lower case). */
+  table(schema: string, name: string): Table | undefined;
+}
