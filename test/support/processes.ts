@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const projectRoot = path.resolve(import.meta.dirname ?? process.cwd(), '..', '..');
+
+export interface Started {
+  child: ChildProcess;
+  /** The first capture group of the ready pattern, e.g. the port. */
+  match: RegExpMatchArray;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node <script> ...args` from dist/ and resolves once a line of its stdout matches `ready`.
+ * Tests talk to real processes over loopback, and stop them by PID.
+ */
+export function startNode(
+  script: string,
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 30000,
+): Promise<Started> {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', script), ...args], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${script} did not become ready in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, output: () => out, stop });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${code} before it was ready:\n${out}`));
+    });
+  });
+}
+
+/** The emulator's CLI prints `Cloud Control emulator listening on http://127.0.0.1:<port>`. */
+export async function startEmulator(args: string[] = []): Promise<Started & { endpoint: string }> {
+  const s = await startNode('emulator/main.js', ['--port', '0', ...args], /listening on (http:\/\/[\d.]+:\d+)/);
+  return { ...s, endpoint: s.match[1]! };
+}
+
+/** Credentials for SigV4 signing against the emulator; nothing leaves loopback. */
+export const fakeAwsEnv = {
+  AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  AWS_REGION: 'us-east-1',
+};
