@@ -54,6 +54,10 @@ export interface ResourceDefinition {
    * How the service fills read-only properties on create, as templates over
    * {region}, {account}, {id} (the primary identifier), {random} and other property names in braces.
    * The emulator uses these; the live service does this itself.
+   * Placeholders: {region} the request's region; {account} the 12-digit account id of the caller;
+   * {id} the primary identifier as Cloud Control reports it (values joined by '|');
+   * {random} six random alphanumerics (the suffix Secrets Manager appends to a secret's ARN);
+   * {PropertyName} that property's value in the DesiredState (e.g. {ConnectorProfileName}).
    */
   generatedProperties: Record<string, string>;
 }

@@ -1,0 +1,15 @@
+/** The catalog: every resource type served as tables, built from its definition. */
+import { connectorProfile } from './appflow/connector-profile.js';
+import { buildCatalog } from './build-catalog.js';
+import type { Catalog, ResourceDefinition } from './types.js';
+
+export type * from './types.js';
+export { buildCatalog } from './build-catalog.js';
+export { buildResourceType, columnTypeOf } from './resource-type.js';
+export { catalogDdl } from './ddl.js';
+export { columnToProperty, propertyToColumn } from './naming.js';
+
+/** Adding a resource type is adding its definition here. */
+export const definitions: readonly ResourceDefinition[] = [connectorProfile];
+
+export const catalog: Catalog = buildCatalog(definitions);

@@ -1,0 +1,225 @@
+import { columnToProperty, propertyToColumn } from './naming.js';
+import type {
+  Column,
+  ColumnType,
+  JsonSchema,
+  Method,
+  Property,
+  PropertyFlags,
+  ResourceDefinition,
+  ResourceType,
+  Table,
+} from './types.js';
+
+const noFlags: PropertyFlags = {
+  identifier: false,
+  requiredOnCreate: false,
+  readOnly: false,
+  writeOnly: false,
+  createOnly: false,
+};
+
+/** Column type of a property, following a local $ref to the definition that holds its type. */
+export function columnTypeOf(propertySchema: JsonSchema, rootSchema: JsonSchema): ColumnType {
+  const resolved = resolveRef(propertySchema, rootSchema);
+  const declared = resolved.type;
+  // A nullable property is written ["string", "null"]; the column shows the non-null type.
+  const type = Array.isArray(declared) ? declared.find((t) => t !== 'null') : declared;
+  switch (type) {
+    case 'string':
+      return 'text';
+    case 'integer':
+      return 'bigint';
+    case 'number':
+      return 'numeric';
+    case 'boolean':
+      return 'boolean';
+    case 'object':
+    case 'array':
+      return 'jsonb';
+    default:
+      // Untyped: an enum of strings is text; anything else may hold any JSON.
+      return Array.isArray(resolved.enum) && resolved.enum.every((v) => typeof v === 'string')
+        ? 'text'
+        : 'jsonb';
+  }
+}
+
+function resolveRef(schema: JsonSchema, root: JsonSchema, seen = new Set<string>()): JsonSchema {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string') return schema;
+  const prefix = '#/definitions/';
+  if (!ref.startsWith(prefix) || seen.has(ref)) throw new Error(`cannot resolve $ref ${ref}`);
+  const definitions = (root.definitions ?? {}) as Record<string, JsonSchema>;
+  const target = definitions[ref.slice(prefix.length)];
+  if (target === undefined) throw new Error(`$ref ${ref} names no definition`);
+  return resolveRef(target, root, seen.add(ref));
+}
+
+function schemaProperties(def: ResourceDefinition): Record<string, JsonSchema> {
+  return (def.schema.properties ?? {}) as Record<string, JsonSchema>;
+}
+
+function checkPropertyOrder(def: ResourceDefinition): void {
+  const inSchema = Object.keys(schemaProperties(def));
+  const missing = inSchema.filter((name) => !def.propertyOrder.includes(name));
+  const unknown = def.propertyOrder.filter((name) => !inSchema.includes(name));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new Error(
+      `${def.typeName}: propertyOrder must list each schema property once` +
+        ` (missing: ${missing.join(', ') || 'none'}; not in schema: ${unknown.join(', ') || 'none'})`,
+    );
+  }
+}
+
+function buildProperty(def: ResourceDefinition, name: string): Property {
+  const propertySchema = schemaProperties(def)[name];
+  const required = (def.schema.required ?? []) as string[];
+  const description =
+    def.descriptions?.[name] ??
+    (propertySchema.description as string | undefined) ??
+    (resolveRef(propertySchema, def.schema).description as string | undefined) ??
+    '';
+  return {
+    name,
+    column: propertyToColumn(name),
+    type: columnTypeOf(propertySchema, def.schema),
+    description,
+    flags: {
+      identifier: def.primaryIdentifier.includes(name),
+      requiredOnCreate: required.includes(name),
+      readOnly: def.readOnlyProperties.includes(name),
+      writeOnly: def.writeOnlyProperties.includes(name),
+      createOnly: def.createOnlyProperties.includes(name),
+    },
+  };
+}
+
+/** region, data__identifier and data__patchdocument: parameters of the Cloud Control calls, shown as columns. */
+function pseudoColumns(def: ResourceDefinition): Column[] {
+  // Cloud Control joins a compound primary identifier's values with '|'.
+  const identifier = def.primaryIdentifier.join('|');
+  return [
+    { name: 'region', type: 'text', description: 'AWS region.', key: true, flags: noFlags },
+    {
+      name: 'data__identifier',
+      type: 'text',
+      description:
+        `The resource's primary identifier (${identifier}) as Cloud Control reports it;` +
+        ' with region, it selects one resource.',
+      key: true,
+      flags: { ...noFlags, identifier: true },
+    },
+    {
+      name: 'data__patchdocument',
+      type: 'text',
+      description:
+        'An RFC 6902 JSON Patch (a JSON array of operations) that UPDATE ... SET data__PatchDocument = ...' +
+        ' sends to the resource as is; always NULL when read.',
+      key: false,
+      flags: { ...noFlags, writeOnly: true },
+    },
+  ];
+}
+
+function methods(def: ResourceDefinition, kind: Table['kind']): Method[] {
+  const { permissions } = def;
+  const update: Method = {
+    name: 'update_resource',
+    verb: 'UPDATE',
+    operation: 'UpdateResource',
+    requiredParams: ['data__Identifier', 'data__PatchDocument', 'region'],
+    permissions: permissions.update,
+  };
+  if (kind === 'resource') {
+    // The order of the user's spec.
+    return [
+      update,
+      {
+        name: 'get_resource',
+        verb: 'SELECT',
+        operation: 'GetResource',
+        requiredParams: ['data__Identifier', 'region'],
+        permissions: permissions.read,
+      },
+    ];
+  }
+  return [
+    {
+      name: 'list_resources',
+      verb: 'SELECT',
+      operation: 'ListResources',
+      requiredParams: ['region'],
+      permissions: permissions.list,
+    },
+    {
+      name: 'create_resource',
+      verb: 'INSERT',
+      operation: 'CreateResource',
+      // Property names as the model writes them: they are the keys of DesiredState.
+      requiredParams: [...((def.schema.required ?? []) as string[]), 'region'],
+      permissions: permissions.create,
+    },
+    {
+      name: 'delete_resource',
+      verb: 'DELETE',
+      operation: 'DeleteResource',
+      requiredParams: ['data__Identifier', 'region'],
+      permissions: permissions.delete,
+    },
+    update,
+  ];
+}
+
+/** Derives the properties and both tables (single resource and collection) from a definition. */
+export function buildResourceType(def: ResourceDefinition): ResourceType {
+  checkPropertyOrder(def);
+  const properties = def.propertyOrder.map((name) => buildProperty(def, name));
+  const columns: Column[] = [
+    ...properties.map((property) => ({
+      name: property.column,
+      type: property.type,
+      description: property.description,
+      property,
+      key: false,
+      flags: property.flags,
+    })),
+    ...pseudoColumns(def),
+  ];
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (seen.has(column.name)) throw new Error(`${def.typeName}: two columns are named ${column.name}`);
+    seen.add(column.name);
+  }
+
+  const propertyNames = properties.map((p) => p.name);
+  const resourceType: ResourceType = {
+    definition: def,
+    typeName: def.typeName,
+    properties,
+    propertyByName: (name) => properties.find((p) => p.name === name),
+    propertyByColumn: (column) => {
+      const name = columnToProperty(column, propertyNames);
+      return name === undefined ? undefined : properties.find((p) => p.name === name);
+    },
+    tables: [],
+  };
+  const table = (kind: Table['kind'], name: string, description: string): Table => ({
+    schema: def.service,
+    name,
+    kind,
+    description,
+    resource: resourceType,
+    columns,
+    methods: methods(def, kind),
+  });
+  resourceType.tables.push(
+    table('resource', def.tables.resource, def.description),
+    table(
+      'collection',
+      def.tables.collection,
+      `Lists, creates and deletes ${def.typeName} resources; use ${def.tables.resource} to get or update one`,
+    ),
+  );
+  return resourceType;
+}
