@@ -69,3 +69,15 @@ export const fakeAwsEnv = {
   AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   AWS_REGION: 'us-east-1',
 };
+
+/** The server's CLI prints `aws-sql-bridge listening on <host>:<port>`. */
+export async function startBridge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started & { port: number }> {
+  const s = await startNode(
+    'server/main.js',
+    ['--port', '0', ...args],
+    /aws-sql-bridge listening on [\d.]+:(\d+)/,
+    { ...fakeAwsEnv, ...env },
+    60000,
+  );
+  return { ...s, port: Number(s.match[1]) };
+}

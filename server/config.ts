@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import type { AuthMethod } from '../server/wire/startup.js';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Start the built-in Cloud Control emulator with sample data and serve it. */
+  demo: boolean;
+  endpoint?: string;
+  regions: string[];
+  auth: { method: AuthMethod; users: Record<string, string> };
+  tls?: { certFile: string; keyFile: string };
+  readOnly: boolean;
+  cacheTtlMs: number;
+  maxConcurrency: number;
+  logLevel: string;
+}
+
+const usage = `Usage: aws-sql-bridge [options]
+  --host <addr>              listen address (default 127.0.0.1)
+  --port <n>                 listen port, 0 for any free one (default 5433)
+  --demo                     serve the built-in Cloud Control emulator with sample data
+  --endpoint <url>           Cloud Control endpoint (default: the SDK's, honouring AWS_ENDPOINT_URL_CLOUDCONTROL)
+  --region <r>[,<r>...]      regions a query without WHERE region = ... reads (default: AWS_REGION)
+  --user <name>              user allowed to connect (default: postgres)
+  --password <pw>            its password (or PGBRIDGE_PASSWORD); without one, trust (loopback only)
+  --auth <method>            scram-sha-256 (default with a password), md5 or password
+  --tls-cert <file> --tls-key <file>   accept SSL connections
+  --read-only                refuse INSERT, UPDATE and DELETE
+  --cache-ttl-ms <n>         how long a Cloud Control read is reused (default 5000; 0: never)
+  --max-concurrency <n>      Cloud Control calls in flight at once (default 8)
+  --log-level <level>        pino level (default info)`;
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '5433' },
+      demo: { type: 'boolean', default: false },
+      endpoint: { type: 'string' },
+      region: { type: 'string', multiple: true },
+      user: { type: 'string', default: 'postgres' },
+      password: { type: 'string' },
+      auth: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
+      'cache-ttl-ms': { type: 'string', default: '5000' },
+      'max-concurrency': { type: 'string', default: '8' },
+      'log-level': { type: 'string', default: 'info' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const password = values.password ?? env.PGBRIDGE_PASSWORD;
+  const method = (values.auth ?? (password ? 'scram-sha-256' : 'trust')) as AuthMethod;
+  if (!['scram-sha-256', 'md5', 'password', 'trust'].includes(method)) throw new Error(`--auth ${method}: unknown method`);
+  if (method !== 'trust' && !password) throw new Error(`--auth ${method} needs --password or PGBRIDGE_PASSWORD`);
+  const regionArgs = values.region?.flatMap((r) => r.split(',')).filter(Boolean);
+  const regions = regionArgs?.length
+    ? regionArgs
+    : values.demo
+      ? ['us-east-1', 'eu-west-1']
+      : env.AWS_REGION
+        ? [env.AWS_REGION]
+        : [];
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new Error('--tls-cert and --tls-key go together');
+  return {
+    host: values.host!,
+    port: Number(values.port),
+    demo: values.demo!,
+    endpoint: values.endpoint,
+    regions,
+    auth: { method, users: password ? { [values.user!]: password } : {} },
+    tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
+    readOnly: values['read-only']!,
+    cacheTtlMs: Number(values['cache-ttl-ms']),
+    maxConcurrency: Number(values['max-concurrency']),
+    logLevel: values['log-level']!,
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

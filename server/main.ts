@@ -1,0 +1,40 @@
+import { pino } from 'pino';
+import { parseConfig } from './config.js';
+import { startServer } from './server.js';
+
+const config = (() => {
+  try {
+    return parseConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+})();
+const logger = pino({ level: config.logLevel }, pino.destination(2));
+
+let endpoint: string | undefined;
+let stopEmulator: (() => Promise<void>) | undefined;
+if (config.demo) {
+  // Demo mode signs requests for the built-in emulator; these example keys never leave loopback.
+  process.env.AWS_ACCESS_KEY_ID ??= 'AKIAIOSFODNN7EXAMPLE';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  const { startEmulator } = await import('../emulator/index.js');
+  const emulator = await startEmulator({ port: 0, host: '127.0.0.1', sampleData: true });
+  endpoint = emulator.endpoint;
+  stopEmulator = emulator.close;
+}
+
+const started = Date.now();
+const server = await startServer(config, logger, endpoint);
+const user = Object.keys(config.auth.users)[0] ?? 'postgres';
+console.log(`aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`);
+if (config.demo) console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
+console.log(`connect with: psql "host=${config.host} port=${server.port} dbname=aws user=${user}"`);
+
+const shutdown = async () => {
+  await server.close();
+  await stopEmulator?.();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown());
+process.once('SIGINT', () => void shutdown());

@@ -1,0 +1,149 @@
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Logger } from 'pino';
+import { catalog, catalogDdl } from '../catalog/index.js';
+import { CloudControl } from './cloudcontrol/client.js';
+import type { ServerConfig } from './config.js';
+import { isLoopback } from './config.js';
+import { Engine } from './engine/engine.js';
+import { loadParser } from './plan/parse.js';
+import type { Services } from './session/executor.js';
+import { Session } from './session/session.js';
+import { startupOptions } from './session/settings.js';
+import { parseDataRow, splitBackendMessages } from './wire/backend-parser.js';
+import { acceptConnection, type WireOptions } from './wire/connection.js';
+import { serializeFrontend } from './wire/frontend-serializer.js';
+
+/** ParameterStatus names PostgreSQL reports at startup, with the case it reports them in. */
+const reportedParameters = [
+  'application_name',
+  'client_encoding',
+  'DateStyle',
+  'default_transaction_read_only',
+  'in_hot_standby',
+  'integer_datetimes',
+  'IntervalStyle',
+  'is_superuser',
+  'scram_iterations',
+  'server_encoding',
+  'server_version',
+  'session_authorization',
+  'standard_conforming_strings',
+  'TimeZone',
+];
+
+/** Startup packet keys that are not settings. */
+const notSettings = new Set(['user', 'database', 'options', 'replication']);
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, logger: Logger, endpoint?: string): Promise<RunningServer> {
+  if (config.auth.method === 'trust' && !isLoopback(config.host))
+    throw new Error(`refusing to listen on ${config.host} without a password: give --password or listen on 127.0.0.1`);
+  if (config.auth.method === 'trust')
+    logger.warn('no password configured: any local user can connect (trust); give --password to require one');
+
+  await loadParser();
+  const engine = await Engine.start({ ddl: catalogDdl(catalog) });
+  const cloud = new CloudControl(
+    {
+      endpoint: endpoint ?? config.endpoint,
+      defaultRegions: config.regions,
+      maxConcurrency: config.maxConcurrency,
+      cacheTtlMs: config.cacheTtlMs,
+    },
+    catalog,
+    logger,
+  );
+  const services: Services = { catalog, engine, cloud, logger };
+  const defaults = await engineDefaults(engine);
+  const sessions = new Map<number, { secretKey: number; session: Session }>();
+
+  const wire: WireOptions = {
+    auth: config.auth,
+    tls: config.tls && { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) },
+    databases: ['aws'],
+    serverParameters: (startup) => {
+      const params: Record<string, string> = { ...defaults, session_authorization: startup.user ?? '' };
+      for (const name of reportedParameters) {
+        const given = startup[name] ?? startup[name.toLowerCase()];
+        if (given !== undefined) params[name] = name === 'DateStyle' ? normalizeDateStyle(given) : given;
+      }
+      return params;
+    },
+    newBackendKey: () => {
+      let processId: number;
+      do processId = randomInt(1, 2 ** 31 - 1);
+      while (sessions.has(processId));
+      return { processId, secretKey: randomInt(0, 2 ** 31 - 1) };
+    },
+    onCancelRequest: (processId, secretKey) => {
+      const entry = sessions.get(processId);
+      if (entry && entry.secretKey === secretKey) entry.session.cancel();
+    },
+  };
+
+  const server = net.createServer((socket) => {
+    void (async () => {
+      const connection = await acceptConnection(socket, wire);
+      if (!connection) return;
+      const settings = new Map<string, string>();
+      for (const [name, value] of Object.entries(connection.startupParameters))
+        if (!notSettings.has(name)) settings.set(name.toLowerCase(), value);
+      for (const [name, value] of startupOptions(connection.startupParameters.options)) settings.set(name, value);
+      const session = new Session(connection, services, settings);
+      sessions.set(connection.processId, { secretKey: connection.secretKey, session });
+      try {
+        await session.run();
+      } finally {
+        sessions.delete(connection.processId);
+      }
+    })().catch((err: unknown) => {
+      logger.error({ err }, 'connection failed');
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await engine.close();
+    },
+  };
+}
+
+/** The engine's own values of the reported parameters, so ParameterStatus says what the engine runs. */
+async function engineDefaults(engine: Engine): Promise<Record<string, string>> {
+  const names = reportedParameters.map((n) => `'${n}'`).join(',');
+  const bytes = await engine.run({
+    settings: [],
+    load: [],
+    messages: serializeFrontend({
+      type: 'Query',
+      sql: `SELECT name, current_setting(name) FROM unnest(ARRAY[${names}]) AS name`,
+    }),
+  });
+  const out: Record<string, string> = {};
+  for (const frame of splitBackendMessages(bytes)) {
+    if (frame.code !== 'D') continue;
+    const [name, value] = parseDataRow(frame.payload).map((v) => v?.toString('utf8') ?? '');
+    out[name!] = value!;
+  }
+  out.is_superuser = 'off';
+  out.server_version = engine.serverVersion;
+  return out;
+}
+
+/** PostgreSQL completes a partial DateStyle ('ISO') with the default order ('ISO, MDY'). */
+function normalizeDateStyle(value: string): string {
+  return value.includes(',') ? value : `${value}, MDY`;
+}

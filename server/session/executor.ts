@@ -1,0 +1,328 @@
+import type { Logger } from 'pino';
+import type { Catalog } from '../../catalog/types.js';
+import type { CloudControl } from '../cloudcontrol/client.js';
+import type { Engine } from '../engine/engine.js';
+import { PgError, SqlState } from '../errors.js';
+import type { ParsedStatement } from '../plan/parse.js';
+import {
+  closeOf,
+  deallocateOf,
+  declareOf,
+  discardOf,
+  executeOf,
+  fetchOf,
+  prepareOf,
+  setOf,
+  transactionOf,
+} from '../plan/statements.js';
+import { noticeResponse } from '../wire/backend-serializer.js';
+import { serializeFrontend } from '../wire/frontend-serializer.js';
+import { Cursor, Cursors } from './cursors.js';
+import { loadFor, type ParamValues } from './load.js';
+import { emptyResult, engineReplies, singleResult, type Result } from './result.js';
+import { Settings } from './settings.js';
+import { TransactionBlock } from './transaction.js';
+
+export interface Services {
+  catalog: Catalog;
+  engine: Engine;
+  cloud: CloudControl;
+  logger: Logger;
+}
+
+/** How a statement's SQL reaches the engine: as a simple Query, or as the client's own Bind. */
+export interface Invocation {
+  /** Parameter values as text, for the keys the planner pushes down. */
+  params: ParamValues;
+  /** Frontend messages that run `sql` in the engine and end with one ReadyForQuery. */
+  messages(sql: string): Buffer;
+}
+
+export const simpleInvocation: Invocation = {
+  params: [],
+  messages: (sql) => serializeFrontend({ type: 'Query', sql }),
+};
+
+/** A SQL-level prepared statement (PREPARE name AS ...). */
+interface SqlPrepared {
+  /** The PREPARE statement itself: re-run in each unit, since nothing stays in the engine. */
+  prepareSql: string;
+  query: ParsedStatement;
+}
+
+const refused: Partial<Record<ParsedStatement['kind'], string>> = {
+  listen: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
+  ddl: 'this database serves live AWS resources and has no storage of its own: CREATE, ALTER and DROP are not supported',
+  prepare_transaction: 'PREPARE TRANSACTION is not supported',
+};
+
+/**
+ * Runs one statement for a session. Transaction control, settings, prepared statements and cursors are
+ * answered here, since the engine keeps nothing between units; everything else runs in the engine over
+ * rows fetched for it.
+ */
+export class Executor {
+  readonly txn = new TransactionBlock();
+  readonly settings: Settings;
+  readonly cursors = new Cursors();
+  private readonly prepared = new Map<string, SqlPrepared>();
+  /** Aborts the running statement's Cloud Control calls (cancel, statement_timeout). */
+  private abort = new AbortController();
+
+  constructor(
+    private readonly services: Services,
+    startupSettings: Map<string, string>,
+  ) {
+    this.settings = new Settings(startupSettings);
+  }
+
+  async execute(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
+    const kind = stmt.kind;
+    if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to') this.txn.checkNotFailed();
+    const refusal = refused[kind];
+    if (refusal) throw new PgError(SqlState.feature_not_supported, refusal);
+    switch (kind) {
+      case 'begin':
+      case 'commit':
+      case 'rollback':
+      case 'savepoint':
+      case 'release':
+      case 'rollback_to':
+        return this.transaction(stmt);
+      case 'set':
+      case 'reset':
+        return this.set(stmt);
+      case 'prepare':
+        return this.prepare(stmt);
+      case 'execute':
+        return this.executePrepared(stmt);
+      case 'deallocate': {
+        const { name } = deallocateOf(stmt);
+        if (name === null) this.prepared.clear();
+        else if (!this.prepared.delete(name))
+          throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${name}" does not exist`);
+        return emptyResult(name === null ? 'DEALLOCATE ALL' : 'DEALLOCATE');
+      }
+      case 'declare':
+        return this.declare(stmt);
+      case 'fetch':
+      case 'move':
+        return this.fetch(stmt);
+      case 'close': {
+        this.cursors.close(closeOf(stmt).name);
+        return emptyResult(closeOf(stmt).name === null ? 'CLOSE CURSOR ALL' : 'CLOSE CURSOR');
+      }
+      case 'discard':
+        return this.discard(stmt);
+      case 'insert':
+      case 'update':
+      case 'delete':
+        throw new PgError(
+          SqlState.feature_not_supported,
+          `${kind.toUpperCase()} through Cloud Control is not available in this version`,
+          { hint: 'Use the AWS console or CLI to change resources for now.' },
+        );
+      default:
+        return this.inEngine(stmt, invocation);
+    }
+  }
+
+  /** Stops the running statement: its Cloud Control calls are aborted and its engine unit cancelled. */
+  cancel(reason: PgError): void {
+    this.abort.abort(reason);
+    this.services.engine.cancel();
+  }
+
+  /** The description a Describe of the statement returns, without running it. */
+  async describe(stmt: ParsedStatement, paramTypes: number[]): Promise<{ params: Buffer | null; row: Buffer | null }> {
+    if (stmt.kind === 'fetch') {
+      const { name } = fetchOf(stmt);
+      return { params: null, row: this.cursors.get(name).result.description };
+    }
+    if (!runsInEngine(stmt)) return { params: null, row: null };
+    const messages = Buffer.concat([
+      serializeFrontend({ type: 'Parse', statement: '', sql: stmt.sql, paramTypes }),
+      serializeFrontend({ type: 'Describe', target: 'S', name: '' }),
+      serializeFrontend({ type: 'Sync' }),
+    ]);
+    const reply = singleResult(await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }));
+    return { params: reply.parameterDescription ?? null, row: reply.result.description };
+  }
+
+  private async inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
+    const notices: Buffer[] = [];
+    const onNotice = (message: string) =>
+      notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
+    const signal = this.freshSignal();
+    const load = await loadFor(stmt, invocation.params, this.services.catalog, this.services.cloud, onNotice, signal);
+    const bytes = await this.services.engine.run({
+      settings: this.settings.forUnit(),
+      load,
+      messages: invocation.messages(stmt.sql),
+    });
+    const reply = engineReplies(bytes)[replyIndex];
+    if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+    if (reply.error) throw reply.error;
+    reply.result.messages.unshift(...notices);
+    return reply.result;
+  }
+
+  private freshSignal(): AbortSignal {
+    if (this.abort.signal.aborted) this.abort = new AbortController();
+    return this.abort.signal;
+  }
+
+  private transaction(stmt: ParsedStatement): Result {
+    const t = transactionOf(stmt);
+    const warn = (message: string | undefined, result: Result) => {
+      if (message) result.messages.push(noticeResponse({ severity: 'WARNING', code: '25001', message }));
+      return result;
+    };
+    switch (t.kind) {
+      case 'begin': {
+        const warning = this.txn.begin();
+        if (!warning) this.settings.beginBlock();
+        const started = stmt.sql.trimStart().slice(0, 5).toUpperCase() === 'START';
+        return warn(warning, emptyResult(started ? 'START TRANSACTION' : 'BEGIN'));
+      }
+      case 'commit': {
+        const { tag, warning } = this.txn.commit();
+        if (tag === 'ROLLBACK') this.settings.rollbackBlock();
+        else this.settings.commitBlock();
+        this.cursors.endTransaction();
+        return warn(warning, emptyResult(tag));
+      }
+      case 'rollback': {
+        const { warning } = this.txn.rollback();
+        this.settings.rollbackBlock();
+        this.cursors.endTransaction();
+        return warn(warning, emptyResult('ROLLBACK'));
+      }
+      case 'savepoint':
+        this.txn.savepoint(t.name!);
+        this.settings.savepoint(t.name!);
+        return emptyResult('SAVEPOINT');
+      case 'release':
+        this.txn.release(t.name!);
+        this.settings.release(t.name!);
+        return emptyResult('RELEASE');
+      case 'rollback_to':
+        this.txn.rollbackTo(t.name!);
+        this.settings.rollbackTo(t.name!);
+        return emptyResult('ROLLBACK');
+    }
+  }
+
+  /** The engine checks the value; the bridge keeps what the engine made of it. */
+  private async set(stmt: ParsedStatement): Promise<Result> {
+    const s = setOf(stmt);
+    if (s.resetAll) {
+      this.settings.resetAll();
+      return emptyResult('RESET');
+    }
+    if (s.local && !this.txn.inBlock) {
+      const result = emptyResult('SET');
+      result.messages.push(
+        noticeResponse({ severity: 'WARNING', code: '25P01', message: 'SET LOCAL can only be used in transaction blocks' }),
+      );
+      return result;
+    }
+    const quoted = s.name.replace(/'/g, "''");
+    const messages = Buffer.concat([
+      serializeFrontend({ type: 'Query', sql: stmt.sql }),
+      serializeFrontend({ type: 'Query', sql: `SELECT current_setting('${quoted}', true)` }),
+    ]);
+    const [applied, readBack] = engineReplies(
+      await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }),
+    );
+    if (!applied || !readBack) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+    if (applied.error) throw applied.error;
+    if (s.isReset || s.value === null) this.settings.reset(s.name);
+    else if (!isTransactionCharacteristic(s.name)) {
+      const value = readBack.result.rows[0] ? dataRowText(readBack.result.rows[0]) : null;
+      if (value !== null) this.settings.set(s.name, value, s.local);
+    }
+    applied.result.tag ??= s.isReset ? 'RESET' : 'SET';
+    return applied.result;
+  }
+
+  private prepare(stmt: ParsedStatement): Result {
+    const p = prepareOf(stmt);
+    if (this.prepared.has(p.name))
+      throw new PgError(SqlState.duplicate_prepared_statement, `prepared statement "${p.name}" already exists`);
+    this.prepared.set(p.name, { prepareSql: stmt.sql, query: p.query });
+    return emptyResult('PREPARE');
+  }
+
+  /** EXECUTE name(args): the PREPARE runs again in the same unit, then the EXECUTE. */
+  private executePrepared(stmt: ParsedStatement): Promise<Result> {
+    const e = executeOf(stmt);
+    const p = this.prepared.get(e.name);
+    if (!p) throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${e.name}" does not exist`);
+    const invocation: Invocation = {
+      params: e.params.map(literalText),
+      messages: () =>
+        Buffer.concat([
+          serializeFrontend({ type: 'Query', sql: p.prepareSql }),
+          serializeFrontend({ type: 'Query', sql: stmt.sql }),
+        ]),
+    };
+    return this.inEngine({ ...p.query, sql: stmt.sql }, invocation, 1);
+  }
+
+  private async declare(stmt: ParsedStatement): Promise<Result> {
+    const d = declareOf(stmt);
+    if (!d.hold && !this.txn.inBlock)
+      throw new PgError('25P01', 'DECLARE CURSOR can only be used in transaction blocks');
+    const result = await this.inEngine(d.query, simpleInvocation);
+    this.cursors.declare(d.name, new Cursor(result, d.hold));
+    const declared = emptyResult('DECLARE CURSOR');
+    declared.messages = result.messages;
+    return declared;
+  }
+
+  private fetch(stmt: ParsedStatement): Result {
+    const f = fetchOf(stmt);
+    const cursor = this.cursors.get(f.name);
+    const count = f.count === 'all' ? Number.MAX_SAFE_INTEGER : f.count;
+    const rows = cursor.fetch(f.direction, count);
+    if (f.move) return emptyResult(`MOVE ${rows.length}`);
+    return { ...emptyResult(`FETCH ${rows.length}`), description: cursor.result.description, rows };
+  }
+
+  private discard(stmt: ParsedStatement): Result {
+    const { target } = discardOf(stmt);
+    if (target === 'all') {
+      if (this.txn.inBlock) throw new PgError('25001', 'DISCARD ALL cannot run inside a transaction block');
+      this.settings.resetAll();
+      this.prepared.clear();
+      this.cursors.close(null);
+    }
+    return emptyResult(`DISCARD ${target.toUpperCase()}`);
+  }
+}
+
+/** Statements the engine can Describe: those that run there. */
+export function runsInEngine(stmt: ParsedStatement): boolean {
+  return ['select', 'show', 'explain', 'copy', 'other'].includes(stmt.kind);
+}
+
+function isTransactionCharacteristic(name: string): boolean {
+  return name.startsWith('transaction_') || name === 'session_characteristics';
+}
+
+/** The value of a one-column text DataRow. */
+function dataRowText(frame: Buffer): string | null {
+  const length = frame.readInt32BE(7);
+  return length < 0 ? null : frame.subarray(11, 11 + length).toString('utf8');
+}
+
+/** An EXECUTE argument's value when it is a plain literal; otherwise unknown before execution. */
+function literalText(expression: string): string | null | undefined {
+  const s = expression.trim();
+  if (/^null$/i.test(s)) return null;
+  const quoted = /^'((?:[^']|'')*)'(?:::\w+)?$/.exec(s);
+  if (quoted) return quoted[1]!.replace(/''/g, "'");
+  if (/^-?\d+(\.\d+)?$/.test(s)) return s;
+  return undefined;
+}

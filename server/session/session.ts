@@ -1,0 +1,269 @@
+import { PgError, SqlState } from '../errors.js';
+import { parseStatements, type ParsedStatement } from '../plan/parse.js';
+import * as backend from '../wire/backend-serializer.js';
+import type { Connection } from '../wire/connection.js';
+import { serializeFrontend } from '../wire/frontend-serializer.js';
+import type { ErrorFields, FrontendMessage, FrontendMessageOf } from '../wire/messages.js';
+import { Executor, runsInEngine, simpleInvocation, type Invocation, type Services } from './executor.js';
+import { EngineError, type Result } from './result.js';
+
+/** A statement prepared by Parse; the unnamed one has the name ''. */
+interface PreparedStatement {
+  sql: string;
+  /** null for an empty query string. */
+  parsed: ParsedStatement | null;
+  paramTypes: number[];
+  described?: { params: Buffer | null; row: Buffer | null };
+}
+
+/** A portal made by Bind. Its result is materialized at the first Describe or Execute. */
+interface Portal {
+  statement: PreparedStatement;
+  invocation: Invocation;
+  result?: Result;
+  /** Rows already sent by Execute. */
+  sent: number;
+}
+
+/**
+ * One client connection: the protocol's message flow, as postgres.c's PostgresMain runs it. Simple and
+ * extended query, with the extended protocol's error recovery (skip to Sync). Statement semantics live in
+ * the Executor.
+ */
+export class Session {
+  private readonly executor: Executor;
+  private readonly statements = new Map<string, PreparedStatement>();
+  private readonly portals = new Map<string, Portal>();
+  private ignoreTillSync = false;
+  private running = false;
+
+  constructor(
+    private readonly connection: Connection,
+    services: Services,
+    startupSettings: Map<string, string>,
+  ) {
+    this.executor = new Executor(services, startupSettings);
+  }
+
+  async run(): Promise<void> {
+    this.readyForQuery();
+    for await (const message of this.connection.messages()) {
+      if (message.type === 'Terminate') break;
+      if (this.ignoreTillSync && message.type !== 'Sync') continue;
+      try {
+        await this.handle(message);
+      } catch (err) {
+        this.sendError(err);
+        if (message.type !== 'Query') this.ignoreTillSync = true;
+      }
+    }
+    this.connection.close();
+  }
+
+  /** A CancelRequest for this session: stops what is running, if anything. */
+  cancel(): void {
+    if (this.running)
+      this.executor.cancel(new PgError(SqlState.query_canceled, 'canceling statement due to user request'));
+  }
+
+  private async handle(message: FrontendMessage): Promise<void> {
+    switch (message.type) {
+      case 'Query':
+        return this.simpleQuery(message.sql);
+      case 'Parse':
+        return this.parse(message);
+      case 'Bind':
+        return this.bind(message);
+      case 'Describe':
+        return message.target === 'S' ? this.describeStatement(message.name) : this.describePortal(message.name);
+      case 'Execute':
+        return this.execute(message);
+      case 'Close':
+        if (message.target === 'S') this.statements.delete(message.name);
+        else this.portals.delete(message.name);
+        this.send(backend.closeComplete());
+        return;
+      case 'Sync':
+        this.ignoreTillSync = false;
+        if (!this.executor.txn.inBlock) this.portals.clear();
+        this.readyForQuery();
+        return;
+      case 'Flush':
+        this.connection.flush();
+        return;
+      case 'CopyData':
+      case 'CopyDone':
+      case 'CopyFail':
+        return; // outside COPY FROM STDIN these are ignored, as PostgreSQL does
+      case 'FunctionCall':
+        throw new PgError(SqlState.feature_not_supported, 'the fastpath function call protocol is not supported');
+      default:
+        throw new PgError(SqlState.protocol_violation, `invalid frontend message type "${message.code}"`);
+    }
+  }
+
+  private async simpleQuery(sql: string): Promise<void> {
+    try {
+      const statements = parseStatements(sql);
+      if (statements.length === 0) this.send(backend.emptyQueryResponse());
+      let offset = 0;
+      for (const stmt of statements) {
+        const at = sql.indexOf(stmt.sql, offset);
+        offset = at < 0 ? offset : at + stmt.sql.length;
+        try {
+          this.sendResult(await this.run(stmt, simpleInvocation), { description: true, maxRows: 0, sent: 0 });
+        } catch (err) {
+          throw withPositionOffset(err, at < 0 ? 0 : at);
+        }
+      }
+    } catch (err) {
+      this.sendError(err);
+    }
+    this.readyForQuery();
+  }
+
+  private parse(message: FrontendMessageOf<'Parse'>): void {
+    if (message.statement !== '' && this.statements.has(message.statement))
+      throw new PgError(SqlState.duplicate_prepared_statement, `prepared statement "${message.statement}" already exists`);
+    const parsed = parseStatements(message.sql);
+    if (parsed.length > 1)
+      throw new PgError(SqlState.syntax_error, 'cannot insert multiple commands into a prepared statement');
+    this.statements.set(message.statement, {
+      sql: message.sql,
+      parsed: parsed[0] ?? null,
+      paramTypes: message.paramTypes,
+    });
+    this.send(backend.parseComplete());
+  }
+
+  private bind(message: FrontendMessageOf<'Bind'>): void {
+    const statement = this.statement(message.statement);
+    if (message.portal !== '' && this.portals.has(message.portal))
+      throw new PgError(SqlState.duplicate_cursor, `portal "${message.portal}" already exists`);
+    const kind = statement.parsed?.kind;
+    if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to') this.executor.txn.checkNotFailed();
+    const invocation: Invocation = {
+      params: message.params.map((p) => (p === null ? null : p.toString('utf8'))),
+      messages: (sql) =>
+        Buffer.concat([
+          serializeFrontend({ type: 'Parse', statement: '', sql, paramTypes: statement.paramTypes }),
+          serializeFrontend({ ...message, type: 'Bind', portal: '', statement: '' }),
+          serializeFrontend({ type: 'Describe', target: 'P', name: '' }),
+          serializeFrontend({ type: 'Execute', portal: '', maxRows: 0 }),
+          serializeFrontend({ type: 'Sync' }),
+        ]),
+    };
+    this.portals.set(message.portal, { statement, invocation, sent: 0 });
+    this.send(backend.bindComplete());
+  }
+
+  private async describeStatement(name: string): Promise<void> {
+    const statement = this.statement(name);
+    if (statement.parsed && !statement.described)
+      statement.described = await this.executor.describe(statement.parsed, statement.paramTypes);
+    const params = statement.described?.params;
+    this.send(params ?? backend.parameterDescription(statement.paramTypes));
+    this.send(statement.described?.row ?? backend.noData());
+  }
+
+  private async describePortal(name: string): Promise<void> {
+    const portal = this.portal(name);
+    const result = await this.materialize(portal);
+    this.send(result.description ?? backend.noData());
+  }
+
+  private async execute(message: FrontendMessageOf<'Execute'>): Promise<void> {
+    const portal = this.portal(message.portal);
+    if (!portal.statement.parsed) {
+      this.send(backend.emptyQueryResponse());
+      return;
+    }
+    const result = await this.materialize(portal);
+    this.sendResult(result, { description: false, maxRows: message.maxRows, sent: portal.sent }, portal);
+  }
+
+  private async materialize(portal: Portal): Promise<Result> {
+    if (!portal.result) {
+      const stmt = portal.statement.parsed;
+      portal.result = stmt ? await this.run(stmt, portal.invocation) : { description: null, rows: [], copy: [], tag: null, messages: [] };
+    }
+    return portal.result;
+  }
+
+  private async run(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
+    this.running = true;
+    try {
+      return await this.executor.execute(stmt, invocation);
+    } catch (err) {
+      this.executor.txn.fail();
+      throw err;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Sends a result, or the part of it a row-limited Execute asks for (then PortalSuspended). */
+  private sendResult(
+    result: Result,
+    how: { description: boolean; maxRows: number; sent: number },
+    portal?: Portal,
+  ): void {
+    if (how.sent === 0) for (const m of result.messages) this.send(m);
+    if (how.description && result.description) this.send(result.description);
+    const end = how.maxRows > 0 ? Math.min(how.sent + how.maxRows, result.rows.length) : result.rows.length;
+    for (let i = how.sent; i < end; i++) this.send(result.rows[i]!);
+    if (portal) portal.sent = end;
+    if (end < result.rows.length) {
+      this.send(backend.portalSuspended());
+      return;
+    }
+    for (const frame of result.copy) this.send(frame);
+    if (result.tag === null) this.send(backend.emptyQueryResponse());
+    else this.send(backend.commandComplete(rowLimitedTag(result.tag, how.sent, end, result.rows.length)));
+  }
+
+  private statement(name: string): PreparedStatement {
+    const statement = this.statements.get(name);
+    if (!statement)
+      throw new PgError(
+        SqlState.invalid_sql_statement_name,
+        name === '' ? 'unnamed prepared statement does not exist' : `prepared statement "${name}" does not exist`,
+      );
+    return statement;
+  }
+
+  private portal(name: string): Portal {
+    const portal = this.portals.get(name);
+    if (!portal)
+      throw new PgError(SqlState.invalid_cursor_name, name === '' ? 'unnamed portal does not exist' : `portal "${name}" does not exist`);
+    return portal;
+  }
+
+  private sendError(err: unknown): void {
+    const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
+    this.send(backend.errorResponse(fields));
+  }
+
+  private readyForQuery(): void {
+    this.send(backend.readyForQuery(this.executor.txn.status));
+    this.connection.flush();
+  }
+
+  private send(frame: Buffer): void {
+    this.connection.send(frame);
+  }
+}
+
+/** A portal run in pieces ends with the count of its last piece, as PostgreSQL reports it. */
+function rowLimitedTag(tag: string, from: number, to: number, total: number): string {
+  if (from === 0 && to === total) return tag;
+  return tag.replace(/\d+$/, String(to - from));
+}
+
+/** An error's position counts from the start of the whole query string, not of its statement. */
+function withPositionOffset(err: unknown, offset: number): unknown {
+  if (offset === 0) return err;
+  if (err instanceof EngineError && err.errorFields.position)
+    return new EngineError({ ...err.errorFields, position: err.errorFields.position + offset });
+  return err;
+}

@@ -1,0 +1,140 @@
+import pg from 'pg';
+import { createProfiles, startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+const names = ['p-one', 'p-two', 'p-three'];
+
+beforeAll(async () => {
+  stack = await startStack({ regions: ['us-west-2'] });
+  await createProfiles(
+    stack.sdk('us-west-2'),
+    names.map((n, i) => ({
+      ConnectorProfileName: n,
+      ConnectorType: i === 0 ? 'Redshift' : 'Salesforce',
+      ConnectionMode: 'Public' as const,
+    })),
+  );
+});
+afterAll(() => stack?.stop());
+
+async function connect(extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
+  const client = new pg.Client({ ...stack.pg, ...extra });
+  await client.connect();
+  return client;
+}
+
+test('parameterized queries push their keys down and return typed values', async () => {
+  const c = await connect();
+  try {
+    const r = await c.query(
+      'SELECT connector_profile_name, connector_type, length(connector_profile_arn) > 0 AS has_arn FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2',
+      ['us-west-2', 'p-one'],
+    );
+    expect(r.rows).toEqual([{ connector_profile_name: 'p-one', connector_type: 'Redshift', has_arn: true }]);
+    const many = await c.query(
+      'SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE region = $1 AND connector_type = $2',
+      ['us-west-2', 'Salesforce'],
+    );
+    expect(many.rows).toEqual([{ n: 2 }]);
+    const none = await c.query('SELECT * FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2', [
+      'us-west-2',
+      'missing',
+    ]);
+    expect(none.rowCount).toBe(0);
+    expect(none.fields.map((f) => f.name)).toContain('connector_profile_arn');
+  } finally {
+    await c.end();
+  }
+});
+
+test('a named prepared statement runs many times with different parameters', async () => {
+  const c = await connect();
+  try {
+    for (const n of names) {
+      const r = await c.query({
+        name: 'by_name',
+        text: 'SELECT connector_profile_name FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2',
+        values: ['us-west-2', n],
+      });
+      expect(r.rows).toEqual([{ connector_profile_name: n }]);
+    }
+  } finally {
+    await c.end();
+  }
+});
+
+test('errors come back with their SQLSTATE and the connection keeps working', async () => {
+  const c = await connect();
+  try {
+    await expect(c.query('SELECT * FROM appflow.nope')).rejects.toMatchObject({ code: '42P01' });
+    await expect(c.query('SELEC 1')).rejects.toMatchObject({ code: '42601' });
+    await expect(c.query('SELECT $1::int', ['x'])).rejects.toMatchObject({ code: '22P02' });
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a failed transaction block refuses statements until ROLLBACK', async () => {
+  const c = await connect();
+  try {
+    await c.query('BEGIN');
+    await expect(c.query('SELECT 1/0')).rejects.toMatchObject({ code: '22012' });
+    await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+    await c.query('ROLLBACK');
+    expect((await c.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+  } finally {
+    await c.end();
+  }
+});
+
+test('20 concurrent clients interleaving SETs, prepared statements, transactions and queries see no cross-talk', async () => {
+  const clients = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => connect({ application_name: `client-${i}` })),
+  );
+  try {
+    await Promise.all(
+      clients.map(async (c, i) => {
+        const zone = i % 2 === 0 ? 'UTC' : 'Asia/Tokyo';
+        await c.query(`SET TimeZone = '${zone}'`);
+        await c.query(`SET application_name = 'app-${i}'`);
+        await c.query(`SET my.marker = 'm${i}'`);
+        for (let round = 0; round < 3; round++) {
+          await c.query('BEGIN');
+          await c.query(`SET LOCAL statement_timeout = '${1000 + i}s'`);
+          const r = await c.query({
+            name: `stmt_${i}`,
+            text: "SELECT current_setting('TimeZone') AS tz, current_setting('application_name') AS app, current_setting('my.marker') AS marker, current_setting('statement_timeout') AS timeout, $1::int AS i, (SELECT count(*)::int FROM appflow.connector_profiles WHERE region = 'us-west-2') AS n",
+            values: [i],
+          });
+          expect(r.rows).toEqual([
+            { tz: zone, app: `app-${i}`, marker: `m${i}`, timeout: `${1000 + i}s`, i, n: names.length },
+          ]);
+          await c.query(round % 2 === 0 ? 'COMMIT' : 'ROLLBACK');
+          const after = await c.query("SELECT current_setting('statement_timeout') AS timeout");
+          expect(after.rows).toEqual([{ timeout: '0' }]);
+        }
+      }),
+    );
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+});
+
+test('SET inside a rolled-back block is undone; SET then COMMIT stays', async () => {
+  const c = await connect();
+  try {
+    await c.query('BEGIN');
+    await c.query("SET search_path = 'appflow'");
+    await c.query('ROLLBACK');
+    expect((await c.query('SHOW search_path')).rows[0].search_path).toBe('"$user", public');
+    await c.query('BEGIN');
+    await c.query('SET search_path = appflow, public');
+    await c.query('COMMIT');
+    expect((await c.query('SHOW search_path')).rows[0].search_path).toBe('appflow, public');
+    const r = await c.query("SELECT count(*)::int AS n FROM connector_profiles WHERE region = 'us-west-2'");
+    expect(r.rows).toEqual([{ n: 3 }]);
+  } finally {
+    await c.end();
+  }
+});
