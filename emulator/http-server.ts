@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { ApiError, errors } from './errors.js';
+import { RateLimiter, type Faults } from './faults.js';
+import { isOperationName, targetPrefix, type OperationName } from './operations.js';
+import type { EmulatedCloudControl } from './service.js';
+import { regionOfRequest } from './sigv4.js';
+
+/** The admin endpoints tests use to set faults, reset state and look inside; never part of the AWS API. */
+export interface AdminControls {
+  faults(): Faults;
+  setFaults(update: unknown): Faults;
+  reset(): void;
+  dump(): unknown;
+}
+
+const maxBodyBytes = 1024 * 1024;
+const jsonContentType = 'application/x-amz-json-1.0';
+
+/** Serves the Cloud Control JSON 1.0 protocol on `POST /` and the admin endpoints under `/__admin/`. */
+export function createHttpServer(service: EmulatedCloudControl, admin: AdminControls, log: Logger): http.Server {
+  const limiter = new RateLimiter();
+  return http.createServer((req, res) => {
+    const started = Date.now();
+    const requestId = randomUUID();
+    readBody(req)
+      .then(async (body) => {
+        if (req.url?.startsWith('/__admin/')) return handleAdmin(req.method ?? 'GET', req.url, body, admin, res);
+        const target = String(req.headers['x-amz-target'] ?? '');
+        const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
+        let status = 200;
+        let payload: unknown;
+        try {
+          if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') throw errors.unknownOperation();
+          const region = regionOfRequest(req.headers.authorization);
+          if (!isOperationName(operation)) throw errors.unknownOperation();
+          payload = await serve(operation, region, body);
+        } catch (e) {
+          const error = e instanceof ApiError ? e : internalFailure(e, log);
+          status = error.status;
+          payload = error.body();
+        }
+        res.writeHead(status, { 'Content-Type': jsonContentType, 'x-amzn-RequestId': requestId });
+        res.end(JSON.stringify(payload));
+        // Never the body: DesiredState and PatchDocument carry credentials.
+        log.info({ requestId, operation, status, ms: Date.now() - started }, 'request');
+      })
+      .catch((e: unknown) => {
+        log.error({ err: e, requestId }, 'request failed');
+        if (!res.headersSent) res.writeHead(500, { 'x-amzn-RequestId': requestId });
+        res.end();
+      });
+  });
+
+  async function serve(operation: OperationName, region: string, body: string): Promise<unknown> {
+    const faults = admin.faults();
+    if (!limiter.admit(faults.throttleRps)) throw errors.throttling();
+    const latency = faults.latencyMs[operation] ?? faults.latencyMs['*'] ?? 0;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    if (faults.internalErrorRate > 0 && Math.random() < faults.internalErrorRate) throw errors.serviceInternalError();
+    return service.handle(operation, parseInput(body), region);
+  }
+}
+
+function parseInput(body: string): Record<string, unknown> {
+  if (body.trim() === '') return {};
+  let input: unknown;
+  try {
+    input = JSON.parse(body);
+  } catch {
+    throw errors.serialization('Request body is not valid JSON');
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw errors.serialization('Request body must be a JSON object');
+  }
+  return input as Record<string, unknown>;
+}
+
+function internalFailure(e: unknown, log: Logger): ApiError {
+  log.error({ err: e }, 'unexpected error');
+  return new ApiError('com.amazon.coral.service', 'InternalFailure', 500, 'An internal error occurred', true);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        reject(new Error('request body too large'));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function handleAdmin(method: string, url: string, body: string, admin: AdminControls, res: http.ServerResponse) {
+  const send = (status: number, payload: unknown) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(payload));
+  };
+  const route = `${method} ${url.split('?')[0]}`;
+  try {
+    switch (route) {
+      case 'GET /__admin/faults':
+        return send(200, admin.faults());
+      case 'POST /__admin/faults':
+        return send(200, admin.setFaults(body.trim() === '' ? {} : JSON.parse(body)));
+      case 'POST /__admin/reset':
+        admin.reset();
+        return send(200, { reset: true });
+      case 'GET /__admin/resources':
+        return send(200, admin.dump());
+      default:
+        return send(404, { message: `no admin route ${route}` });
+    }
+  } catch (e) {
+    return send(400, { message: e instanceof Error ? e.message : String(e) });
+  }
+}

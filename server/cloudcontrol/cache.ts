@@ -1,0 +1,128 @@
+import { LRUCache } from 'lru-cache';
+
+export type Loader<V> = (signal: AbortSignal) => Promise<V>;
+
+/** One request in flight, shared by every caller of its key until it settles. */
+interface Flight {
+  controller: AbortController;
+  waiters: number;
+}
+
+export interface ReadCacheOptions<V> {
+  /** 0 keeps no result once its request settles; concurrent callers still share the request. */
+  ttlMs: number;
+  /** Bound on the summed sizeOf of cached values (roughly characters of Properties). */
+  maxSize: number;
+  sizeOf: (value: V) => number;
+}
+
+/**
+ * A TTL cache whose misses are loaded once however many callers ask at the same time (lru-cache's fetchMethod
+ * coalesces them). Each caller may stop waiting on its own signal; the shared request is aborted only when
+ * every caller waiting on it has gone, so one cancelled statement never fails another's read.
+ * Errors are never cached: lru-cache drops the entry when the load rejects.
+ */
+export class ReadCache<V extends object> {
+  readonly #lru: LRUCache<string, V, Loader<V>>;
+  readonly #flights = new Map<string, Flight>();
+  readonly #ttlMs: number;
+
+  constructor(options: ReadCacheOptions<V>) {
+    this.#ttlMs = options.ttlMs;
+    this.#lru = new LRUCache<string, V, Loader<V>>({
+      maxSize: options.maxSize,
+      sizeCalculation: (value) => Math.max(1, Math.ceil(options.sizeOf(value))),
+      ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}),
+      fetchMethod: (key, _stale, { signal, context }) => this.#start(key, signal, context),
+    });
+  }
+
+  async get(key: string, load: Loader<V>, signal?: AbortSignal): Promise<V> {
+    // A retry is needed only when the request we joined was abandoned by all its other callers just before we
+    // joined it, or was evicted mid-flight; either way a fresh request fixes it.
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      const abandoned = this.#flights.get(key);
+      if (abandoned?.controller.signal.aborted) this.#lru.delete(key);
+
+      // fetch() calls fetchMethod synchronously on a miss, so #flights holds the request it started or joined.
+      const pending = this.#lru.fetch(key, { context: load });
+      const flight = this.#flights.get(key);
+      if (flight) flight.waiters++;
+      let left = false;
+      const leave = (abandon: boolean) => {
+        if (left || !flight) return;
+        left = true;
+        flight.waiters--;
+        if (abandon && flight.waiters === 0) flight.controller.abort(signal?.reason);
+      };
+
+      try {
+        const value = await untilAborted(pending, signal, () => leave(true));
+        leave(false);
+        if (value === undefined) {
+          if (attempt < 2) continue;
+          throw new Error('read cache: the request was dropped before it completed');
+        }
+        // Identity check: only the settled value of this request is dropped, never a newer entry.
+        if (this.#ttlMs === 0 && this.#lru.peek(key) === value) this.#lru.delete(key);
+        return value;
+      } catch (err) {
+        leave(false);
+        if (signal?.aborted) throw signal.reason;
+        if (flight?.controller.signal.aborted && attempt < 2) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Drops settled entries whose key matches; in-flight ones are left to finish for the callers waiting. */
+  drop(matches: (key: string) => boolean): void {
+    for (const key of [...this.#lru.keys()]) {
+      if (matches(key) && !this.#flights.has(key)) this.#lru.delete(key);
+    }
+  }
+
+  /** Number of requests in flight (for tests and metrics). */
+  get inFlight(): number {
+    return this.#flights.size;
+  }
+
+  #start(key: string, lruSignal: AbortSignal, load: Loader<V>): Promise<V> {
+    const controller = new AbortController();
+    // lru-cache aborts its own signal when the entry is deleted or evicted mid-flight.
+    lruSignal.addEventListener('abort', () => controller.abort(lruSignal.reason), { once: true });
+    const flight: Flight = { controller, waiters: 0 };
+    this.#flights.set(key, flight);
+    return load(controller.signal).finally(() => {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    });
+  }
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts (after calling onAbort). */
+export function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  onAbort?: () => void,
+): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      onAbort?.();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(err);
+      },
+    );
+  });
+}

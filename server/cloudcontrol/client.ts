@@ -1,0 +1,350 @@
+import {
+  CloudControlClient,
+  GetResourceCommand,
+  ListResourcesCommand,
+  type ResourceDescription,
+} from '@aws-sdk/client-cloudcontrol';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { pino, type Logger } from 'pino';
+import type { Catalog, Table } from '../../catalog/types.js';
+import { PgError, SqlState } from '../errors.js';
+import { ReadCache, untilAborted } from './cache.js';
+import { pgErrorFromAws } from './errors.js';
+import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+
+export interface CloudControlOptions {
+  /** Override (the emulator); else the SDK's own resolution (AWS_ENDPOINT_URL_CLOUDCONTROL honoured by the SDK). */
+  endpoint?: string;
+  /** Used when a query pins no region; from a flag, else AWS_REGION; may be empty. */
+  defaultRegions: string[];
+  /** Per-process bound on in-flight Cloud Control calls (default 8). */
+  maxConcurrency?: number;
+  /** SDK attempts per call, the first included (default 5); throttling and 5xx are retried with backoff. */
+  maxAttempts?: number;
+  /** Read cache TTL (default 5000); 0 disables caching but keeps coalescing of concurrent identical calls. */
+  cacheTtlMs?: number;
+  /** Cloud Control's RoleArn parameter: the role it assumes to run the resource handlers. */
+  roleArn?: string;
+}
+
+/** What a call is about, for the debug log and the limiter; never resource properties. */
+export interface CallInfo {
+  operation: string;
+  region: string;
+  typeName?: string;
+  identifier?: string;
+}
+
+export interface FetchKeys {
+  region?: string[];
+  data__identifier?: string[];
+}
+
+type Got = { description: Description };
+type Listed = { descriptions: Description[] };
+type Cached = Got | Listed;
+
+// Loose on purpose: the SDK validates the region as a host label, this only keeps junk out of messages.
+const regionPattern = /^[a-z]{2}(-[a-z0-9]+)+$/;
+
+export class CloudControl {
+  readonly #options: CloudControlOptions;
+  readonly #catalog: Catalog;
+  readonly #log: Logger;
+  readonly #clients = new Map<string, CloudControlClient>();
+  readonly #limit: LimitFunction;
+  readonly #cache: ReadCache<Cached>;
+  /** Bumped by invalidate(): reads that were in flight during a write land under a key no one asks for again. */
+  readonly #generations = new Map<string, number>();
+
+  constructor(options: CloudControlOptions, catalog: Catalog, logger?: Logger) {
+    this.#options = options;
+    this.#catalog = catalog;
+    this.#log = (logger ?? pino({ level: 'silent' })).child({ component: 'cloudcontrol' });
+    this.#limit = pLimit(this.#concurrency);
+    this.#cache = new ReadCache<Cached>({
+      ttlMs: options.cacheTtlMs ?? 5000,
+      maxSize: 64 * 1024 * 1024,
+      sizeOf: sizeOf,
+    });
+  }
+
+  get catalog(): Catalog {
+    return this.#catalog;
+  }
+
+  get #concurrency(): number {
+    return Math.max(1, this.#options.maxConcurrency ?? 8);
+  }
+
+  /** One SDK client per region, created lazily and reused (writes use it too). */
+  client(region: string): CloudControlClient {
+    let client = this.#clients.get(region);
+    if (!client) {
+      client = new CloudControlClient({
+        region,
+        ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
+        maxAttempts: this.#options.maxAttempts ?? 5,
+        // Adaptive adds a client-side rate limiter per region that slows down after throttling, which is
+        // what a fan-out of GetResource calls needs; its waits honour abortSignal.
+        retryMode: 'adaptive',
+        // Without timeouts a stalled connection would hold a limiter slot until statement_timeout.
+        requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
+        // No SDK logger: its middleware would log inputs, and DesiredState can hold credentials.
+      });
+      const roleArn = this.#options.roleArn;
+      if (roleArn) {
+        client.middlewareStack.add(
+          (next) => (args) => {
+            const input = args.input as { TypeName?: string; RoleArn?: string };
+            // Only requests about a resource type take RoleArn.
+            if (input.TypeName !== undefined && input.RoleArn === undefined) input.RoleArn = roleArn;
+            return next(args);
+          },
+          { step: 'initialize', name: 'roleArn' },
+        );
+      }
+      this.#clients.set(region, client);
+    }
+    return client;
+  }
+
+  /**
+   * Runs one Cloud Control call within the process-wide concurrency bound and logs it at debug
+   * (operation, region, identifier, duration; never properties). Errors come back as the SDK threw them.
+   */
+  async call<T>(
+    info: CallInfo,
+    signal: AbortSignal | undefined,
+    run: (client: CloudControlClient) => Promise<T>,
+  ): Promise<T> {
+    const queued = this.#limit(async () => {
+      signal?.throwIfAborted();
+      const started = performance.now();
+      try {
+        const result = await run(this.client(info.region));
+        const meta = (result as { $metadata?: { attempts?: number; requestId?: string } }).$metadata;
+        this.#log.debug(
+          {
+            ...info,
+            ms: Math.round(performance.now() - started),
+            attempts: meta?.attempts,
+            requestId: meta?.requestId,
+          },
+          'cloud control call',
+        );
+        return result;
+      } catch (err) {
+        const e = err as Error & {
+          $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string };
+        };
+        this.#log.debug(
+          {
+            ...info,
+            ms: Math.round(performance.now() - started),
+            error: e.name,
+            status: e.$metadata?.httpStatusCode,
+            attempts: e.$metadata?.attempts,
+            requestId: e.$metadata?.requestId,
+          },
+          'cloud control call failed',
+        );
+        throw err;
+      }
+    });
+    // A call still queued behind the limiter is abandoned at once; the queued task then sees the abort.
+    return untilAborted(queued, signal);
+  }
+
+  /**
+   * Rows for one table read, fetched as the keys allow (see the brief in docs/ARCHITECTURE.md):
+   * resource table with identifiers -> GetResource each; without -> ListResources then GetResource each,
+   * with a notice; collection table -> ListResources (identifiers filtered here).
+   * Rejects with a PgError, or with `signal.reason` when the signal aborts.
+   */
+  async fetchRows(
+    table: Table,
+    keys: FetchKeys,
+    onNotice: (message: string) => void,
+    signal?: AbortSignal,
+  ): Promise<Row[]> {
+    const regions = this.#regions(keys.region);
+    const ids = keys.data__identifier === undefined ? undefined : unique(keys.data__identifier);
+    if (regions.length === 0 || ids?.length === 0) return [];
+
+    // The first failure stops the rest of this read's calls: their results could not be returned anyway.
+    const failed = new AbortController();
+    const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    const fanOut = pLimit(this.#concurrency);
+    const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        failed.abort(err);
+        fanOut.clearQueue();
+        throw err;
+      }
+    };
+
+    const readRegion = async (region: string): Promise<Row[]> => {
+      if (table.kind === 'collection') {
+        const listed = await guard(() => this.#list(table, region, scope));
+        const wanted = ids && new Set(ids);
+        return listed
+          .filter((d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)))
+          .map((d) => rowFromDescription(table, region, d));
+      }
+      let targets = ids;
+      if (!targets) {
+        const listed = await guard(() => this.#list(table, region, scope));
+        targets = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
+        onNotice(this.#fanOutNotice(table, region, targets.length));
+      }
+      const got = await Promise.all(
+        targets.map((id) => fanOut(() => guard(() => this.#get(table, region, id, scope)))),
+      );
+      return got
+        .filter((d): d is Description => d !== undefined)
+        .map((d) => rowFromDescription(table, region, d));
+    };
+
+    try {
+      return (await Promise.all(regions.map(readRegion))).flat();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      // Promise.all rejects with the first failure: the one that aborted the others.
+      throw err;
+    }
+  }
+
+  /** Drop cached reads of a resource type (after a write). */
+  invalidate(typeName: string, region?: string): void {
+    const scope = region === undefined ? typeName : `${typeName}\u0000${region}`;
+    this.#generations.set(scope, (this.#generations.get(scope) ?? 0) + 1);
+    this.#cache.drop((key) => {
+      const [keyRegion, keyType] = JSON.parse(key) as string[];
+      return keyType === typeName && (region === undefined || keyRegion === region);
+    });
+  }
+
+  #key(region: string, typeName: string, operation: string, identifier = ''): string {
+    const generation = [
+      this.#generations.get(typeName) ?? 0,
+      this.#generations.get(`${typeName}\u0000${region}`) ?? 0,
+    ];
+    return JSON.stringify([region, typeName, operation, identifier, ...generation]);
+  }
+
+  /** GetResource through the cache; undefined when the resource does not exist. */
+  async #get(
+    table: Table,
+    region: string,
+    identifier: string,
+    signal: AbortSignal,
+  ): Promise<Description | undefined> {
+    const typeName = table.resource.typeName;
+    const info = { operation: 'GetResource', region, typeName, identifier };
+    try {
+      const got = (await this.#cache.get(
+        this.#key(region, typeName, 'GetResource', identifier),
+        async (shared): Promise<Got> => {
+          const out = await this.call(info, shared, (client) =>
+            client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
+              abortSignal: shared,
+            }),
+          );
+          const d = out.ResourceDescription;
+          return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
+        },
+        signal,
+      )) as Got;
+      return got.description;
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      // Not cached (only successes are), so a resource created a moment later is seen at once.
+      if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+      throw pgErrorFromAws(err, { operation: 'GetResource', table, region, identifier });
+    }
+  }
+
+  /** ListResources over all pages, through the cache. */
+  async #list(table: Table, region: string, signal: AbortSignal): Promise<Description[]> {
+    const typeName = table.resource.typeName;
+    try {
+      const listed = (await this.#cache.get(
+        this.#key(region, typeName, 'ListResources'),
+        (shared) => this.#listPages(typeName, region, shared),
+        signal,
+      )) as Listed;
+      return listed.descriptions;
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw pgErrorFromAws(err, { operation: 'ListResources', table, region });
+    }
+  }
+
+  async #listPages(typeName: string, region: string, signal: AbortSignal): Promise<Listed> {
+    const descriptions: Description[] = [];
+    const seen = new Set<string>();
+    let token: string | undefined;
+    do {
+      const out = await this.call({ operation: 'ListResources', region, typeName }, signal, (client) =>
+        client.send(new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }), {
+          abortSignal: signal,
+        }),
+      );
+      descriptions.push(...(out.ResourceDescriptions ?? []).map(describe));
+      token = out.NextToken || undefined;
+      // A service that hands back a token it already gave would otherwise page forever.
+      if (token !== undefined) {
+        if (seen.has(token))
+          throw new Error(`ListResources returned the same NextToken twice for ${typeName}`);
+        seen.add(token);
+      }
+    } while (token !== undefined);
+    return { descriptions };
+  }
+
+  #regions(pinned: string[] | undefined): string[] {
+    const regions = unique(pinned ?? this.#options.defaultRegions);
+    if (pinned === undefined && regions.length === 0) {
+      throw new PgError(SqlState.invalid_parameter_value, 'no AWS region to query', {
+        hint: "Add WHERE region = 'us-east-1' (or region IN (...)) to the query, or start the server with --region or AWS_REGION set.",
+      });
+    }
+    for (const region of regions) {
+      if (!regionPattern.test(region) || region.length > 50) {
+        throw new PgError(SqlState.invalid_parameter_value, `invalid AWS region "${region.slice(0, 60)}"`, {
+          hint: "A region looks like 'us-east-1'.",
+        });
+      }
+    }
+    return regions;
+  }
+
+  #fanOutNotice(table: Table, region: string, count: number): string {
+    const noun = resourceNoun(table.resource.typeName, count);
+    const collection = table.resource.tables.find((t) => t.kind === 'collection');
+    const cheaper = collection ? `, or query ${collection.schema}.${collection.name} for the list alone` : '';
+    return (
+      `listed ${count} ${noun} in ${region} (no data__identifier in WHERE); each row costs one GetResource call. ` +
+      `Add WHERE data__identifier = '...' to read only some${cheaper}.`
+    );
+  }
+}
+
+function describe(d: ResourceDescription): Description {
+  return { Identifier: d.Identifier, Properties: d.Properties };
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+function sizeOf(value: Cached): number {
+  const descriptions = 'descriptions' in value ? value.descriptions : [value.description];
+  return descriptions.reduce(
+    (sum, d) => sum + 64 + (d.Identifier?.length ?? 0) + (d.Properties?.length ?? 0),
+    64,
+  );
+}

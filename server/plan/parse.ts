@@ -1,0 +1,59 @@
+import { loadModule, parseSync, type ParseResult } from 'libpg-query';
+import { PgError, SqlState } from '../errors.js';
+import { statementKind, type StatementKind } from './kinds.js';
+import { SourceText, statementText } from './text.js';
+
+export type { StatementKind } from './kinds.js';
+
+let loading: Promise<void> | undefined;
+
+/** Loads the WASM parser; every parse after this is synchronous. Safe to call more than once. */
+export function loadParser(): Promise<void> {
+  loading ??= loadModule();
+  return loading;
+}
+
+export interface ParsedStatement {
+  /** The statement's own text, cut from the query string by its location (no trailing semicolon). */
+  sql: string;
+  /** The node, e.g. { SelectStmt: {...} }. */
+  ast: Record<string, unknown>;
+  kind: StatementKind;
+}
+
+/**
+ * Splits a (possibly multi-statement) query string. Throws PgError 42601 with PostgreSQL's message and
+ * 1-based character position for a syntax error. Empty string or only comments -> [].
+ */
+export function parseStatements(sql: string): ParsedStatement[] {
+  if (sql.trim() === '') return [];
+  let result: ParseResult;
+  try {
+    result = parseSync(sql);
+  } catch (err) {
+    throw toPgError(err);
+  }
+  const source = new SourceText(sql);
+  return (result.stmts ?? []).map((raw) => {
+    const ast = raw.stmt as unknown as Record<string, unknown>;
+    const start = raw.stmt_location ?? 0;
+    // The last statement carries no length: it runs to the end of the string.
+    const end = raw.stmt_len ? start + raw.stmt_len : source.byteLength;
+    return { sql: statementText(source, start, end), ast, kind: statementKind(ast) };
+  });
+}
+
+/** Wraps a node that is not a top-level statement of the string (a DECLARE's query, say). */
+export function statementOf(ast: Record<string, unknown>, sql: string): ParsedStatement {
+  return { sql, ast, kind: statementKind(ast) };
+}
+
+function toPgError(err: unknown): unknown {
+  const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
+  if (!details?.message) return err;
+  // The few grammar errors that PostgreSQL raises as "not supported" rather than as syntax errors.
+  const code = / is not supported$/.test(details.message) ? SqlState.feature_not_supported : SqlState.syntax_error;
+  const at = details.cursorPosition;
+  // libpg-query reports a 0-based character offset; PostgreSQL's ErrorResponse position is 1-based.
+  return new PgError(code, details.message, at !== undefined && at >= 0 ? { position: at + 1 } : {});
+}
