@@ -28,8 +28,10 @@ export class ApiError extends Error {
 }
 
 // The model says 404 for the three "not found" errors; the live service answers 400.
-const modeled = (code: string, status = 400) => (message: string) =>
-  new ApiError(cloudApiService, code, status, message);
+const modeled =
+  (code: string, status = 400) =>
+  (message: string) =>
+    new ApiError(cloudApiService, code, status, message);
 
 export const errors = {
   resourceNotFound: (typeName: string, identifier: string, requestToken: string) =>
@@ -37,7 +39,8 @@ export const errors = {
       `${typeName} Handler returned status FAILED: Resource of type '${typeName}' with identifier '${identifier}'` +
         ` was not found. (HandlerErrorCode: NotFound, RequestToken: ${requestToken})`,
     ),
-  typeNotFound: (typeName: string) => modeled('TypeNotFoundException')(`The type '${typeName}' cannot be found.`),
+  typeNotFound: (typeName: string) =>
+    modeled('TypeNotFoundException')(`The type '${typeName}' cannot be found.`),
   requestTokenNotFound: (token: string) =>
     modeled('RequestTokenNotFoundException')(`Resource request with token ${token} was not found.`),
   requestNotCancellable: (token: string, status: string) =>
@@ -49,11 +52,15 @@ export const errors = {
       `Invalid patch update: createOnlyProperties [${paths.join(', ')}] cannot be updated`,
     ),
   clientTokenConflict: (clientToken: string) =>
-    modeled('ClientTokenConflictException', 409)(
-      `ClientToken ${clientToken} was already used for a different request.`,
-    ),
+    modeled(
+      'ClientTokenConflictException',
+      409,
+    )(`ClientToken ${clientToken} was already used for a different request.`),
   concurrentOperation: (typeName: string, identifier: string, otherToken: string) =>
-    modeled('ConcurrentOperationException', 409)(
+    modeled(
+      'ConcurrentOperationException',
+      409,
+    )(
       `Another resource operation request (RequestToken: ${otherToken}) is in progress on the resource of type` +
         ` '${typeName}' with identifier '${identifier}'.`,
     ),
@@ -71,7 +78,13 @@ export const errors = {
         ` the ${permission} action`,
     ),
   missingAuthenticationToken: () =>
-    new ApiError(coralService, 'MissingAuthenticationTokenException', 400, 'Request is missing Authentication Token', true),
+    new ApiError(
+      coralService,
+      'MissingAuthenticationTokenException',
+      400,
+      'Request is missing Authentication Token',
+      true,
+    ),
   incompleteSignature: (header: string) =>
     new ApiError(
       coralService,
@@ -81,5 +94,6 @@ export const errors = {
       true,
     ),
   unknownOperation: () => new ApiError(coralService, 'UnknownOperationException', 400, '', true),
-  serialization: (message: string) => new ApiError(coralService, 'SerializationException', 400, message, true),
+  serialization: (message: string) =>
+    new ApiError(coralService, 'SerializationException', 400, message, true),
 };

@@ -116,12 +116,17 @@ function checkFailures(value: unknown): Record<string, InjectedFailure> {
   for (const [identifier, failure] of Object.entries(value as Record<string, Partial<InjectedFailure>>)) {
     const code = failure?.errorCode;
     if (typeof code !== 'string' || !(handlerErrorCodes as readonly string[]).includes(code)) {
-      throw new Error(`failIdentifiers.${identifier}.errorCode must be one of ${handlerErrorCodes.join(', ')}`);
+      throw new Error(
+        `failIdentifiers.${identifier}.errorCode must be one of ${handlerErrorCodes.join(', ')}`,
+      );
     }
     if (failure.statusMessage !== undefined && typeof failure.statusMessage !== 'string') {
       throw new Error(`failIdentifiers.${identifier}.statusMessage must be a string`);
     }
-    failures[identifier] = { errorCode: code as InjectedFailure['errorCode'], statusMessage: failure.statusMessage };
+    failures[identifier] = {
+      errorCode: code as InjectedFailure['errorCode'],
+      statusMessage: failure.statusMessage,
+    };
   }
   return failures;
 }

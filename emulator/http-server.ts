@@ -19,20 +19,26 @@ const maxBodyBytes = 1024 * 1024;
 const jsonContentType = 'application/x-amz-json-1.0';
 
 /** Serves the Cloud Control JSON 1.0 protocol on `POST /` and the admin endpoints under `/__admin/`. */
-export function createHttpServer(service: EmulatedCloudControl, admin: AdminControls, log: Logger): http.Server {
+export function createHttpServer(
+  service: EmulatedCloudControl,
+  admin: AdminControls,
+  log: Logger,
+): http.Server {
   const limiter = new RateLimiter();
   return http.createServer((req, res) => {
     const started = Date.now();
     const requestId = randomUUID();
     readBody(req)
       .then(async (body) => {
-        if (req.url?.startsWith('/__admin/')) return handleAdmin(req.method ?? 'GET', req.url, body, admin, res);
+        if (req.url?.startsWith('/__admin/'))
+          return handleAdmin(req.method ?? 'GET', req.url, body, admin, res);
         const target = String(req.headers['x-amz-target'] ?? '');
         const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
         let status = 200;
         let payload: unknown;
         try {
-          if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/') throw errors.unknownOperation();
+          if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
+            throw errors.unknownOperation();
           const region = regionOfRequest(req.headers.authorization);
           if (!isOperationName(operation)) throw errors.unknownOperation();
           payload = await serve(operation, region, body);
@@ -58,7 +64,8 @@ export function createHttpServer(service: EmulatedCloudControl, admin: AdminCont
     if (!limiter.admit(faults.throttleRps)) throw errors.throttling();
     const latency = faults.latencyMs[operation] ?? faults.latencyMs['*'] ?? 0;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
-    if (faults.internalErrorRate > 0 && Math.random() < faults.internalErrorRate) throw errors.serviceInternalError();
+    if (faults.internalErrorRate > 0 && Math.random() < faults.internalErrorRate)
+      throw errors.serviceInternalError();
     return service.handle(operation, parseInput(body), region);
   }
 }
@@ -98,7 +105,13 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function handleAdmin(method: string, url: string, body: string, admin: AdminControls, res: http.ServerResponse) {
+function handleAdmin(
+  method: string,
+  url: string,
+  body: string,
+  admin: AdminControls,
+  res: http.ServerResponse,
+) {
   const send = (status: number, payload: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(payload));

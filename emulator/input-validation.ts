@@ -51,7 +51,12 @@ const inputs: Record<OperationName, Record<string, Constraint>> = {
     ResourceModel: properties(false),
   },
   CreateResource: { ...common, ClientToken: clientToken, DesiredState: properties(true) },
-  UpdateResource: { ...common, ClientToken: clientToken, Identifier: identifier, PatchDocument: properties(true) },
+  UpdateResource: {
+    ...common,
+    ClientToken: clientToken,
+    Identifier: identifier,
+    PatchDocument: properties(true),
+  },
   DeleteResource: { ...common, ClientToken: clientToken, Identifier: identifier },
   GetResourceRequestStatus: { RequestToken: requestToken },
   ListResourceRequests: {
@@ -84,12 +89,14 @@ function checkMember(member: string, value: unknown, c: Constraint, problems: st
       `Value ${c.sensitive ? '' : `'${String(shown)}' `}at '${member}' failed to satisfy constraint: Member must ${rule}`,
     );
   if (value === undefined || value === null) {
-    if (c.required) problems.push(`Value null at '${member}' failed to satisfy constraint: Member must not be null`);
+    if (c.required)
+      problems.push(`Value null at '${member}' failed to satisfy constraint: Member must not be null`);
     return;
   }
   if (c.kind === 'statusFilter') return checkStatusFilter(member, value, problems);
   if (c.kind === 'integer') {
-    if (typeof value !== 'number' || !Number.isInteger(value)) throw errors.serialization(`Expected an integer for ${member}`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      throw errors.serialization(`Expected an integer for ${member}`);
     if (c.min !== undefined && value < c.min) fail(`have value greater than or equal to ${c.min}`);
     if (c.max !== undefined && value > c.max) fail(`have value less than or equal to ${c.max}`);
     return;
@@ -103,7 +110,8 @@ function checkMember(member: string, value: unknown, c: Constraint, problems: st
 }
 
 function checkStatusFilter(member: string, value: unknown, problems: string[]): void {
-  if (typeof value !== 'object' || Array.isArray(value)) throw errors.serialization(`Expected an object for ${member}`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw errors.serialization(`Expected an object for ${member}`);
   const filter = value as Record<string, unknown>;
   const lists: [string, string[]][] = [
     ['Operations', operationValues],

@@ -14,7 +14,13 @@ import { errors } from './errors.js';
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
-const ajv = new Ajv({ strict: false, allErrors: true, verbose: true, unicodeRegExp: false, validateSchema: false });
+const ajv = new Ajv({
+  strict: false,
+  allErrors: true,
+  verbose: true,
+  unicodeRegExp: false,
+  validateSchema: false,
+});
 addFormats(ajv);
 
 interface TypeValidators {
@@ -136,7 +142,7 @@ function javaTypeOfSchema(type: string): string {
 }
 
 /** The Java class org.json parses a value into, which is what everit names in "found: ...". */
-function javaTypeOf(value: unknown): string {
+export function javaTypeOf(value: unknown): string {
   if (value === null) return 'Null';
   if (Array.isArray(value)) return 'JSONArray';
   switch (typeof value) {

@@ -71,6 +71,8 @@ function rejectImmutableChanges(definition: ResourceDefinition, ops: Operation[]
   if (createOnly.length > 0) throw errors.notUpdatable(createOnly);
   const readOnly = named(definition.readOnlyProperties);
   if (readOnly.length > 0) {
-    throw errors.validation(`Invalid patch update: readOnlyProperties [${readOnly.join(', ')}] cannot be updated`);
+    throw errors.validation(
+      `Invalid patch update: readOnlyProperties [${readOnly.join(', ')}] cannot be updated`,
+    );
   }
 }

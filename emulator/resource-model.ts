@@ -25,7 +25,11 @@ export function readModel(definition: ResourceDefinition, model: Model): Model {
  * Fills the read-only properties the service itself sets on create, from the definition's templates over
  * {region}, {account}, {id}, {random} and the model's own properties.
  */
-export function withGeneratedProperties(definition: ResourceDefinition, desired: Model, region: string): Model {
+export function withGeneratedProperties(
+  definition: ResourceDefinition,
+  desired: Model,
+  region: string,
+): Model {
   const model = structuredClone(desired);
   const random = randomBytes(4).toString('hex').slice(0, 6);
   const fill = (template: string, id: string) =>

@@ -1,7 +1,8 @@
 import type { Model } from './resource-model.js';
 
 export type RequestOperation = 'CREATE' | 'UPDATE' | 'DELETE';
-export type OperationStatus = 'PENDING' | 'IN_PROGRESS' | 'SUCCESS' | 'FAILED' | 'CANCEL_IN_PROGRESS' | 'CANCEL_COMPLETE';
+export type OperationStatus =
+  'PENDING' | 'IN_PROGRESS' | 'SUCCESS' | 'FAILED' | 'CANCEL_IN_PROGRESS' | 'CANCEL_COMPLETE';
 
 /** The model's ProgressEvent as it goes on the wire: models are JSON strings, times epoch seconds. */
 export interface ProgressEvent {

@@ -20,7 +20,10 @@ export const sampleConnectorProfiles: { region: string; desiredState: Record<str
           Salesforce: { InstanceUrl: 'https://example.my.salesforce.com', isSandboxEnvironment: false },
         },
         ConnectorProfileCredentials: {
-          Salesforce: { AccessToken: 'demo-salesforce-access-token', RefreshToken: 'demo-salesforce-refresh-token' },
+          Salesforce: {
+            AccessToken: 'demo-salesforce-access-token',
+            RefreshToken: 'demo-salesforce-refresh-token',
+          },
         },
       },
     },
@@ -75,7 +78,11 @@ export const sampleConnectorProfiles: { region: string; desiredState: Record<str
       ConnectorProfileConfig: {
         ConnectorProfileProperties: { Slack: { InstanceUrl: 'https://example.slack.com' } },
         ConnectorProfileCredentials: {
-          Slack: { ClientId: 'demo-client-id', ClientSecret: 'demo-client-secret', AccessToken: 'demo-token' },
+          Slack: {
+            ClientId: 'demo-client-id',
+            ClientSecret: 'demo-client-secret',
+            AccessToken: 'demo-token',
+          },
         },
       },
     },
@@ -89,7 +96,9 @@ export const sampleConnectorProfiles: { region: string; desiredState: Record<str
       ConnectionMode: 'Public',
       ConnectorProfileConfig: {
         ConnectorProfileProperties: {
-          CustomConnector: { ProfileProperties: { baseUrl: 'https://inventory.example.com/api', tenant: 'acme' } },
+          CustomConnector: {
+            ProfileProperties: { baseUrl: 'https://inventory.example.com/api', tenant: 'acme' },
+          },
         },
         ConnectorProfileCredentials: {
           CustomConnector: { AuthenticationType: 'APIKEY', ApiKey: { ApiKey: 'demo-api-key' } },
@@ -105,7 +114,9 @@ export const sampleConnectorProfiles: { region: string; desiredState: Record<str
       ConnectionMode: 'Public',
       ConnectorProfileConfig: {
         ConnectorProfileProperties: { Datadog: { InstanceUrl: 'https://api.datadoghq.eu' } },
-        ConnectorProfileCredentials: { Datadog: { ApiKey: 'demo-api-key', ApplicationKey: 'demo-application-key' } },
+        ConnectorProfileCredentials: {
+          Datadog: { ApiKey: 'demo-api-key', ApplicationKey: 'demo-application-key' },
+        },
       },
     },
   },
@@ -129,7 +140,11 @@ export const sampleConnectorProfiles: { region: string; desiredState: Record<str
       ConnectionMode: 'Public',
       ConnectorProfileConfig: {
         ConnectorProfileProperties: {
-          Snowflake: { Warehouse: 'EU_WH', Stage: 'EU.PUBLIC.APPFLOW_STAGE', BucketName: 'example-appflow-snowflake-eu' },
+          Snowflake: {
+            Warehouse: 'EU_WH',
+            Stage: 'EU.PUBLIC.APPFLOW_STAGE',
+            BucketName: 'example-appflow-snowflake-eu',
+          },
         },
         ConnectorProfileCredentials: { Snowflake: { Username: 'appflow', Password: 'demo-password' } },
       },
@@ -140,7 +155,11 @@ export const sampleConnectorProfiles: { region: string; desiredState: Record<str
 /** Creates the sample profiles through CreateResource and completes them at once, so they exist on return. */
 export function loadSampleData(service: EmulatedCloudControl): void {
   for (const { region, desiredState } of sampleConnectorProfiles) {
-    service.handle('CreateResource', { TypeName: typeName, DesiredState: JSON.stringify(desiredState) }, region);
+    service.handle(
+      'CreateResource',
+      { TypeName: typeName, DesiredState: JSON.stringify(desiredState) },
+      region,
+    );
   }
   service.completePending();
 }

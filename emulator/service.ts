@@ -4,7 +4,7 @@ import type { Catalog, Handler, ResourceDefinition } from '../catalog/types.js';
 import { errors } from './errors.js';
 import type { Faults } from './faults.js';
 import { validateInput } from './input-validation.js';
-import { validateDesiredState } from './model-validation.js';
+import { javaTypeOf, validateDesiredState } from './model-validation.js';
 import type { OperationName } from './operations.js';
 import { decodeToken, encodeToken } from './paging.js';
 import { patchedModel } from './patch.js';
@@ -124,8 +124,7 @@ export class EmulatedCloudControl {
   private checkAccess(operation: OperationName, definition?: ResourceDefinition): void {
     if (!this.faults().denyOperations.includes(operation)) return;
     const handler = handlerOf[operation];
-    const permission =
-      (handler && definition?.permissions[handler]?.[0]) ?? `cloudformation:${operation}`;
+    const permission = (handler && definition?.permissions[handler]?.[0]) ?? `cloudformation:${operation}`;
     throw errors.accessDenied(principalArn, permission);
   }
 
@@ -136,13 +135,18 @@ export class EmulatedCloudControl {
     if (model === undefined) throw errors.resourceNotFound(definition.typeName, identifier, randomUUID());
     return {
       TypeName: definition.typeName,
-      ResourceDescription: { Identifier: identifier, Properties: JSON.stringify(readModel(definition, model)) },
+      ResourceDescription: {
+        Identifier: identifier,
+        Properties: JSON.stringify(readModel(definition, model)),
+      },
     };
   }
 
   private listResources(input: Input, store: RegionStore) {
     const definition = this.definition('ListResources', input);
-    const all = [...store.resourcesOf(definition.typeName).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const all = [...store.resourcesOf(definition.typeName).entries()].sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     let start = 0;
     if (input.NextToken !== undefined) {
       const cursor = decodeToken(input.NextToken as string, ['type', 'after']);
@@ -161,7 +165,9 @@ export class EmulatedCloudControl {
         Identifier: id,
         Properties: JSON.stringify(readModel(definition, model)),
       })),
-      ...(more ? { NextToken: encodeToken({ type: definition.typeName, after: page[page.length - 1]![0] }) } : {}),
+      ...(more
+        ? { NextToken: encodeToken({ type: definition.typeName, after: page[page.length - 1]![0] }) }
+        : {}),
     };
   }
 
@@ -228,7 +234,12 @@ export class EmulatedCloudControl {
    * A ClientToken seen before with the same request answers that request's progress again (a retry);
    * with a different request it is a conflict.
    */
-  private idempotent(operation: OperationName, input: Input, store: RegionStore, start: () => ResourceRequest) {
+  private idempotent(
+    operation: OperationName,
+    input: Input,
+    store: RegionStore,
+    start: () => ResourceRequest,
+  ) {
     const clientToken = input.ClientToken as string | undefined;
     const rest = Object.fromEntries(Object.entries(input).filter(([k]) => k !== 'ClientToken'));
     const fingerprint = JSON.stringify([operation, canonical(rest)]);
@@ -240,7 +251,8 @@ export class EmulatedCloudControl {
       }
     }
     const request = start();
-    if (clientToken !== undefined) store.clientTokens.set(clientToken, { fingerprint, requestToken: request.token });
+    if (clientToken !== undefined)
+      store.clientTokens.set(clientToken, { fingerprint, requestToken: request.token });
     return { ProgressEvent: progressEvent(request) };
   }
 
@@ -275,7 +287,10 @@ export class EmulatedCloudControl {
     }
     store.requests.set(request.token, request);
     request.timer = setTimeout(() => this.finish(store, request), this.faults().completionDelayMs);
-    this.log.debug({ requestToken: request.token, operation, typeName: definition.typeName }, 'request accepted');
+    this.log.debug(
+      { requestToken: request.token, operation, typeName: definition.typeName },
+      'request accepted',
+    );
     return request;
   }
 
@@ -303,7 +318,10 @@ export class EmulatedCloudControl {
   private injectedFailure(identifier: string | undefined) {
     const failure = identifier === undefined ? undefined : this.faults().failIdentifiers[identifier];
     if (failure === undefined) return undefined;
-    return { errorCode: failure.errorCode, statusMessage: failure.statusMessage ?? `Injected ${failure.errorCode} failure` };
+    return {
+      errorCode: failure.errorCode,
+      statusMessage: failure.statusMessage ?? `Injected ${failure.errorCode} failure`,
+    };
   }
 
   private request(input: Input, store: RegionStore): ResourceRequest {
@@ -314,12 +332,16 @@ export class EmulatedCloudControl {
   }
 
   private listResourceRequests(input: Input, store: RegionStore) {
-    const filter = (input.ResourceRequestStatusFilter ?? {}) as { Operations?: string[]; OperationStatuses?: string[] };
+    const filter = (input.ResourceRequestStatusFilter ?? {}) as {
+      Operations?: string[];
+      OperationStatuses?: string[];
+    };
     const pageSize = (input.MaxResults as number | undefined) ?? defaultRequestsPageSize;
     let before = Infinity;
     if (input.NextToken !== undefined) {
       const cursor = decodeToken(input.NextToken as string, ['before']);
-      if (cursor === undefined || typeof cursor.before !== 'number') throw errors.validation('Invalid NextToken provided');
+      if (cursor === undefined || typeof cursor.before !== 'number')
+        throw errors.validation('Invalid NextToken provided');
       before = cursor.before;
     }
     const matching = [...store.requests.values()]
@@ -367,7 +389,9 @@ function parseDesiredState(text: string): Model {
     throw errors.validation('Model validation failed (#: DesiredState is not valid JSON)');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw errors.validation(`Model validation failed (#: expected type: JSONObject, found: ${Array.isArray(parsed) ? 'JSONArray' : typeof parsed})`);
+    throw errors.validation(
+      `Model validation failed (#: expected type: JSONObject, found: ${javaTypeOf(parsed)})`,
+    );
   }
   return parsed as Model;
 }

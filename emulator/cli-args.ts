@@ -1,0 +1,82 @@
+import type { EmulatorOptions } from './index.js';
+import { isOperationName } from './operations.js';
+
+export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
+  --port N                    port to listen on (0: ephemeral)
+  --host H                    address to bind (default 127.0.0.1)
+  --sample-data               seed demo connector profiles in us-east-1 and eu-west-1
+  --completion-delay-ms N     how long Create/Update/Delete stay IN_PROGRESS (default 300)
+  --latency-ms Op=N           added latency for an operation (Op may be *); repeatable
+  --throttle-rps N            answer ThrottlingException above N requests per second
+  --internal-error-rate R     share (0..1) of requests answered with ServiceInternalErrorException
+  --fail-identifier ID=Code[:message]   requests on ID fail later with ErrorCode Code; repeatable
+  --deny-operation Op         answer AccessDeniedException to Op; repeatable
+  --log-level L               pino level (default info)`;
+
+/** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */
+export function parseCliArgs(argv: string[]): EmulatorOptions {
+  const options: EmulatorOptions = { logLevel: 'info' };
+  const number = (flag: string, value: string | undefined) => {
+    const n = Number(value);
+    if (value === undefined || value.trim() === '' || !Number.isFinite(n))
+      throw new Error(`${flag} needs a number`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--port':
+        options.port = number(flag, value());
+        break;
+      case '--host':
+        options.host = value();
+        break;
+      case '--sample-data':
+        options.sampleData = true;
+        break;
+      case '--completion-delay-ms':
+        options.completionDelayMs = number(flag, value());
+        break;
+      case '--latency-ms': {
+        const [op, ms] = value().split('=');
+        options.latencyMs = { ...options.latencyMs, [op!]: number(flag, ms) };
+        break;
+      }
+      case '--throttle-rps':
+        options.throttleRps = number(flag, value());
+        break;
+      case '--internal-error-rate':
+        options.internalErrorRate = number(flag, value());
+        break;
+      case '--fail-identifier': {
+        const v = value();
+        const eq = v.lastIndexOf('=');
+        if (eq <= 0) throw new Error(`${flag} needs ID=ErrorCode[:message]`);
+        const [errorCode, ...message] = v.slice(eq + 1).split(':');
+        const failure = { errorCode, ...(message.length > 0 ? { statusMessage: message.join(':') } : {}) };
+        options.failIdentifiers = {
+          ...options.failIdentifiers,
+          [v.slice(0, eq)]: failure,
+        } as EmulatorOptions['failIdentifiers'];
+        break;
+      }
+      case '--deny-operation': {
+        const op = value();
+        if (!isOperationName(op)) throw new Error(`${flag}: unknown operation ${op}`);
+        options.denyOperations = [...(options.denyOperations ?? []), op];
+        break;
+      }
+      case '--log-level':
+        options.logLevel = value() as EmulatorOptions['logLevel'];
+        break;
+      default:
+        throw new Error(`unknown flag ${flag}`);
+    }
+  }
+  return options;
+}
