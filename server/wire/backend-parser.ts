@@ -1,6 +1,12 @@
 import { PgError, SqlState } from '../errors.js';
 import { Reader } from './buffer-reader.js';
-import { AuthRequest, ErrorFieldCode, type ErrorFields, type FieldDescription, type Severity } from './messages.js';
+import {
+  AuthRequest,
+  ErrorFieldCode,
+  type ErrorFields,
+  type FieldDescription,
+  type Severity,
+} from './messages.js';
 
 /**
  * Decoding of backend messages produced by the embedded engine. Frames are split without decoding so that
@@ -130,7 +136,11 @@ export function parseBackendKeyData(payload: Buffer): { processId: number; secre
 }
 
 /** NotificationResponse ('A'). */
-export function parseNotificationResponse(payload: Buffer): { processId: number; channel: string; payload: string } {
+export function parseNotificationResponse(payload: Buffer): {
+  processId: number;
+  channel: string;
+  payload: string;
+} {
   const reader = new Reader(payload);
   return { processId: reader.int32(), channel: reader.cstring(), payload: reader.cstring() };
 }
@@ -180,7 +190,10 @@ export function parseAuthentication(payload: Buffer): AuthenticationMessage {
 }
 
 /** NegotiateProtocolVersion ('v'). */
-export function parseNegotiateProtocolVersion(payload: Buffer): { newestMinor: number; unrecognizedOptions: string[] } {
+export function parseNegotiateProtocolVersion(payload: Buffer): {
+  newestMinor: number;
+  unrecognizedOptions: string[];
+} {
   const reader = new Reader(payload);
   const newestMinor = reader.int32();
   const count = reader.int32();

@@ -145,7 +145,12 @@ export function parameterDescription(oids: readonly number[]): Buffer {
   return writer.message(BackendCode.ParameterDescription);
 }
 
-function copyResponse(code: string, columnCount: number, format: number, columnFormats?: readonly number[]): Buffer {
+function copyResponse(
+  code: string,
+  columnCount: number,
+  format: number,
+  columnFormats?: readonly number[],
+): Buffer {
   const writer = w().byte(format).int16(columnCount);
   for (let i = 0; i < columnCount; i++) writer.int16(columnFormats?.[i] ?? format);
   return writer.message(code);
@@ -173,7 +178,10 @@ export function copyDone(): Buffer {
  * Tells a client that asked for protocol 3.<minor> (or sent `_pq_.` options) which minor version we speak
  * and which options we did not recognise; the connection then continues in 3.<newestMinor>.
  */
-export function negotiateProtocolVersion(newestMinor: number, unrecognizedOptions: readonly string[] = []): Buffer {
+export function negotiateProtocolVersion(
+  newestMinor: number,
+  unrecognizedOptions: readonly string[] = [],
+): Buffer {
   const writer = w().int32(newestMinor).int32(unrecognizedOptions.length);
   for (const option of unrecognizedOptions) writer.cstring(option);
   return writer.message(BackendCode.NegotiateProtocolVersion);

@@ -82,6 +82,11 @@ export class Connection {
       this.endInput();
     });
     if (result.rest.length > 0) this.receive(result.rest);
+    if (result.inputEnded || stream.destroyed) {
+      this.closed ||= stream.destroyed;
+      this.endInput();
+    }
+    if (!this.paused) stream.resume();
   }
 
   /** Queue bytes; they are written together on flush() (one write per round trip). */
@@ -178,11 +183,10 @@ export class Connection {
   private protocolFailure(err: PgError): void {
     this.protocolError = err;
     this.logger?.debug({ code: err.code, message: err.message }, 'protocol violation');
-    // Messages decoded before the bad one are dropped too: the session must not act on a broken stream.
+    // Messages decoded before the bad one but not yet handled are dropped: the session must not act on a broken
+    // stream. Output already queued answers messages it did handle, so it goes out ahead of the FATAL.
     this.inbox = [];
     this.inboxHead = 0;
-    this.output = [];
-    this.outputBytes = 0;
     this.send(backend.errorResponse({ ...backend.errorFieldsOf(err), severity: 'FATAL' }));
     this.close();
   }

@@ -96,11 +96,16 @@ export class ScramSession {
       });
     }
     // 'y' means the client could bind but believes we cannot: true, since we never offer -PLUS.
-    if (cbindFlag !== 'n' && cbindFlag !== 'y') throw malformed(`Unexpected channel-binding flag "${cbindFlag}".`);
+    if (cbindFlag !== 'n' && cbindFlag !== 'y')
+      throw malformed(`Unexpected channel-binding flag "${cbindFlag}".`);
     if (authzid !== '') {
-      throw new PgError(SqlState.feature_not_supported, 'client uses authorization identity, but it is not supported', {
-        severity: 'FATAL',
-      });
+      throw new PgError(
+        SqlState.feature_not_supported,
+        'client uses authorization identity, but it is not supported',
+        {
+          severity: 'FATAL',
+        },
+      );
     }
     this.gs2Header = message.slice(0, second + 1);
     this.clientFirstBare = message.slice(second + 1);
@@ -134,7 +139,9 @@ export class ScramSession {
     if (attrs[1]?.[0] !== 'r') throw malformed('Expected attribute "r".');
     // Without channel binding, c= must echo the gs2 header exactly: this is what detects a downgraded 'y'.
     if (attrs[0][1] !== Buffer.from(this.gs2Header).toString('base64')) {
-      throw new PgError(SqlState.protocol_violation, 'SCRAM channel binding check failed', { severity: 'FATAL' });
+      throw new PgError(SqlState.protocol_violation, 'SCRAM channel binding check failed', {
+        severity: 'FATAL',
+      });
     }
     if (attrs[1][1] !== this.nonce) throw malformed('Nonce does not match.');
     if (!BASE64.test(proofText)) throw malformed('Malformed proof in client-final-message.');

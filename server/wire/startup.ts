@@ -22,7 +22,10 @@ export interface WireLogger {
 }
 
 export interface WireOptions {
-  auth: { method: AuthMethod; users: Record<string, string> /* user -> password; any user allowed when method is trust */ };
+  auth: {
+    method: AuthMethod;
+    users: Record<string, string>; /* user -> password; any user allowed when method is trust */
+  };
   tls?: { key: Buffer; cert: Buffer };
   /** When set, the only database names a client may connect to; others get FATAL 3D000. */
   databases?: string[];
@@ -55,6 +58,11 @@ export class SocketReader {
   private waiter: { size: number; resolve: (b: Buffer | null) => void } | undefined;
   private closed = false;
   private stream: net.Socket | undefined;
+
+  /** Whether the peer has finished sending ('end', 'close' or an error was seen). */
+  get ended(): boolean {
+    return this.closed;
+  }
 
   private readonly onData = (chunk: Buffer): void => {
     this.chunks.push(chunk);
@@ -135,6 +143,8 @@ export interface StartupResult {
   secretKey: number;
   /** Bytes the client sent after its last startup message, to be parsed as regular messages. */
   rest: Buffer;
+  /** The client already finished sending during startup, so no 'end' event will follow. */
+  inputEnded: boolean;
 }
 
 /**
@@ -180,7 +190,11 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
         write(Buffer.from('S'));
         reader.detach();
         // Synchronously after the 'S': the ClientHello cannot be delivered to the raw socket in between.
-        const secure = new tls.TLSSocket(socket, { isServer: true, key: options.tls.key, cert: options.tls.cert });
+        const secure = new tls.TLSSocket(socket, {
+          isServer: true,
+          key: options.tls.key,
+          cert: options.tls.cert,
+        });
         secure.on('error', ignore);
         reader.attach(secure);
         stream = secure;
@@ -196,7 +210,9 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
       const major = code >>> 16;
       const minor = code & 0xffff;
       if (major !== PROTOCOL_VERSION_3 >>> 16) {
-        throw invalidMessage(`unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.${PROTOCOL_MINOR}`);
+        throw invalidMessage(
+          `unsupported frontend protocol ${major}.${minor}: server supports 3.0 to 3.${PROTOCOL_MINOR}`,
+        );
       }
       const { parameters, protocolOptions } = parseStartupParameters(packet);
       if (minor > PROTOCOL_MINOR || protocolOptions.length > 0) {
@@ -227,14 +243,25 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
       messages.push(backend.backendKeyData(processId, secretKey));
       write(...messages);
 
+      // Paused until the Connection listens, so bytes arriving in between are buffered rather than dropped.
+      stream.pause();
       reader.detach();
-      return { stream, tls: encrypted, startupParameters: parameters, processId, secretKey, rest: reader.takeRest() };
+      return {
+        stream,
+        tls: encrypted,
+        startupParameters: parameters,
+        processId,
+        secretKey,
+        rest: reader.takeRest(),
+        inputEnded: reader.ended,
+      };
     }
   } catch (err) {
     reader.detach();
     if (!(err instanceof Hangup)) {
       const fields = backend.errorFieldsOf(err);
-      if (err instanceof PgError) options.logger?.debug({ code: fields.code, message: fields.message }, 'startup failed');
+      if (err instanceof PgError)
+        options.logger?.debug({ code: fields.code, message: fields.message }, 'startup failed');
       else options.logger?.warn({ err }, 'startup failed');
       // PostgreSQL ends every startup failure with a FATAL, whatever the error's own level.
       write(backend.errorResponse({ ...fields, severity: 'FATAL' }));
@@ -253,19 +280,24 @@ async function readStartupPacket(reader: SocketReader): Promise<Buffer> {
   const header = await reader.read(4);
   if (!header) throw new Hangup();
   const length = header.readUInt32BE(0);
-  if (length < 8 || length > MAX_STARTUP_PACKET_LENGTH) throw invalidMessage('invalid length of startup packet');
+  if (length < 8 || length > MAX_STARTUP_PACKET_LENGTH)
+    throw invalidMessage('invalid length of startup packet');
   const body = await reader.read(length - 4);
   if (!body) throw new Hangup();
   return body;
 }
 
-function parseStartupParameters(packet: Buffer): { parameters: Record<string, string>; protocolOptions: string[] } {
+function parseStartupParameters(packet: Buffer): {
+  parameters: Record<string, string>;
+  protocolOptions: string[];
+} {
   const r = new Reader(packet, 4);
   // A null-prototype record: a client-chosen name like "__proto__" must be just a name.
   const parameters: Record<string, string> = Object.create(null) as Record<string, string>;
   const protocolOptions: string[] = [];
   for (;;) {
-    if (r.remaining === 0) throw invalidMessage('invalid startup packet layout: expected terminator as last byte');
+    if (r.remaining === 0)
+      throw invalidMessage('invalid startup packet layout: expected terminator as last byte');
     const name = r.cstring();
     if (name === '') break;
     const value = r.cstring();
@@ -290,7 +322,8 @@ async function readPasswordPacket(reader: SocketReader): Promise<Buffer> {
     throw invalidMessage(`expected password response, got message type ${header[0]}`);
   }
   const length = header.readUInt32BE(1);
-  if (length < 4 || length - 4 > PG_MAX_AUTH_TOKEN_LENGTH) throw invalidMessage('invalid password packet size');
+  if (length < 4 || length - 4 > PG_MAX_AUTH_TOKEN_LENGTH)
+    throw invalidMessage('invalid password packet size');
   const body = await reader.read(length - 4);
   if (!body) throw new Hangup();
   return body;
@@ -302,7 +335,12 @@ function passwordFailed(user: string): PgError {
   });
 }
 
-async function authenticate(reader: SocketReader, write: Write, user: string, options: WireOptions): Promise<void> {
+async function authenticate(
+  reader: SocketReader,
+  write: Write,
+  user: string,
+  options: WireOptions,
+): Promise<void> {
   const { method, users } = options.auth;
   if (method === 'trust') return;
   if (!Object.hasOwn(users, user)) {
