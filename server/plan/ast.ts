@@ -73,7 +73,10 @@ export function defElemValue(arg: unknown): string | true {
   const c = constValue(arg);
   if (c && c.type !== 'null') return String(c.value);
   const l = as(arg, 'List');
-  if (l) return names(l.items).filter((x) => x !== undefined).join(', ');
+  if (l)
+    return names(l.items)
+      .filter((x) => x !== undefined)
+      .join(', ');
   const star = as(arg, 'A_Star');
   if (star) return '*';
   return true;

@@ -52,7 +52,9 @@ function toPgError(err: unknown): unknown {
   const details = (err as { sqlDetails?: { message?: string; cursorPosition?: number } }).sqlDetails;
   if (!details?.message) return err;
   // The few grammar errors that PostgreSQL raises as "not supported" rather than as syntax errors.
-  const code = / is not supported$/.test(details.message) ? SqlState.feature_not_supported : SqlState.syntax_error;
+  const code = / is not supported$/.test(details.message)
+    ? SqlState.feature_not_supported
+    : SqlState.syntax_error;
   const at = details.cursorPosition;
   // libpg-query reports a 0-based character offset; PostgreSQL's ErrorResponse position is 1-based.
   return new PgError(code, details.message, at !== undefined && at >= 0 ? { position: at + 1 } : {});

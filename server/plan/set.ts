@@ -93,7 +93,8 @@ function multiItems(name: string, args: unknown): { name: string; value: string 
   const prefix = name === 'session characteristics' ? 'default_' : '';
   const modes = transactionModes(args);
   const items: { name: string; value: string }[] = [];
-  if (modes.isolation !== undefined) items.push({ name: `${prefix}transaction_isolation`, value: modes.isolation });
+  if (modes.isolation !== undefined)
+    items.push({ name: `${prefix}transaction_isolation`, value: modes.isolation });
   if (modes.readOnly !== undefined) {
     items.push({ name: `${prefix}transaction_read_only`, value: modes.readOnly ? 'on' : 'off' });
   }

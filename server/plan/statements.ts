@@ -14,7 +14,7 @@ function body(stmt: ParsedStatement, type: string): Body {
 }
 
 function deparse(node: unknown): string {
-  return deparseSync(node as never).trim();
+  return deparseSync(node as never, { pretty: false }).trim();
 }
 
 export interface TransactionInfo {
@@ -156,8 +156,13 @@ const FETCH_ALL = 2147483647;
 
 export function fetchOf(stmt: ParsedStatement): FetchInfo {
   const b = body(stmt, 'FetchStmt');
-  const direction = FETCH_DIRECTION[String(b.direction)] ?? 'forward';
-  const howMany = Number(b.howMany ?? 0);
+  let direction = FETCH_DIRECTION[String(b.direction)] ?? 'forward';
+  let howMany = Number(b.howMany ?? 0);
+  // `FETCH -2` is FORWARD -2; PostgreSQL runs it as BACKWARD 2.
+  if (howMany < 0 && (direction === 'forward' || direction === 'backward')) {
+    direction = direction === 'forward' ? 'backward' : 'forward';
+    howMany = -howMany;
+  }
   const relativeMove = direction === 'forward' || direction === 'backward';
   return {
     name: String(b.portalname ?? ''),
@@ -231,7 +236,9 @@ export function copyOf(stmt: ParsedStatement): CopyInfo {
   if (b.query) info.query = nestedStatement(stmt, b.query as Body);
   const rel = b.relation as Body | undefined;
   if (rel) {
-    const parts = [rel.catalogname, rel.schemaname, rel.relname].filter((p): p is string => typeof p === 'string');
+    const parts = [rel.catalogname, rel.schemaname, rel.relname].filter(
+      (p): p is string => typeof p === 'string',
+    );
     info.relation = parts.join('.');
     info.relationName = { name: String(rel.relname ?? '') };
     if (typeof rel.schemaname === 'string') info.relationName.schema = rel.schemaname;

@@ -42,7 +42,9 @@ export function tokens(text: string): Token[] {
  */
 export function statementText(source: SourceText, startByte: number, endByte: number): string {
   const raw = source.slice(startByte, endByte).trim();
-  if (!raw.includes('--') && !raw.includes('/*')) return raw;
+  // The parser starts a statement at its first token, so only a trailing comment can remain.
+  const lastLine = raw.slice(raw.lastIndexOf('\n') + 1);
+  if (!raw.endsWith('*/') && !lastLine.includes('--') && !/^(--|\/\*)/.test(raw)) return raw;
   const toks = tokens(raw);
   if (toks.length === 0) return '';
   const own = new SourceText(raw);

@@ -1,0 +1,75 @@
+import type { Table } from '../../catalog/types.js';
+import { conjuncts, KEY_COLUMNS, keyComparison, type KeyColumn, type KeyExpr } from './keys.js';
+
+export interface TableRead {
+  table: Table;
+  /** Key column name -> the values it is pinned to, or undefined when not pinned (then fetch everything). */
+  keys: { region?: KeyExpr[]; data__identifier?: KeyExpr[] };
+}
+
+/** One FROM item of a SELECT, UPDATE or DELETE, as column references can name it. */
+export interface Entry {
+  /** The alias, or the relation name when there is none. */
+  exposed: string;
+  aliased: boolean;
+  /** Schema as written (qualified references only). */
+  schema?: string;
+  /** The catalog table reads this item may be; several when an unqualified name matches several schemas. */
+  reads: TableRead[];
+  /**
+   * Its columns are not known to be exactly the catalog table's (subquery, function, other table, column
+   * aliases, a name hidden behind a join alias): an unqualified column may bind to it, so nothing pins by
+   * an unqualified name in this scope.
+   */
+  opaque: boolean;
+  /** Behind a join alias: qualified references cannot reach it. */
+  hidden: boolean;
+}
+
+/**
+ * Applies the top-level AND conjuncts of `quals` (a WHERE, or an inner join's ON) to the entries in
+ * its scope. Under-fetching returns wrong answers, so every doubt leaves the key unpinned.
+ */
+export function pinKeys(quals: unknown, entries: Entry[]): void {
+  for (const conjunct of conjuncts(quals)) {
+    const cmp = keyComparison(conjunct);
+    if (!cmp) continue;
+    const column = cmp.column[cmp.column.length - 1];
+    if (!(KEY_COLUMNS as readonly string[]).includes(column)) continue;
+    const target = cmp.column.length === 1 ? unqualified(entries, column) : qualified(entries, cmp.column);
+    if (!target) continue;
+    for (const read of target.reads) {
+      if (hasColumn(read.table, column)) setKey(read, column as KeyColumn, cmp.values);
+    }
+  }
+}
+
+function hasColumn(table: Table, column: string): boolean {
+  return table.columns.some((c) => c.name === column);
+}
+
+/** The entry an unqualified column binds to, when that is certain. */
+function unqualified(entries: Entry[], column: string): Entry | undefined {
+  if (entries.some((e) => e.opaque)) return undefined;
+  const having = entries.filter((e) => e.reads.some((r) => hasColumn(r.table, column)));
+  return having.length === 1 ? having[0] : undefined;
+}
+
+/** `alias.col`, `table.col`, `schema.table.col`, `aws.schema.table.col`. */
+function qualified(entries: Entry[], parts: string[]): Entry | undefined {
+  const [relation, schema, database] = parts.slice(0, -1).reverse();
+  if (database !== undefined && database !== 'aws') return undefined;
+  const matches = entries.filter((e) => {
+    if (e.hidden || e.exposed !== relation) return false;
+    if (schema === undefined) return true;
+    if (e.aliased) return false;
+    return e.schema !== undefined ? e.schema === schema : e.reads.every((r) => r.table.schema === schema);
+  });
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** Two conjuncts on one key are both true of every row; either alone is a correct superset. */
+function setKey(read: TableRead, column: KeyColumn, values: KeyExpr[]): void {
+  const current = read.keys[column];
+  if (!current || values.length < current.length) read.keys[column] = values;
+}
