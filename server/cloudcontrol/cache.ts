@@ -6,6 +6,9 @@ export type Loader<V> = (signal: AbortSignal) => Promise<V>;
 interface Flight {
   controller: AbortController;
   waiters: number;
+  /** Stopped before it settled: every caller left, or lru-cache evicted it. Joiners then start afresh. */
+  interrupted: boolean;
+  settled: boolean;
 }
 
 export interface ReadCacheOptions<V> {
@@ -42,8 +45,7 @@ export class ReadCache<V extends object> {
     // joined it, or was evicted mid-flight; either way a fresh request fixes it.
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      const abandoned = this.#flights.get(key);
-      if (abandoned?.controller.signal.aborted) this.#lru.delete(key);
+      if (this.#flights.get(key)?.interrupted) this.#lru.delete(key);
 
       // fetch() calls fetchMethod synchronously on a miss, so #flights holds the request it started or joined.
       const pending = this.#lru.fetch(key, { context: load });
@@ -54,7 +56,10 @@ export class ReadCache<V extends object> {
         if (left || !flight) return;
         left = true;
         flight.waiters--;
-        if (abandon && flight.waiters === 0) flight.controller.abort(signal?.reason);
+        if (abandon && flight.waiters === 0 && !flight.settled) {
+          flight.interrupted = true;
+          flight.controller.abort(signal?.reason);
+        }
       };
 
       try {
@@ -70,7 +75,7 @@ export class ReadCache<V extends object> {
       } catch (err) {
         leave(false);
         if (signal?.aborted) throw signal.reason;
-        if (flight?.controller.signal.aborted && attempt < 2) continue;
+        if (flight?.interrupted && attempt < 2) continue;
         throw err;
       }
     }
@@ -90,11 +95,21 @@ export class ReadCache<V extends object> {
 
   #start(key: string, lruSignal: AbortSignal, load: Loader<V>): Promise<V> {
     const controller = new AbortController();
-    // lru-cache aborts its own signal when the entry is deleted or evicted mid-flight.
-    lruSignal.addEventListener('abort', () => controller.abort(lruSignal.reason), { once: true });
-    const flight: Flight = { controller, waiters: 0 };
+    const flight: Flight = { controller, waiters: 0, interrupted: false, settled: false };
+    // lru-cache aborts its signal when the entry is deleted: mid-flight (eviction) that stops the request;
+    // after a failure (lru-cache drops failed entries) it is only tidying up.
+    lruSignal.addEventListener(
+      'abort',
+      () => {
+        if (flight.settled) return;
+        flight.interrupted = true;
+        controller.abort(lruSignal.reason);
+      },
+      { once: true },
+    );
     this.#flights.set(key, flight);
     return load(controller.signal).finally(() => {
+      flight.settled = true;
       if (this.#flights.get(key) === flight) this.#flights.delete(key);
     });
   }

@@ -9,7 +9,7 @@ import { pino, type Logger } from 'pino';
 import type { Catalog, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import { ReadCache, untilAborted } from './cache.js';
-import { pgErrorFromAws } from './errors.js';
+import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
 
 export interface CloudControlOptions {
@@ -65,7 +65,7 @@ export class CloudControl {
     this.#cache = new ReadCache<Cached>({
       ttlMs: options.cacheTtlMs ?? 5000,
       maxSize: 64 * 1024 * 1024,
-      sizeOf: sizeOf,
+      sizeOf,
     });
   }
 
@@ -157,10 +157,11 @@ export class CloudControl {
   }
 
   /**
-   * Rows for one table read, fetched as the keys allow (see the brief in docs/ARCHITECTURE.md):
-   * resource table with identifiers -> GetResource each; without -> ListResources then GetResource each,
-   * with a notice; collection table -> ListResources (identifiers filtered here).
-   * Rejects with a PgError, or with `signal.reason` when the signal aborts.
+   * Rows for one table read, fetched as the keys allow: resource table with identifiers -> GetResource
+   * each (region x identifier; a missing one is no row); without -> ListResources, then GetResource each,
+   * with a notice; collection table -> ListResources (pinned identifiers filtered here).
+   * Rows are keyed by column name; jsonb values are parsed JSON; write-only columns and data__patchdocument
+   * are null. Rejects with a PgError, or with `signal.reason` itself when the signal aborts.
    */
   async fetchRows(
     table: Table,
@@ -169,13 +170,17 @@ export class CloudControl {
     signal?: AbortSignal,
   ): Promise<Row[]> {
     const regions = this.#regions(keys.region);
-    const ids = keys.data__identifier === undefined ? undefined : unique(keys.data__identifier);
+    // Cloud Control identifiers are 1-1024 characters: any other value matches no resource.
+    const ids =
+      keys.data__identifier === undefined
+        ? undefined
+        : unique(keys.data__identifier).filter((id) => id.length >= 1 && id.length <= 1024);
     if (regions.length === 0 || ids?.length === 0) return [];
 
     // The first failure stops the rest of this read's calls: their results could not be returned anyway.
     const failed = new AbortController();
     const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
-    const fanOut = pLimit(this.#concurrency);
+    const fanOut = pLimit({ concurrency: this.#concurrency, rejectOnClear: true });
     const guard = async <T>(work: () => Promise<T>): Promise<T> => {
       try {
         return await work();
@@ -215,6 +220,12 @@ export class CloudControl {
       // Promise.all rejects with the first failure: the one that aborted the others.
       throw err;
     }
+  }
+
+  /** Closes the SDK clients' pooled connections (server shutdown). */
+  destroy(): void {
+    for (const client of this.#clients.values()) client.destroy();
+    this.#clients.clear();
   }
 
   /** Drop cached reads of a resource type (after a write). */
@@ -262,7 +273,7 @@ export class CloudControl {
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // Not cached (only successes are), so a resource created a moment later is seen at once.
-      if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+      if (isResourceNotFound(err)) return undefined;
       throw pgErrorFromAws(err, { operation: 'GetResource', table, region, identifier });
     }
   }
@@ -308,9 +319,11 @@ export class CloudControl {
   #regions(pinned: string[] | undefined): string[] {
     const regions = unique(pinned ?? this.#options.defaultRegions);
     if (pinned === undefined && regions.length === 0) {
-      throw new PgError(SqlState.invalid_parameter_value, 'no AWS region to query', {
-        hint: "Add WHERE region = 'us-east-1' (or region IN (...)) to the query, or start the server with --region or AWS_REGION set.",
-      });
+      throw new PgError(
+        SqlState.invalid_parameter_value,
+        "no AWS region to query: add WHERE region = '...' to the query, or start the server with --region or AWS_REGION set",
+        { hint: "For example: WHERE region = 'us-east-1', or region IN ('us-east-1', 'eu-west-1')." },
+      );
     }
     for (const region of regions) {
       if (!regionPattern.test(region) || region.length > 50) {

@@ -172,11 +172,22 @@ export function pgErrorFromProgressEvent(
   return build(kindOf(facts, undefined), facts, context);
 }
 
+// Duck-typed rather than instanceof: errors from Node's own modules may come from another realm (jest's VM).
+function isErrorLike(err: unknown): err is Error {
+  return typeof err === 'object' && err !== null && typeof (err as Error).message === 'string';
+}
+
+/** A read of a resource that is not there: GetResource turns it into "no row". */
+export function isResourceNotFound(err: unknown): boolean {
+  if (!isErrorLike(err)) return false;
+  return err.name === 'ResourceNotFoundException' || /HandlerErrorCode:\s*NotFound\b/.test(err.message);
+}
+
 function factsOf(err: unknown): AwsFacts {
-  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  if (!isErrorLike(err)) return { name: 'Error', message: String(err) };
   const e = err as Error & { $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number } };
   return {
-    name: e.name,
+    name: typeof e.name === 'string' ? e.name : 'Error',
     message: e.message,
     status: e.$metadata?.httpStatusCode,
     requestId: e.$metadata?.requestId,
@@ -186,14 +197,18 @@ function factsOf(err: unknown): AwsFacts {
 }
 
 function networkCode(err: unknown, depth = 0): string | undefined {
-  if (!(err instanceof Error) || depth > 5) return undefined;
+  if (!isErrorLike(err) || depth > 5) return undefined;
   const code = (err as Error & { code?: unknown }).code;
   if (typeof code === 'string' && unreachableCodes.has(code)) return code;
-  if (err instanceof AggregateError) {
-    for (const inner of err.errors) {
-      const found = networkCode(inner, depth + 1);
-      if (found) return found;
-    }
+  // The SDK's retry layer may wrap a socket error into a plain Error that keeps only its text.
+  const inText = [...err.message.matchAll(/\bE[A-Z_]+\b/g)]
+    .map((m) => m[0])
+    .find((w) => unreachableCodes.has(w));
+  if (inText) return inText;
+  const inner = (err as { errors?: unknown }).errors; // AggregateError of a dual-stack connect
+  for (const each of Array.isArray(inner) ? (inner as unknown[]) : []) {
+    const found = networkCode(each, depth + 1);
+    if (found) return found;
   }
   return networkCode(err.cause, depth + 1);
 }
@@ -207,7 +222,7 @@ function kindOf(facts: AwsFacts, err: unknown): Kind | undefined {
   if (byName) return byName;
   if (facts.code) return 'unreachable';
   if (facts.status !== undefined && facts.status >= 500) return 'remote';
-  if (err instanceof Error && '$metadata' in err) return 'remote';
+  if (isErrorLike(err) && '$metadata' in err && facts.status !== undefined) return 'remote';
   return undefined;
 }
 

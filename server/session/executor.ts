@@ -210,6 +210,8 @@ export class Executor {
         this.txn.rollbackTo(t.name!);
         this.settings.rollbackTo(t.name!);
         return emptyResult('ROLLBACK');
+      default:
+        throw new PgError(SqlState.feature_not_supported, 'two-phase commit is not supported');
     }
   }
 
@@ -260,7 +262,7 @@ export class Executor {
     const p = this.prepared.get(e.name);
     if (!p) throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${e.name}" does not exist`);
     const invocation: Invocation = {
-      params: e.params.map(literalText),
+      params: e.values,
       messages: () =>
         Buffer.concat([
           serializeFrontend({ type: 'Query', sql: p.prepareSql }),
@@ -315,14 +317,4 @@ function isTransactionCharacteristic(name: string): boolean {
 function dataRowText(frame: Buffer): string | null {
   const length = frame.readInt32BE(7);
   return length < 0 ? null : frame.subarray(11, 11 + length).toString('utf8');
-}
-
-/** An EXECUTE argument's value when it is a plain literal; otherwise unknown before execution. */
-function literalText(expression: string): string | null | undefined {
-  const s = expression.trim();
-  if (/^null$/i.test(s)) return null;
-  const quoted = /^'((?:[^']|'')*)'(?:::\w+)?$/.exec(s);
-  if (quoted) return quoted[1]!.replace(/''/g, "'");
-  if (/^-?\d+(\.\d+)?$/.test(s)) return s;
-  return undefined;
 }

@@ -2,7 +2,7 @@ import type { Catalog, Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
-import { resolveKeys, tableReads, type TableRead } from '../plan/table-reads.js';
+import { resolveKeys, tableReads } from '../plan/table-reads.js';
 
 type Keys = { region?: string[]; data__identifier?: string[] };
 const keyColumns = ['region', 'data__identifier'] as const;
@@ -12,18 +12,6 @@ const keyColumns = ['region', 'data__identifier'] as const;
  * (an EXECUTE argument that is an expression), which leaves any key that uses it unpinned.
  */
 export type ParamValues = (string | null | undefined)[];
-
-/** The keys one reference pins, given the parameters. */
-function pinnedKeys(read: TableRead, params: ParamValues): Keys {
-  const known: TableRead = { ...read, keys: { ...read.keys } };
-  for (const key of keyColumns) {
-    if (known.keys[key]?.some((e) => e.kind === 'param' && params[e.index - 1] === undefined)) delete known.keys[key];
-  }
-  return resolveKeys(
-    known,
-    params.map((p) => p ?? null),
-  );
-}
 
 /** Several references to one table need what each of them needs: an unpinned key wins over values. */
 function union(a: Keys, b: Keys): Keys {
@@ -47,7 +35,7 @@ export async function loadFor(
 ): Promise<EngineUnit['load']> {
   const byTable = new Map<Table, Keys>();
   for (const read of tableReads(stmt, catalog)) {
-    const keys = pinnedKeys(read, params);
+    const keys = resolveKeys(read, params);
     const seen = byTable.get(read.table);
     byTable.set(read.table, seen ? union(seen, keys) : keys);
   }
