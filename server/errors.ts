@@ -43,6 +43,8 @@ export const SqlState = {
   lock_not_available: '55P03',
   object_in_use: '55006',
   too_many_connections: '53300',
+  configuration_limit_exceeded: '53400',
+  program_limit_exceeded: '54000',
   internal_error: 'XX000',
   fdw_error: 'HV000',
   fdw_unable_to_establish_connection: 'HV00N',

@@ -18,6 +18,7 @@ if (config.demo) {
   // Demo mode signs requests for the built-in emulator; these example keys never leave loopback.
   process.env.AWS_ACCESS_KEY_ID ??= 'AKIAIOSFODNN7EXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
   const { startEmulator } = await import('../emulator/index.js');
   const emulator = await startEmulator({ port: 0, host: '127.0.0.1', sampleData: true });
   endpoint = emulator.endpoint;

@@ -116,6 +116,7 @@ export async function startServer(config: ServerConfig, logger: Logger, endpoint
     port,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      cloud.destroy();
       await engine.close();
     },
   };

@@ -117,9 +117,8 @@ const unreachableCodes = new Set([
   'ECONNABORTED',
 ]);
 
-// Not (yet) in the shared SqlState table.
-const configurationLimitExceeded = '53400';
-const programLimitExceeded = '54000';
+const configurationLimitExceeded = SqlState.configuration_limit_exceeded;
+const programLimitExceeded = SqlState.program_limit_exceeded;
 
 /** Cloud Control's IAM actions carry the `cloudformation:` prefix. */
 const cloudControlAction: Record<string, string> = {
@@ -129,6 +128,7 @@ const cloudControlAction: Record<string, string> = {
   UpdateResource: 'cloudformation:UpdateResource',
   DeleteResource: 'cloudformation:DeleteResource',
   GetResourceRequestStatus: 'cloudformation:GetResourceRequestStatus',
+  ListResourceRequests: 'cloudformation:ListResourceRequests',
   CancelResourceRequest: 'cloudformation:CancelResourceRequest',
 };
 

@@ -68,6 +68,8 @@ export const fakeAwsEnv = {
   AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
   AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   AWS_REGION: 'us-east-1',
+  // Without credentials the SDK would ask the instance metadata service, which is off loopback.
+  AWS_EC2_METADATA_DISABLED: 'true',
 };
 
 /** The server's CLI prints `aws-sql-bridge listening on <host>:<port>`. */

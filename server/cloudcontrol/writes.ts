@@ -1,0 +1,217 @@
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import {
+  CreateResourceCommand,
+  DeleteResourceCommand,
+  UpdateResourceCommand,
+  type CloudControlClient,
+  type ProgressEvent,
+} from '@aws-sdk/client-cloudcontrol';
+import type { Operation } from 'fast-json-patch';
+import pLimit from 'p-limit';
+import type { Table } from '../../catalog/types.js';
+import { PgError, SqlState } from '../errors.js';
+import { awaitRequest, LostTrack, type FinalStatus } from './await.js';
+import { untilAborted } from './cache.js';
+import type { CallInfo, CloudControl } from './client.js';
+import { pgErrorFromAws, pgErrorFromProgressEvent, type AwsErrorContext } from './errors.js';
+import { canceledError, label, lostTrackError, type Tracked } from './write-messages.js';
+import { writeOnlyValues } from './write-secrets.js';
+
+export type WriteRequest =
+  | {
+      operation: 'CreateResource';
+      region: string;
+      /** From the desired state's primary identifier; used in messages only. */
+      identifier: string;
+      desiredState: Record<string, unknown>;
+    }
+  | { operation: 'UpdateResource'; region: string; identifier: string; patch: Operation[] }
+  | { operation: 'DeleteResource'; region: string; identifier: string };
+
+export interface WriteOutcome {
+  request: WriteRequest;
+  status: FinalStatus;
+  /** Absent when the call was refused synchronously. */
+  requestToken?: string;
+  /** For FAILED / CANCEL_COMPLETE / synchronous refusals; write-only values masked. */
+  error?: PgError;
+}
+
+export interface WriteOptions {
+  /** One message per state change of each request, e.g. `UpdateResource p in us-east-1: SUCCESS`. */
+  onProgress(message: string): void;
+  /** Cancel / statement_timeout. */
+  signal: AbortSignal;
+  /** Requests in flight at once for this statement (default 4). */
+  concurrency?: number;
+  /** Default: a fresh UUID per request (what the SDK would fill in). */
+  clientToken?: (request: WriteRequest) => string;
+}
+
+export { WritesCanceledError } from './write-messages.js';
+
+/**
+ * Sends each request and awaits it: polls GetResourceRequestStatus with exponential backoff (100 ms, x1.5,
+ * cap 5 s), honouring RetryAfter, until SUCCESS, FAILED or CANCEL_COMPLETE. Outcomes come back in request
+ * order. Never rejects for a failed request (its outcome says so) except on abort: then it stops waiting and
+ * rejects with a WritesCanceledError (PgError 57014) whose DETAIL lists every request still in flight, which
+ * Cloud Control goes on with. Afterwards, aborted or not, drops cached reads of the type in the regions touched.
+ */
+export async function applyWrites(
+  cloud: CloudControl,
+  table: Table,
+  requests: WriteRequest[],
+  options: WriteOptions,
+): Promise<WriteOutcome[]> {
+  const { signal } = options;
+  const tracked: Tracked[] = requests.map((request) => ({ request, state: 'queued' }));
+  if (signal.aborted) throw canceledError(signal.reason, tracked);
+  if (requests.length === 0) return [];
+
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  // Each request in flight listens on the signal several times over (call, send, sleep); a signal of our
+  // own, raised above Node's default of 10 listeners, keeps a wide statement from warning about leaks.
+  const inner = new AbortController();
+  setMaxListeners(8 * concurrency + 10, inner.signal);
+  const forward = () => inner.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  const limit = pLimit(concurrency);
+  const runOptions = { ...options, signal: inner.signal };
+  const all = Promise.all(tracked.map((t) => limit(() => run(cloud, table, t, runOptions))));
+  try {
+    return await untilAborted(all, inner.signal);
+  } catch (err) {
+    if (signal.aborted) throw canceledError(signal.reason, tracked);
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', forward);
+    for (const region of new Set(requests.map((r) => r.region))) {
+      cloud.invalidate(table.resource.typeName, region);
+    }
+  }
+}
+
+async function run(
+  cloud: CloudControl,
+  table: Table,
+  t: Tracked,
+  options: WriteOptions,
+): Promise<WriteOutcome> {
+  const { request } = t;
+  const { signal, onProgress } = options;
+  // Requests still queued when the statement is cancelled are never sent.
+  signal.throwIfAborted();
+  const context: AwsErrorContext = {
+    operation: request.operation,
+    table,
+    region: request.region,
+    identifier: request.identifier,
+    secrets: writeOnlyValues(table, request),
+  };
+  const info: CallInfo = {
+    operation: request.operation,
+    region: request.region,
+    typeName: table.resource.typeName,
+    identifier: request.identifier,
+  };
+  const clientToken = options.clientToken?.(request) ?? randomUUID();
+
+  t.state = 'sending';
+  let event: ProgressEvent;
+  try {
+    const out = await cloud.call(info, signal, (client) => send(client, table, request, clientToken, signal));
+    if (!out.ProgressEvent?.RequestToken)
+      throw new Error(`${request.operation} answered without a RequestToken`);
+    event = out.ProgressEvent;
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    const error = pgErrorFromAws(err, context);
+    onProgress(`${label(request)}: FAILED (${awsName(err)})`);
+    return settle(t, { request, status: 'FAILED', error });
+  }
+
+  const requestToken = event.RequestToken!;
+  t.requestToken = requestToken;
+  t.state = 'waiting';
+  const notify = (e: ProgressEvent, withToken = false) => {
+    const code = e.ErrorCode ? ` (${e.ErrorCode})` : '';
+    const token = withToken ? ` (request ${requestToken})` : '';
+    onProgress(`${label(request)}: ${e.OperationStatus ?? 'IN_PROGRESS'}${code}${token}`);
+  };
+  // The first notice carries the token: it is what the user needs to follow the request elsewhere.
+  notify(event, true);
+
+  let final: ProgressEvent;
+  try {
+    final = await awaitRequest(cloud, info, event, signal, notify, (err) =>
+      pgErrorFromAws(err, { ...context, operation: 'GetResourceRequestStatus' }),
+    );
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    if (!(err instanceof LostTrack)) throw err;
+    onProgress(`${label(request)}: status unknown (request ${requestToken})`);
+    return settle(t, { request, status: 'FAILED', requestToken, error: lostTrackError(err.error, t) });
+  }
+
+  const status = final.OperationStatus as FinalStatus;
+  const outcome: WriteOutcome = { request, status, requestToken };
+  if (status === 'FAILED') outcome.error = pgErrorFromProgressEvent(final, context);
+  if (status === 'CANCEL_COMPLETE') outcome.error = cancelledElsewhere(t, table);
+  return settle(t, outcome);
+}
+
+function send(
+  client: CloudControlClient,
+  table: Table,
+  request: WriteRequest,
+  clientToken: string,
+  signal: AbortSignal,
+) {
+  const common = { TypeName: table.resource.typeName, ClientToken: clientToken };
+  const abort = { abortSignal: signal };
+  switch (request.operation) {
+    case 'CreateResource':
+      return client.send(
+        new CreateResourceCommand({ ...common, DesiredState: JSON.stringify(request.desiredState) }),
+        abort,
+      );
+    case 'UpdateResource':
+      return client.send(
+        new UpdateResourceCommand({
+          ...common,
+          Identifier: request.identifier,
+          PatchDocument: JSON.stringify(request.patch),
+        }),
+        abort,
+      );
+    case 'DeleteResource':
+      return client.send(new DeleteResourceCommand({ ...common, Identifier: request.identifier }), abort);
+  }
+}
+
+function settle(t: Tracked, outcome: WriteOutcome): WriteOutcome {
+  t.state = 'done';
+  t.outcome = outcome;
+  return outcome;
+}
+
+/** Someone ran CancelResourceRequest on it (the console, the CLI): the statement did not ask for that. */
+function cancelledElsewhere(t: Tracked, table: Table): PgError {
+  const { request } = t;
+  return new PgError(
+    SqlState.query_canceled,
+    `${request.operation} of "${request.identifier}" (${table.schema}.${table.name} in ${request.region}) ` +
+      'was cancelled in Cloud Control before it completed',
+    {
+      detail: `RequestToken ${t.requestToken}: its status is CANCEL_COMPLETE (CancelResourceRequest).`,
+      hint: 'The change may be partly applied; read the resource to see its state.',
+    },
+  );
+}
+
+/** The AWS error's name for a notice: never its message, which may echo what was sent. */
+function awsName(err: unknown): string {
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && /^[A-Za-z]{1,80}$/.test(name) ? name : 'error';
+}
