@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { AuthMethod } from '../server/wire/startup.js';
+import type { AuthMethod } from './wire/startup.js';
 
 export interface ServerConfig {
   host: string;

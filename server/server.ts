@@ -91,7 +91,8 @@ export async function startServer(config: ServerConfig, logger: Logger, endpoint
     void (async () => {
       const connection = await acceptConnection(socket, wire);
       if (!connection) return;
-      const settings = new Map<string, string>();
+      // PGlite starts with search_path 'public'; PostgreSQL's default is what clients expect to see.
+      const settings = new Map<string, string>([['search_path', '"$user", public']]);
       for (const [name, value] of Object.entries(connection.startupParameters))
         if (!notSettings.has(name)) settings.set(name.toLowerCase(), value);
       for (const [name, value] of startupOptions(connection.startupParameters.options)) settings.set(name, value);

@@ -138,3 +138,20 @@ test('SET inside a rolled-back block is undone; SET then COMMIT stays', async ()
     await c.end();
   }
 });
+
+test('statement_timeout stops a long statement with 57014 and the session goes on', async () => {
+  const c = await connect();
+  try {
+    await c.query("SET statement_timeout = '300ms'");
+    const started = Date.now();
+    await expect(c.query('SELECT pg_sleep(5)')).rejects.toMatchObject({
+      code: '57014',
+      message: 'canceling statement due to statement timeout',
+    });
+    expect(Date.now() - started).toBeLessThan(4000);
+    await c.query('RESET statement_timeout');
+    expect((await c.query('SELECT 3 AS three')).rows).toEqual([{ three: 3 }]);
+  } finally {
+    await c.end();
+  }
+});

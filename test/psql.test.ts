@@ -45,7 +45,8 @@ test('\\d+ shows each column with its type and the description from the spec', (
   expect(r.stdout).toMatch(/connector_profile_name\s+\|\s+text.*The maximum number of items to retrieve in a single batch\./);
   expect(r.stdout).toMatch(/connector_profile_config\s+\|\s+jsonb.*Connector specific configurations needed to create connector profile/);
   expect(r.stdout).toMatch(/region\s+\|\s+text.*AWS region\./);
-  expect(r.stdout).toContain('Resource Type definition for AWS::AppFlow::ConnectorProfile');
+  const tables = run(['\\dt+ appflow.*']);
+  expect(tables.stdout).toMatch(/connector_profile\|table\|.*Resource Type definition for AWS::AppFlow::ConnectorProfile/);
 });
 
 test("the spec's SELECT example runs verbatim: an identifier that does not exist gives zero rows", () => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Catalog } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, EngineUnit } from '../engine/engine.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import {
@@ -68,6 +68,8 @@ export class Executor {
   private readonly prepared = new Map<string, SqlPrepared>();
   /** Aborts the running statement's Cloud Control calls (cancel, statement_timeout). */
   private abort = new AbortController();
+  /** The engine is shared: a cancel names this session's own unit. */
+  private runningUnit: EngineUnit | undefined;
 
   constructor(
     private readonly services: Services,
@@ -130,7 +132,7 @@ export class Executor {
   /** Stops the running statement: its Cloud Control calls are aborted and its engine unit cancelled. */
   cancel(reason: PgError): void {
     this.abort.abort(reason);
-    this.services.engine.cancel();
+    if (this.runningUnit) this.services.engine.cancel(this.runningUnit);
   }
 
   /** The description a Describe of the statement returns, without running it. */
@@ -153,23 +155,39 @@ export class Executor {
     const notices: Buffer[] = [];
     const onNotice = (message: string) =>
       notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
-    const signal = this.freshSignal();
-    const load = await loadFor(stmt, invocation.params, this.services.catalog, this.services.cloud, onNotice, signal);
-    const bytes = await this.services.engine.run({
-      settings: this.settings.forUnit(),
-      load,
-      messages: invocation.messages(stmt.sql),
-    });
-    const reply = engineReplies(bytes)[replyIndex];
-    if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
-    if (reply.error) throw reply.error;
-    reply.result.messages.unshift(...notices);
-    return reply.result;
+    const { signal, done } = this.beginStatement();
+    try {
+      const load = await loadFor(stmt, invocation.params, this.services.catalog, this.services.cloud, onNotice, signal);
+      signal.throwIfAborted();
+      const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages: invocation.messages(stmt.sql) };
+      this.runningUnit = unit;
+      const bytes = await this.services.engine.run(unit);
+      const reply = engineReplies(bytes)[replyIndex];
+      if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+      if (reply.error) throw reply.error;
+      reply.result.messages.unshift(...notices);
+      return reply.result;
+    } catch (err) {
+      // The cancel's own reason says why: user request or statement timeout.
+      throw signal.aborted ? signal.reason : err;
+    } finally {
+      this.runningUnit = undefined;
+      done();
+    }
   }
 
-  private freshSignal(): AbortSignal {
-    if (this.abort.signal.aborted) this.abort = new AbortController();
-    return this.abort.signal;
+  /** A fresh abort signal for one statement, armed with the session's statement_timeout. */
+  private beginStatement(): { signal: AbortSignal; done: () => void } {
+    this.abort = new AbortController();
+    const timeoutMs = durationMs(this.settings.get('statement_timeout'));
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(
+            () => this.cancel(new PgError(SqlState.query_canceled, 'canceling statement due to statement timeout')),
+            timeoutMs,
+          )
+        : undefined;
+    return { signal: this.abort.signal, done: () => clearTimeout(timer) };
   }
 
   private transaction(stmt: ParsedStatement): Result {
@@ -317,4 +335,12 @@ function isTransactionCharacteristic(name: string): boolean {
 function dataRowText(frame: Buffer): string | null {
   const length = frame.readInt32BE(7);
   return length < 0 ? null : frame.subarray(11, 11 + length).toString('utf8');
+}
+
+/** A GUC duration as current_setting shows it ('0', '250ms', '5s', '2min', '1h', '1d') in milliseconds. */
+function durationMs(value: string | undefined): number {
+  const m = value && /^(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)?$/.exec(value.trim());
+  if (!m) return 0;
+  const unit = { ms: 1, s: 1000, min: 60000, h: 3600000, d: 86400000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
 }

@@ -97,7 +97,9 @@ export class Session {
         return; // outside COPY FROM STDIN these are ignored, as PostgreSQL does
       case 'FunctionCall':
         throw new PgError(SqlState.feature_not_supported, 'the fastpath function call protocol is not supported');
-      default:
+      case 'Terminate':
+        return;
+      case 'Unknown':
         throw new PgError(SqlState.protocol_violation, `invalid frontend message type "${message.code}"`);
     }
   }
@@ -111,7 +113,7 @@ export class Session {
         const at = sql.indexOf(stmt.sql, offset);
         offset = at < 0 ? offset : at + stmt.sql.length;
         try {
-          this.sendResult(await this.run(stmt, simpleInvocation), { description: true, maxRows: 0, sent: 0 });
+          this.sendResult(await this.runStatement(stmt, simpleInvocation), { description: true, maxRows: 0, sent: 0 });
         } catch (err) {
           throw withPositionOffset(err, at < 0 ? 0 : at);
         }
@@ -185,12 +187,12 @@ export class Session {
   private async materialize(portal: Portal): Promise<Result> {
     if (!portal.result) {
       const stmt = portal.statement.parsed;
-      portal.result = stmt ? await this.run(stmt, portal.invocation) : { description: null, rows: [], copy: [], tag: null, messages: [] };
+      portal.result = stmt ? await this.runStatement(stmt, portal.invocation) : { description: null, rows: [], copy: [], tag: null, messages: [] };
     }
     return portal.result;
   }
 
-  private async run(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
+  private async runStatement(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
     this.running = true;
     try {
       return await this.executor.execute(stmt, invocation);

@@ -1,0 +1,204 @@
+import fs from 'node:fs/promises';
+import { PgError, SqlState } from '../errors.js';
+import type { FromWorker, UnitRequest } from './messages.js';
+import { copyTemplate, defaultCacheRoot, ensureTemplate, removeDir, removeOrphans } from './template.js';
+import { spawnWorker, toPgError, type EngineThread } from './thread.js';
+
+export interface EngineUnit {
+  /** Session settings (GUC name -> value) applied at the start of the unit with set_config(name, value, false); the rollback at the end reverts them. */
+  settings: [string, string][];
+  /** Rows to load before the statement: into a table (qualified name, e.g. 'appflow.connector_profile'), each row an object keyed by column name (jsonb columns get JS objects/arrays). */
+  load: { table: string; rows: Record<string, unknown>[] }[];
+  /** Frontend protocol messages to run after loading: a Query, or Parse/Bind/Describe/Execute/... followed by Sync. */
+  messages: Uint8Array;
+}
+
+export interface EngineOptions {
+  /** SQL run once into the template database 'aws' (schemas, tables, comments). */
+  ddl: string;
+  /** Root of the template cache; the template is `<cacheDir>/<hash of ddl and PGlite version>`. Default: `<tmpdir>/aws-sql-bridge-engine`. */
+  cacheDir?: string;
+}
+
+export interface EngineStats {
+  /** Worker restarts after a cancel, a crash or a unit that ended its own transaction. */
+  restarts: number;
+  /** The last (re)start: copying the template into a private data dir, then opening it in a new worker. */
+  lastStart: { copyMs: number; openMs: number };
+}
+
+interface Job {
+  unit: EngineUnit;
+  request: UnitRequest;
+  resolve(bytes: Buffer): void;
+  reject(error: PgError): void;
+}
+
+const canceled = () => new PgError(SqlState.query_canceled, 'canceling statement due to user request');
+const shutDown = () =>
+  new PgError(SqlState.admin_shutdown, 'terminating connection due to administrator command');
+
+/**
+ * The embedded PostgreSQL (PGlite, in a worker thread) that evaluates each statement as one atomic unit over
+ * rows the bridge fetched. Units run one at a time, in order, and leave nothing behind for the next one.
+ */
+export class Engine {
+  serverVersion = '';
+  private thread: EngineThread | undefined;
+  private dataDir: string | undefined;
+  private spare: Promise<string> | undefined;
+  private readonly queue: Job[] = [];
+  private running: Job | undefined;
+  private restarting: Promise<void> | undefined;
+  private closed = false;
+  private nextId = 1;
+  private readonly counters: EngineStats = { restarts: 0, lastStart: { copyMs: 0, openMs: 0 } };
+
+  private constructor(
+    private readonly ddl: string,
+    private readonly cacheRoot: string,
+  ) {}
+
+  static async start(options: EngineOptions): Promise<Engine> {
+    const root = options.cacheDir ?? defaultCacheRoot();
+    await fs.mkdir(root, { recursive: true });
+    await removeOrphans(root);
+    const engine = new Engine(options.ddl, root);
+    await engine.boot();
+    return engine;
+  }
+
+  get stats(): EngineStats {
+    return { restarts: this.counters.restarts, lastStart: { ...this.counters.lastStart } };
+  }
+
+  /** Runs one atomic unit: BEGIN; settings; load; messages; ROLLBACK. Resolves with the backend's answer to `messages` only. */
+  run(unit: EngineUnit): Promise<Buffer> {
+    if (this.closed) return Promise.reject(shutDown());
+    let load: UnitRequest['load'];
+    try {
+      load = unit.load.map(({ table, rows }) => ({ table, json: JSON.stringify(rows), rows: rows.length }));
+    } catch (err) {
+      return Promise.reject(
+        new PgError(SqlState.data_exception, `cannot load rows: ${(err as Error).message}`),
+      );
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const request: UnitRequest = {
+        type: 'unit',
+        id: this.nextId++,
+        settings: unit.settings,
+        load,
+        messages: unit.messages,
+      };
+      this.queue.push({ unit, request, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /**
+   * Stops a unit: it rejects with 57014. Without an argument, the running unit; with one, that unit whether
+   * queued or running (a session should name its own unit, since the engine is shared). A running unit can only
+   * be stopped by terminating the worker, so the next units wait for a fresh one (see docs/ENGINE.md).
+   */
+  cancel(unit?: EngineUnit): void {
+    const queued = unit ? this.queue.findIndex((job) => job.unit === unit) : -1;
+    if (queued >= 0) {
+      this.queue.splice(queued, 1)[0].reject(canceled());
+      return;
+    }
+    const job = this.running;
+    if (!job || (unit && job.unit !== unit)) return;
+    this.running = undefined;
+    job.reject(canceled());
+    this.restart();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(shutDown());
+    await this.restarting;
+    // The worker finishes the running unit first; its answer still reaches the caller.
+    await this.thread?.close(5000);
+    this.running?.reject(shutDown());
+    this.running = undefined;
+    const spare = await this.spare?.catch(() => undefined);
+    await Promise.all([this.dataDir, spare].map((dir) => dir && removeDir(dir)));
+  }
+
+  private async boot(): Promise<void> {
+    const template = await ensureTemplate(this.ddl, this.cacheRoot);
+    const t0 = performance.now();
+    const dir = await (this.spare ?? copyTemplate(template));
+    const t1 = performance.now();
+    // A restart stalls every session's units: have the next data dir copied before it is needed.
+    this.spare = copyTemplate(template);
+    this.spare.catch(() => (this.spare = undefined));
+    const thread = spawnWorker({ mode: 'open', dataDir: dir });
+    try {
+      this.serverVersion = await thread.ready;
+    } catch (err) {
+      await thread.terminate();
+      await removeDir(dir);
+      throw err;
+    }
+    this.counters.lastStart = { copyMs: t1 - t0, openMs: performance.now() - t1 };
+    thread.onMessage((message) => this.onMessage(message));
+    thread.onDeath((error) => this.onDeath(error));
+    this.thread = thread;
+    this.dataDir = dir;
+  }
+
+  /** Replaces the worker and its data dir with fresh ones from the template. */
+  private restart(): void {
+    if (this.restarting) return;
+    const old = this.thread;
+    const oldDir = this.dataDir;
+    this.thread = undefined;
+    this.dataDir = undefined;
+    this.counters.restarts++;
+    this.restarting = (async () => {
+      await old?.terminate();
+      if (oldDir) void removeDir(oldDir).catch(() => {});
+      if (!this.closed) await this.boot();
+    })()
+      .catch((err: PgError) => {
+        // Without a backend, the queued units cannot run; a later run() tries to start one again.
+        for (const job of this.queue.splice(0)) job.reject(err);
+      })
+      .finally(() => {
+        this.restarting = undefined;
+        this.pump();
+      });
+  }
+
+  private pump(): void {
+    if (this.running || this.restarting || this.closed || this.queue.length === 0) return;
+    if (!this.thread) return this.restart();
+    this.running = this.queue.shift()!;
+    this.thread.post(this.running.request);
+  }
+
+  private onMessage(message: FromWorker): void {
+    const job = this.running;
+    if (message.type !== 'result' && message.type !== 'error') return;
+    if (!job || job.request.id !== message.id) return;
+    this.running = undefined;
+    if (message.type === 'result') {
+      job.resolve(Buffer.from(message.bytes));
+      if (message.tainted) this.restart();
+    } else {
+      job.reject(toPgError(message.error));
+      if (message.broken) this.restart();
+    }
+    this.pump();
+  }
+
+  private onDeath(error: PgError): void {
+    const job = this.running;
+    this.running = undefined;
+    job?.reject(error);
+    if (!this.closed) this.restart();
+  }
+}

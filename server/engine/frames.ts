@@ -1,0 +1,107 @@
+import type { ErrorFields } from './messages.js';
+
+/** Just enough of the wire protocol for the engine to drive its own statements and read the replies. */
+
+interface Frame {
+  type: number;
+  body: Uint8Array;
+}
+
+function* frames(bytes: Uint8Array): Generator<Frame> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at + 5 <= bytes.length;) {
+    const length = view.getUint32(at + 1);
+    yield { type: bytes[at], body: bytes.subarray(at + 5, at + 1 + length) };
+    at += 1 + length;
+  }
+}
+
+/** The status byte of the closing ReadyForQuery ('I', 'T', 'E'); undefined if the reply does not end with one. */
+export function lastReadyStatus(bytes: Uint8Array): string | undefined {
+  let last: Frame | undefined;
+  for (const f of frames(bytes)) last = f;
+  return last?.type === 0x5a ? String.fromCharCode(last.body[0]) : undefined;
+}
+
+/** The fields of the first ErrorResponse, if the reply has one. */
+export function firstError(bytes: Uint8Array): ErrorFields | undefined {
+  for (const f of frames(bytes)) {
+    if (f.type !== 0x45) continue;
+    const fields = new Map<string, string>();
+    for (let at = 0; at < f.body.length && f.body[at] !== 0;) {
+      const end = f.body.indexOf(0, at + 1);
+      fields.set(String.fromCharCode(f.body[at]), decoder.decode(f.body.subarray(at + 1, end)));
+      at = end + 1;
+    }
+    const position = fields.get('P');
+    return {
+      code: fields.get('C') ?? 'XX000',
+      message: fields.get('M') ?? 'unknown error',
+      detail: fields.get('D'),
+      hint: fields.get('H'),
+      position: position === undefined ? undefined : Number(position),
+    };
+  }
+  return undefined;
+}
+
+/** The first column of the first DataRow, as text. */
+export function firstValue(bytes: Uint8Array): string | undefined {
+  for (const f of frames(bytes)) {
+    if (f.type !== 0x44) continue;
+    const view = new DataView(f.body.buffer, f.body.byteOffset, f.body.byteLength);
+    const length = view.getInt32(2);
+    return length < 0 ? undefined : decoder.decode(f.body.subarray(6, 6 + length));
+  }
+  return undefined;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function message(type: string, ...parts: (Uint8Array | number[])[]): Uint8Array {
+  const length = 4 + parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(1 + length);
+  out[0] = type.charCodeAt(0);
+  new DataView(out.buffer).setUint32(1, length);
+  let at = 5;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const cstring = (s: string) => encoder.encode(`${s}\0`);
+const int16 = (n: number) => [(n >> 8) & 0xff, n & 0xff];
+const int32 = (n: number) => [(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+
+export function simpleQuery(sql: string): Uint8Array {
+  return message('Q', cstring(sql));
+}
+
+/** Parse, Bind (text parameters), Execute and Sync of an unnamed statement. */
+export function extendedQuery(sql: string, params: string[]): Uint8Array {
+  const values = params.flatMap((p) => {
+    const bytes = encoder.encode(p);
+    return [int32(bytes.length), bytes];
+  });
+  return concat([
+    message('P', cstring(''), cstring(sql), int16(0)),
+    message('B', cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)),
+    message('E', cstring(''), int32(0)),
+    syncMessage,
+  ]);
+}
+
+export const syncMessage = message('S');
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,292 @@
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from './support/processes.js';
+
+type EngineModule = typeof import('../server/engine/engine.js');
+type Engine = import('../server/engine/engine.js').Engine;
+
+// The engine spawns its worker from dist/ (ts-jest cannot load a worker from TS sources): build first.
+const { Engine } = (await import(path.join(projectRoot, 'dist/server/engine/engine.js'))) as EngineModule;
+
+const ddl = `CREATE SCHEMA appflow;
+CREATE TABLE appflow.t (a text, j jsonb, n int);
+COMMENT ON TABLE appflow.t IS 'a test table';`;
+
+// Frontend messages, just the few these tests send.
+function message(type: string, ...parts: Buffer[]): Buffer {
+  const body = Buffer.concat(parts);
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+const cstr = (s: string) => Buffer.from(`${s}\0`);
+const i16 = (...ns: number[]) => Buffer.concat(ns.map((n) => Buffer.from([(n >> 8) & 0xff, n & 0xff])));
+const i32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeInt32BE(n);
+  return b;
+};
+const query = (sql: string) => message('Q', cstr(sql));
+const parseMsg = (name: string, sql: string) => message('P', cstr(name), cstr(sql), i16(0));
+const bind = (portal: string, stmt: string, params: string[], resultFormats: number[]) =>
+  message(
+    'B',
+    cstr(portal),
+    cstr(stmt),
+    i16(0),
+    i16(params.length),
+    ...params.flatMap((p) => [i32(Buffer.byteLength(p)), Buffer.from(p)]),
+    i16(resultFormats.length),
+    i16(...resultFormats),
+  );
+const describePortal = (portal: string) => message('D', Buffer.from('P'), cstr(portal));
+const execute = (portal: string) => message('E', cstr(portal), i32(0));
+const sync = () => message('S');
+
+// Backend replies, split into frames.
+interface Frame {
+  type: string;
+  body: Buffer;
+}
+function frames(bytes: Buffer): Frame[] {
+  const out: Frame[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const length = bytes.readUInt32BE(at + 1);
+    out.push({ type: String.fromCharCode(bytes[at]), body: bytes.subarray(at + 5, at + 1 + length) });
+    at += 1 + length;
+  }
+  return out;
+}
+function dataRows(bytes: Buffer): (Buffer | null)[][] {
+  return frames(bytes)
+    .filter((f) => f.type === 'D')
+    .map(({ body }) => {
+      const values: (Buffer | null)[] = [];
+      let at = 2;
+      for (let i = 0; i < body.readInt16BE(0); i++) {
+        const length = body.readInt32BE(at);
+        at += 4;
+        values.push(length < 0 ? null : body.subarray(at, (at += length)));
+      }
+      return values;
+    });
+}
+const textRows = (bytes: Buffer) =>
+  dataRows(bytes).map((r) => r.map((v) => (v === null ? null : v.toString())));
+function errorFields(bytes: Buffer): Record<string, string> | undefined {
+  const f = frames(bytes).find((x) => x.type === 'E');
+  if (!f) return undefined;
+  const fields: Record<string, string> = {};
+  for (const part of f.body.toString().split('\0').filter(Boolean)) fields[part[0]] = part.slice(1);
+  return fields;
+}
+const readyStatus = (bytes: Buffer) => {
+  const all = frames(bytes);
+  const last = all[all.length - 1];
+  return last.type === 'Z' ? String.fromCharCode(last.body[0]) : undefined;
+};
+
+const rows = [
+  { a: 'alpha', j: { Arn: 'arn:1', Tags: [{ Key: 'k', Value: 'v' }] }, n: 1 },
+  { a: 'beta', j: { Arn: 'arn:2' }, n: 2 },
+];
+
+let engine: Engine;
+
+beforeAll(async () => {
+  engine = await Engine.start({ ddl, cacheDir: path.join(os.tmpdir(), 'aws-sql-bridge-engine-test') });
+}, 120000);
+
+afterAll(async () => {
+  await engine?.close();
+});
+
+test('reports the server version for ParameterStatus', () => {
+  expect(engine.serverVersion).toMatch(/^18\.\d+$/);
+});
+
+test('evaluates a query over the loaded rows', async () => {
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows }],
+    messages: query("SELECT a, j->>'Arn', j->'Tags'->0->>'Key', n FROM appflow.t ORDER BY a"),
+  });
+  expect(textRows(reply)).toEqual([
+    ['alpha', 'arn:1', 'k', '1'],
+    ['beta', 'arn:2', null, '2'],
+  ]);
+  expect(readyStatus(reply)).toBe('T');
+  // Only the answer to the messages: no trace of the unit's own BEGIN, INSERT or ROLLBACK.
+  expect(frames(reply).map((f) => f.type)).toEqual(['T', 'D', 'D', 'C', 'Z']);
+});
+
+test('applies the settings for the unit', async () => {
+  const reply = await engine.run({
+    settings: [
+      ['DateStyle', 'German'],
+      ['application_name', 'psql "quoted" \\ back'],
+    ],
+    load: [],
+    messages: query("SELECT '2024-01-02'::date, current_setting('application_name')"),
+  });
+  expect(textRows(reply)).toEqual([['02.01.2024', 'psql "quoted" \\ back']]);
+});
+
+test('units do not see the rows, settings or SETs of an earlier unit', async () => {
+  const probe = {
+    settings: [],
+    load: [],
+    messages: query(
+      `SELECT count(*), current_setting('DateStyle'), current_setting('search_path'), current_setting('TimeZone'),
+        (SELECT count(*) FROM pg_prepared_statements) FROM appflow.t`,
+    ),
+  };
+  const before = textRows(await engine.run(probe));
+  expect(before[0][0]).toBe('0');
+  await engine.run({
+    settings: [['DateStyle', 'German']],
+    load: [{ table: 'appflow.t', rows }],
+    messages: query("SET search_path = appflow; SET TimeZone = 'Asia/Tokyo'; PREPARE p AS SELECT 1"),
+  });
+  expect(textRows(await engine.run(probe))).toEqual(before);
+});
+
+test('extended protocol with a binary result format gives binary DataRows', async () => {
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows }],
+    messages: Buffer.concat([
+      parseMsg('', 'SELECT n, a FROM appflow.t WHERE a = $1'),
+      bind('', '', ['beta'], [1]),
+      describePortal(''),
+      execute(''),
+      sync(),
+    ]),
+  });
+  expect(frames(reply).map((f) => f.type)).toEqual(['1', '2', 'T', 'D', 'C', 'Z']);
+  const [[n, a]] = dataRows(reply);
+  expect(n).toEqual(Buffer.from([0, 0, 0, 2]));
+  expect(a?.toString()).toBe('beta');
+});
+
+test('a failing statement answers with an ErrorResponse and the next unit works', async () => {
+  const reply = await engine.run({ settings: [], load: [], messages: query('SELECT 1/0') });
+  expect(errorFields(reply)).toMatchObject({ C: '22012', M: 'division by zero' });
+  expect(readyStatus(reply)).toBe('E');
+  const next = await engine.run({ settings: [], load: [], messages: query('SELECT 2') });
+  expect(textRows(next)).toEqual([['2']]);
+});
+
+test('a bad setting rejects the unit with the backend error', async () => {
+  await expect(
+    engine.run({ settings: [['DateStyle', 'nonsense']], load: [], messages: query('SELECT 1') }),
+  ).rejects.toMatchObject({ code: '22023', message: expect.stringMatching(/DateStyle/) });
+  await expect(
+    engine.run({ settings: [['no_such_setting', 'x']], load: [], messages: query('SELECT 1') }),
+  ).rejects.toMatchObject({ code: '42704' });
+  expect(textRows(await engine.run({ settings: [], load: [], messages: query('SELECT 3') }))).toEqual([
+    ['3'],
+  ]);
+});
+
+test('bad rows reject the unit with a PgError', async () => {
+  await expect(
+    engine.run({
+      settings: [],
+      load: [{ table: 'appflow.t', rows: [{ n: 'not a number' }] }],
+      messages: query('SELECT 1'),
+    }),
+  ).rejects.toMatchObject({ code: '22P02' });
+  await expect(
+    engine.run({ settings: [], load: [{ table: 'appflow.nope', rows }], messages: query('SELECT 1') }),
+  ).rejects.toMatchObject({ code: '42P01' });
+  await expect(
+    engine.run({
+      settings: [],
+      load: [{ table: 'appflow.t', rows: [{ n: 1n }] }],
+      messages: query('SELECT 1'),
+    }),
+  ).rejects.toMatchObject({ code: '22000' });
+  expect(
+    textRows(await engine.run({ settings: [], load: [], messages: query('SELECT count(*) FROM appflow.t') })),
+  ).toEqual([['0']]);
+});
+
+test('UPDATE ... RETURNING old and new values (PostgreSQL 18)', async () => {
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows }],
+    messages: query("UPDATE appflow.t SET a = 'x' WHERE n = 1 RETURNING old.a, new.a"),
+  });
+  expect(textRows(reply)).toEqual([['alpha', 'x']]);
+});
+
+test('a COMMIT in the messages does not leak rows or settings into the next unit', async () => {
+  const reply = await engine.run({
+    settings: [['DateStyle', 'German']],
+    load: [{ table: 'appflow.t', rows }],
+    messages: query("COMMIT; INSERT INTO appflow.t (a) VALUES ('after'); SET DateStyle = 'SQL'"),
+  });
+  expect(readyStatus(reply)).toBe('I');
+  const next = await engine.run({
+    settings: [],
+    load: [],
+    messages: query("SELECT count(*), current_setting('DateStyle') FROM appflow.t"),
+  });
+  expect(textRows(next)).toEqual([['0', 'ISO, MDY']]);
+  expect(engine.stats.restarts).toBeGreaterThanOrEqual(1);
+});
+
+test('a ROLLBACK TO SAVEPOINT in the messages needs no restart', async () => {
+  const before = engine.stats.restarts;
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows }],
+    messages: query(
+      "SAVEPOINT s; UPDATE appflow.t SET a = 'y'; ROLLBACK TO SAVEPOINT s; SELECT count(*) FROM appflow.t",
+    ),
+  });
+  expect(textRows(reply)).toEqual([['2']]);
+  await engine.run({ settings: [], load: [], messages: query('SELECT 1') });
+  expect(engine.stats.restarts).toBe(before);
+});
+
+test('the main thread keeps running during a long unit', async () => {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 20);
+  try {
+    await engine.run({ settings: [], load: [], messages: query('SELECT pg_sleep(0.6)') });
+  } finally {
+    clearInterval(timer);
+  }
+  expect(ticks).toBeGreaterThanOrEqual(15);
+});
+
+test('cancel stops the running unit with 57014 and the engine serves the next unit', async () => {
+  const unit = { settings: [], load: [], messages: query('SELECT pg_sleep(5)') };
+  const running = engine.run(unit);
+  const queued = engine.run({ settings: [], load: [], messages: query('SELECT 4') });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const t0 = performance.now();
+  engine.cancel();
+  await expect(running).rejects.toMatchObject({
+    code: '57014',
+    message: 'canceling statement due to user request',
+  });
+  expect(performance.now() - t0).toBeLessThan(100);
+  // The queued unit waits for the fresh worker, then runs.
+  expect(textRows(await queued)).toEqual([['4']]);
+  expect(performance.now() - t0).toBeLessThan(4000);
+});
+
+test('cancel of a queued unit removes just that unit', async () => {
+  const first = engine.run({ settings: [], load: [], messages: query('SELECT pg_sleep(0.2), 1') });
+  const second = { settings: [], load: [], messages: query('SELECT 2') };
+  const secondRun = engine.run(second);
+  const before = engine.stats.restarts;
+  engine.cancel(second);
+  await expect(secondRun).rejects.toMatchObject({ code: '57014' });
+  expect(textRows(await first)).toEqual([['', '1']]);
+  expect(engine.stats.restarts).toBe(before);
+});
