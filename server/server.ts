@@ -59,7 +59,14 @@ export async function startServer(config: ServerConfig, logger: Logger, endpoint
     catalog,
     logger,
   );
-  const services: Services = { catalog, engine, cloud, logger };
+  const services: Services = {
+    catalog,
+    engine,
+    cloud,
+    logger,
+    defaultRegions: config.regions,
+    readOnly: config.readOnly,
+  };
   const defaults = await engineDefaults(engine);
   const sessions = new Map<number, { secretKey: number; session: Session }>();
 

@@ -11,6 +11,12 @@ export interface EngineUnit {
   load: { table: string; rows: Record<string, unknown>[] }[];
   /** Frontend protocol messages to run after loading: a Query, or Parse/Bind/Describe/Execute/... followed by Sync. */
   messages: Uint8Array;
+  /**
+   * The session's statement_timeout in ms (0 or absent: none). PGlite cannot honour statement_timeout itself
+   * (its timer needs the event loop the running query blocks), so the engine cancels the unit: it rejects with
+   * 57014 'canceling statement due to statement timeout'. The clock starts when the unit starts running.
+   */
+  timeoutMs?: number;
 }
 
 export interface EngineOptions {
@@ -29,12 +35,14 @@ export interface EngineStats {
 
 interface Job {
   unit: EngineUnit;
+  timer?: NodeJS.Timeout;
   request: UnitRequest;
   resolve(bytes: Buffer): void;
   reject(error: PgError): void;
 }
 
 const canceled = () => new PgError(SqlState.query_canceled, 'canceling statement due to user request');
+const timedOut = () => new PgError(SqlState.query_canceled, 'canceling statement due to statement timeout');
 const shutDown = () =>
   new PgError(SqlState.admin_shutdown, 'terminating connection due to administrator command');
 
@@ -43,7 +51,7 @@ const shutDown = () =>
  * rows the bridge fetched. Units run one at a time, in order, and leave nothing behind for the next one.
  */
 export class Engine {
-  serverVersion = '';
+  private version = '';
   private thread: EngineThread | undefined;
   private dataDir: string | undefined;
   private spare: Promise<string> | undefined;
@@ -68,6 +76,11 @@ export class Engine {
     return engine;
   }
 
+  /** server_version of the engine, e.g. '18.7', for ParameterStatus. */
+  get serverVersion(): string {
+    return this.version;
+  }
+
   get stats(): EngineStats {
     return { restarts: this.counters.restarts, lastStart: { ...this.counters.lastStart } };
   }
@@ -89,7 +102,8 @@ export class Engine {
         id: this.nextId++,
         settings: unit.settings,
         load,
-        messages: unit.messages,
+        // A copy of just these bytes: posting a view would clone its whole underlying buffer (a socket chunk, a pool).
+        messages: new Uint8Array(unit.messages),
       };
       this.queue.push({ unit, request, resolve, reject });
       this.pump();
@@ -109,8 +123,13 @@ export class Engine {
     }
     const job = this.running;
     if (!job || (unit && job.unit !== unit)) return;
+    this.stop(job, canceled());
+  }
+
+  private stop(job: Job, error: PgError): void {
     this.running = undefined;
-    job.reject(canceled());
+    clearTimeout(job.timer);
+    job.reject(error);
     this.restart();
   }
 
@@ -121,6 +140,7 @@ export class Engine {
     await this.restarting;
     // The worker finishes the running unit first; its answer still reaches the caller.
     await this.thread?.close(5000);
+    clearTimeout(this.running?.timer);
     this.running?.reject(shutDown());
     this.running = undefined;
     const spare = await this.spare?.catch(() => undefined);
@@ -137,7 +157,7 @@ export class Engine {
     this.spare.catch(() => (this.spare = undefined));
     const thread = spawnWorker({ mode: 'open', dataDir: dir });
     try {
-      this.serverVersion = await thread.ready;
+      this.version = await thread.ready;
     } catch (err) {
       await thread.terminate();
       await removeDir(dir);
@@ -176,8 +196,10 @@ export class Engine {
   private pump(): void {
     if (this.running || this.restarting || this.closed || this.queue.length === 0) return;
     if (!this.thread) return this.restart();
-    this.running = this.queue.shift()!;
-    this.thread.post(this.running.request);
+    const job = this.queue.shift()!;
+    this.running = job;
+    if (job.unit.timeoutMs) job.timer = setTimeout(() => this.stop(job, timedOut()), job.unit.timeoutMs);
+    this.thread.post(job.request);
   }
 
   private onMessage(message: FromWorker): void {
@@ -185,6 +207,7 @@ export class Engine {
     if (message.type !== 'result' && message.type !== 'error') return;
     if (!job || job.request.id !== message.id) return;
     this.running = undefined;
+    clearTimeout(job.timer);
     if (message.type === 'result') {
       job.resolve(Buffer.from(message.bytes));
       if (message.tainted) this.restart();
@@ -198,6 +221,7 @@ export class Engine {
   private onDeath(error: PgError): void {
     const job = this.running;
     this.running = undefined;
+    clearTimeout(job?.timer);
     job?.reject(error);
     if (!this.closed) this.restart();
   }

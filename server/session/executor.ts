@@ -10,11 +10,14 @@ import {
   declareOf,
   discardOf,
   executeOf,
+  explainOf,
   fetchOf,
   prepareOf,
   setOf,
   transactionOf,
 } from '../plan/statements.js';
+import { applyWrites } from '../cloudcontrol/writes.js';
+import { writeTarget } from '../plan/writes.js';
 import { noticeResponse } from '../wire/backend-serializer.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
@@ -22,26 +25,34 @@ import { loadFor, type ParamValues } from './load.js';
 import { emptyResult, engineReplies, singleResult, type Result } from './result.js';
 import { Settings } from './settings.js';
 import { TransactionBlock } from './transaction.js';
+import { executeWrite } from './writes.js';
 
 export interface Services {
   catalog: Catalog;
   engine: Engine;
   cloud: CloudControl;
   logger: Logger;
+  /** Regions a statement that names none reads (and an INSERT without region creates in, when one). */
+  defaultRegions: string[];
+  /** --read-only: every write is refused. */
+  readOnly: boolean;
 }
 
 /** How a statement's SQL reaches the engine: as a simple Query, or as the client's own Bind. */
 export interface Invocation {
   /** Parameter values as text, for the keys the planner pushes down. */
   params: ParamValues;
-  /** Frontend messages that run `sql` in the engine and end with one ReadyForQuery. */
-  messages(sql: string): Buffer;
+  /**
+   * Frontend messages that run `sql` in the engine and end with one ReadyForQuery: with the client's
+   * parameters and result formats, or (`text`) with text results, as the write path reads them.
+   */
+  messages(sql: string, results?: 'client' | 'text'): Buffer;
+  /** Runs `sql` without the client's parameters but in the client's result formats (RETURNING of writes). */
+  resultMessages(sql: string): Buffer;
 }
 
-export const simpleInvocation: Invocation = {
-  params: [],
-  messages: (sql) => serializeFrontend({ type: 'Query', sql }),
-};
+const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
+export const simpleInvocation: Invocation = { params: [], messages: query, resultMessages: query };
 
 /** A SQL-level prepared statement (PREPARE name AS ...). */
 interface SqlPrepared {
@@ -119,11 +130,19 @@ export class Executor {
       case 'insert':
       case 'update':
       case 'delete':
-        throw new PgError(
-          SqlState.feature_not_supported,
-          `${kind.toUpperCase()} through Cloud Control is not available in this version`,
-          { hint: 'Use the AWS console or CLI to change resources for now.' },
-        );
+      case 'merge':
+      case 'truncate':
+        return this.write(stmt, invocation);
+      case 'explain': {
+        const { query, analyze } = explainOf(stmt);
+        if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind))
+          return this.inEngine(stmt, invocation);
+        if (analyze)
+          throw new PgError(SqlState.feature_not_supported, 'EXPLAIN ANALYZE of a write would change AWS resources', {
+            hint: 'Use EXPLAIN without ANALYZE: it shows the Cloud Control requests and sends none.',
+          });
+        return this.write(query, invocation, true);
+      }
       default:
         return this.inEngine(stmt, invocation);
     }
@@ -151,28 +170,74 @@ export class Executor {
     return { params: reply.parameterDescription ?? null, row: reply.result.description };
   }
 
-  private async inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
+  private inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
+    return this.statement(async (signal, notices) => {
+      const load = await this.load(stmt, invocation.params, signal, notices);
+      return this.runUnit(load, invocation.messages(stmt.sql), replyIndex);
+    });
+  }
+
+  /** INSERT, UPDATE or DELETE on a table of the catalog; anything else that writes is refused. */
+  private write(stmt: ParsedStatement, invocation: Invocation, explain = false): Promise<Result> {
+    const verb = stmt.kind.toUpperCase();
+    const target = writeTarget(stmt, this.services.catalog);
+    if (!target || target.nested || target.kind === 'merge' || target.kind === 'truncate')
+      throw new PgError(
+        SqlState.feature_not_supported,
+        target
+          ? `${target.nested ? 'a data-modifying WITH or nested ' : ''}${target.kind.toUpperCase()} is not supported on AWS resources`
+          : `${verb} is only supported on the tables of AWS resource types`,
+        { hint: 'Use INSERT, UPDATE or DELETE on an AWS resource table, one statement at a time.' },
+      );
+    const { cloud } = this.services;
+    return this.statement((signal, notices) =>
+      executeWrite(stmt, target.table, {
+        runRewritten: async (sql) =>
+          this.runUnit(await this.load(stmt, invocation.params, signal, notices), invocation.messages(sql, 'text')),
+        runReturning: (sql, table, rows) =>
+          this.runUnit([{ table: `${table.schema}.${table.name}`, rows }], invocation.resultMessages(sql)),
+        fetchBack: (table, region, identifiers) =>
+          cloud.fetchRows(table, { region: [region], data__identifier: identifiers }, () => {}, signal),
+        apply: (table, requests, onProgress) => applyWrites(cloud, table, requests, { onProgress, signal }),
+        defaultRegions: this.services.defaultRegions,
+        readOnly: this.services.readOnly,
+        inTransactionBlock: this.txn.inBlock,
+      }, explain).then((result) => {
+        result.messages.unshift(...notices);
+        return result;
+      }),
+    );
+  }
+
+  /** One statement's scope: its abort signal (cancel, statement_timeout) and the notices of its fetches. */
+  private async statement(run: (signal: AbortSignal, notices: Buffer[]) => Promise<Result>): Promise<Result> {
     const notices: Buffer[] = [];
-    const onNotice = (message: string) =>
-      notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
     const { signal, done } = this.beginStatement();
     try {
-      const load = await loadFor(stmt, invocation.params, this.services.catalog, this.services.cloud, onNotice, signal);
-      signal.throwIfAborted();
-      const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages: invocation.messages(stmt.sql) };
-      this.runningUnit = unit;
-      const bytes = await this.services.engine.run(unit);
-      const reply = engineReplies(bytes)[replyIndex];
-      if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
-      if (reply.error) throw reply.error;
-      reply.result.messages.unshift(...notices);
-      return reply.result;
+      return await run(signal, notices);
     } catch (err) {
       // The cancel's own reason says why: user request or statement timeout.
       throw signal.aborted ? signal.reason : err;
     } finally {
-      this.runningUnit = undefined;
       done();
+    }
+  }
+
+  private load(stmt: ParsedStatement, params: ParamValues, signal: AbortSignal, notices: Buffer[]) {
+    const onNotice = (message: string) => notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
+    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal);
+  }
+
+  private async runUnit(load: EngineUnit['load'], messages: Buffer, replyIndex = 0): Promise<Result> {
+    const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages };
+    this.runningUnit = unit;
+    try {
+      const reply = engineReplies(await this.services.engine.run(unit))[replyIndex];
+      if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+      if (reply.error) throw reply.error;
+      return reply.result;
+    } finally {
+      this.runningUnit = undefined;
     }
   }
 
@@ -279,14 +344,16 @@ export class Executor {
     const e = executeOf(stmt);
     const p = this.prepared.get(e.name);
     if (!p) throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${e.name}" does not exist`);
-    const invocation: Invocation = {
-      params: e.values,
-      messages: () =>
-        Buffer.concat([
-          serializeFrontend({ type: 'Query', sql: p.prepareSql }),
-          serializeFrontend({ type: 'Query', sql: stmt.sql }),
-        ]),
-    };
+    if (!runsInEngine(p.query))
+      throw new PgError(SqlState.feature_not_supported, `EXECUTE of a prepared ${p.query.kind.toUpperCase()} is not supported`, {
+        hint: 'Run the statement itself, or prepare it with the extended query protocol (a driver parameter).',
+      });
+    const both = () =>
+      Buffer.concat([
+        serializeFrontend({ type: 'Query', sql: p.prepareSql }),
+        serializeFrontend({ type: 'Query', sql: stmt.sql }),
+      ]);
+    const invocation: Invocation = { params: e.values, messages: both, resultMessages: both };
     return this.inEngine({ ...p.query, sql: stmt.sql }, invocation, 1);
   }
 

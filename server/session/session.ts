@@ -6,6 +6,7 @@ import { serializeFrontend } from '../wire/frontend-serializer.js';
 import type { ErrorFields, FrontendMessage, FrontendMessageOf } from '../wire/messages.js';
 import { Executor, runsInEngine, simpleInvocation, type Invocation, type Services } from './executor.js';
 import { EngineError, type Result } from './result.js';
+import { WriteError } from './writes.js';
 
 /** A statement prepared by Parse; the unnamed one has the name ''. */
 interface PreparedStatement {
@@ -144,16 +145,19 @@ export class Session {
       throw new PgError(SqlState.duplicate_cursor, `portal "${message.portal}" already exists`);
     const kind = statement.parsed?.kind;
     if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to') this.executor.txn.checkNotFailed();
+    const run = (sql: string, bind: Pick<FrontendMessageOf<'Bind'>, 'params' | 'paramFormats' | 'resultFormats'>) =>
+      Buffer.concat([
+        serializeFrontend({ type: 'Parse', statement: '', sql, paramTypes: bind.params.length ? statement.paramTypes : [] }),
+        serializeFrontend({ type: 'Bind', portal: '', statement: '', ...bind }),
+        serializeFrontend({ type: 'Describe', target: 'P', name: '' }),
+        serializeFrontend({ type: 'Execute', portal: '', maxRows: 0 }),
+        serializeFrontend({ type: 'Sync' }),
+      ]);
     const invocation: Invocation = {
       params: message.params.map((p) => (p === null ? null : p.toString('utf8'))),
-      messages: (sql) =>
-        Buffer.concat([
-          serializeFrontend({ type: 'Parse', statement: '', sql, paramTypes: statement.paramTypes }),
-          serializeFrontend({ ...message, type: 'Bind', portal: '', statement: '' }),
-          serializeFrontend({ type: 'Describe', target: 'P', name: '' }),
-          serializeFrontend({ type: 'Execute', portal: '', maxRows: 0 }),
-          serializeFrontend({ type: 'Sync' }),
-        ]),
+      messages: (sql, results = 'client') =>
+        run(sql, { ...message, resultFormats: results === 'text' ? [] : message.resultFormats }),
+      resultMessages: (sql) => run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
     };
     this.portals.set(message.portal, { statement, invocation, sent: 0 });
     this.send(backend.bindComplete());
@@ -242,6 +246,7 @@ export class Session {
   }
 
   private sendError(err: unknown): void {
+    if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
     this.send(backend.errorResponse(fields));
   }

@@ -1,0 +1,332 @@
+import jsonpatch, { type Operation } from 'fast-json-patch';
+import { deparseSync } from 'pgsql-parser';
+import type { Column, Table } from '../../catalog/types.js';
+import { applyWrites, type WriteOutcome, type WriteRequest } from '../cloudcontrol/writes.js';
+import { PgError, SqlState } from '../errors.js';
+import type { ParsedStatement } from '../plan/parse.js';
+import { dataRow, noticeResponse, rowDescription } from '../wire/backend-serializer.js';
+import { parseDataRow, parseRowDescription } from '../wire/backend-parser.js';
+import { emptyResult, type Result } from './result.js';
+
+/** What the write path needs from the executor: run SQL in the engine over fetched rows, and the services. */
+export interface WriteContext {
+  /** Runs `sql` (the client's statement, rewritten) in the engine with the statement's reads loaded; text results. */
+  runRewritten(sql: string): Promise<Result>;
+  /** Evaluates the client's RETURNING list over rows read back from Cloud Control, in the client's formats. */
+  runReturning(sql: string, table: Table, rows: Record<string, unknown>[]): Promise<Result>;
+  fetchBack(table: Table, region: string, identifiers: string[]): Promise<Record<string, unknown>[]>;
+  apply(table: Table, requests: WriteRequest[], onProgress: (message: string) => void): Promise<WriteOutcome[]>;
+  defaultRegions: string[];
+  readOnly: boolean;
+  inTransactionBlock: boolean;
+}
+
+type Row = Record<string, unknown>;
+type Body = Record<string, unknown>;
+type Kind = 'insert' | 'update' | 'delete';
+
+/**
+ * INSERT, UPDATE and DELETE on a catalog table. Postgres computes the change (the engine runs the statement
+ * over the fetched rows with RETURNING of the old and new rows, then rolls back); the bridge turns it into
+ * Cloud Control requests, awaits them, and answers as PostgreSQL would.
+ */
+export async function executeWrite(
+  stmt: ParsedStatement,
+  table: Table,
+  ctx: WriteContext,
+  explain = false,
+): Promise<Result> {
+  const kind = stmt.kind as Kind;
+  const verb = kind.toUpperCase();
+  if (ctx.readOnly && !explain)
+    throw new PgError(SqlState.read_only_sql_transaction, `cannot execute ${verb} in read-only mode`, {
+      hint: 'The server was started with --read-only; restart it without that flag to change AWS resources.',
+    });
+  const body = Object.values(stmt.ast)[0] as Body;
+  if (kind === 'insert' && body.onConflictClause)
+    throw new PgError(SqlState.feature_not_supported, 'INSERT ... ON CONFLICT is not supported on AWS resources');
+  checkAssignedColumns(kind, body, table);
+
+  const rows = await ctx.runRewritten(rewriteReturning(stmt, kind));
+  const changes = decodeChanges(rows, table, kind);
+  const requests = changes.flatMap((c) => requestFor(c, table, kind, ctx.defaultRegions));
+  if (explain) return explainResult(table, requests);
+
+  const messages: Buffer[] = [];
+  const notice = (severity: 'NOTICE' | 'WARNING', message: string) =>
+    messages.push(noticeResponse({ severity, code: severity === 'WARNING' ? '01000' : '00000', message }));
+  if (ctx.inTransactionBlock && requests.length > 0)
+    notice('WARNING', `${verb} is sent to AWS now and cannot be rolled back with the transaction block`);
+  const outcomes = await ctx.apply(table, requests, (m) => notice('NOTICE', m));
+  const failed = outcomes.filter((o) => o.status !== 'SUCCESS');
+  if (failed.length > 0) throw failure(outcomes, failed, messages);
+
+  const tag = kind === 'insert' ? `INSERT 0 ${changes.length}` : `${verb} ${changes.length}`;
+  const returning = body.returningClause as { exprs?: unknown[] } | undefined;
+  if (!returning?.exprs?.length) return { ...emptyResult(tag), messages };
+
+  const after =
+    kind === 'delete'
+      ? changes.map((c) => c.old!)
+      : await readBack(ctx, table, changes.map((c) => requestIdentity(c, kind, ctx.defaultRegions)));
+  const result = await ctx.runReturning(returningSelect(body, table), table, after);
+  result.messages.unshift(...messages);
+  result.tag = tag;
+  return result;
+}
+
+/** Read-only, create-only and key columns cannot be assigned; say which and why before any call. */
+function checkAssignedColumns(kind: Kind, body: Body, table: Table): void {
+  if (kind === 'delete') return;
+  const assigned = kind === 'update' ? targetNames(body.targetList) : targetNames(body.cols);
+  for (const name of assigned) {
+    const column = table.columns.find((c) => c.name === name);
+    if (!column) continue; // the engine reports unknown columns with PostgreSQL's own message
+    const property = column.property;
+    if (property?.flags.readOnly)
+      throw new PgError('428C9', `column "${name}" is read-only: AWS sets ${property.name} itself`, {
+        hint: `Leave ${name} out of the ${kind === 'update' ? 'SET list' : 'column list'}.`,
+      });
+    if (kind === 'update' && property?.flags.createOnly)
+      throw new PgError(
+        SqlState.feature_not_supported,
+        `column "${name}" cannot be updated: ${property.name} is create-only for ${table.resource.typeName}`,
+        { hint: 'Delete the resource and insert it again with the new value.' },
+      );
+    if (kind === 'update' && (name === 'region' || name === 'data__identifier'))
+      throw new PgError('428C9', `column "${name}" identifies the resource and cannot be updated`);
+    if (kind === 'insert' && name === 'data__identifier')
+      throw new PgError('428C9', `column "data__identifier" is set by AWS: give ${primaryColumns(table)} instead`);
+  }
+}
+
+function targetNames(list: unknown): string[] {
+  return ((list as { ResTarget?: { name?: string } }[] | undefined) ?? []).flatMap((t) =>
+    t.ResTarget?.name ? [t.ResTarget.name] : [],
+  );
+}
+
+/** The statement with RETURNING of what the bridge needs: old and new rows for UPDATE, the row otherwise. */
+function rewriteReturning(stmt: ParsedStatement, kind: Kind): string {
+  const ast = structuredClone(stmt.ast);
+  const body = Object.values(ast)[0] as Body;
+  const star = (qualifier?: string) => ({
+    ResTarget: {
+      val: { ColumnRef: { fields: [...(qualifier ? [{ String: { sval: qualifier } }] : []), { A_Star: {} }] } },
+    },
+  });
+  body.returningClause = { exprs: kind === 'update' ? [star('old'), star('new')] : [star()] };
+  return deparseSync(ast as never);
+}
+
+interface Change {
+  old?: Row;
+  new?: Row;
+}
+
+function decodeChanges(result: Result, table: Table, kind: Kind): Change[] {
+  if (!result.description) return [];
+  const fields = parseRowDescription(result.description.subarray(5));
+  const width = table.columns.length;
+  return result.rows.map((frame) => {
+    const values = parseDataRow(frame.subarray(5));
+    const rowAt = (offset: number): Row => {
+      const row: Row = {};
+      for (let i = 0; i < width; i++) {
+        const column = table.columns.find((c) => c.name === fields[offset + i]!.name)!;
+        row[column.name] = decodeText(values[offset + i] ?? null, column);
+      }
+      return row;
+    };
+    if (kind === 'update') return { old: rowAt(0), new: rowAt(width) };
+    return kind === 'insert' ? { new: rowAt(0) } : { old: rowAt(0) };
+  });
+}
+
+function decodeText(value: Buffer | null, column: Column): unknown {
+  if (value === null) return null;
+  const text = value.toString('utf8');
+  switch (column.type) {
+    case 'jsonb':
+      return JSON.parse(text);
+    case 'boolean':
+      return text === 't';
+    case 'bigint':
+    case 'numeric': {
+      const n = Number(text);
+      return Number.isSafeInteger(n) || !Number.isInteger(n) ? n : text;
+    }
+    default:
+      return text;
+  }
+}
+
+/** The model's properties a row holds (NULL columns are absent properties). */
+function properties(row: Row, table: Table): Row {
+  const out: Row = {};
+  for (const column of table.columns) {
+    if (column.property && row[column.name] !== null && row[column.name] !== undefined)
+      out[column.property.name] = row[column.name];
+  }
+  return out;
+}
+
+function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: string[]): WriteRequest[] {
+  if (kind === 'insert') {
+    const desiredState = properties(change.new!, table);
+    const { region, identifier } = requestIdentity(change, kind, defaultRegions);
+    for (const column of table.columns)
+      if (column.property?.flags.requiredOnCreate && desiredState[column.property.name] === undefined)
+        throw new PgError(
+          SqlState.not_null_violation,
+          `null value in column "${column.name}" violates the resource type's required properties`,
+          { detail: `${table.resource.typeName} requires ${requiredColumns(table)}.` },
+        );
+    return [{ operation: 'CreateResource', region, identifier, desiredState }];
+  }
+  const { region, identifier } = requestIdentity(change, kind, defaultRegions);
+  if (kind === 'delete') return [{ operation: 'DeleteResource', region, identifier }];
+  const patch = patchFor(change, table);
+  return patch.length > 0 ? [{ operation: 'UpdateResource', region, identifier, patch }] : [];
+}
+
+function requestIdentity(change: Change, kind: Kind, defaultRegions: string[]): { region: string; identifier: string } {
+  if (kind !== 'insert') {
+    const old = change.old!;
+    return { region: String(old.region), identifier: String(old.data__identifier) };
+  }
+  const row = change.new!;
+  let region = row.region as string | null;
+  if (region === null) {
+    if (defaultRegions.length !== 1)
+      throw new PgError(SqlState.not_null_violation, 'null value in column "region": say which region to create in', {
+        hint:
+          defaultRegions.length === 0
+            ? "Add region to the INSERT, e.g. INSERT INTO ... (region, ...) VALUES ('us-east-1', ...)."
+            : `The server reads ${defaultRegions.length} regions by default (${defaultRegions.join(', ')}); add region to the INSERT.`,
+      });
+    region = defaultRegions[0]!;
+  }
+  return { region, identifier: identifierOf(row) };
+}
+
+/** The primary identifier as Cloud Control writes it: the identifier properties joined with '|'. */
+function identifierOf(row: Row): string {
+  return String(row.connector_profile_name ?? row.data__identifier ?? '');
+}
+
+/** A raw data__patchdocument passes through as it is; otherwise the difference between old and new. */
+function patchFor(change: Change, table: Table): Operation[] {
+  const raw = change.new!.data__patchdocument;
+  if (raw !== null && raw !== undefined) {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(String(raw));
+    } catch {
+      throw new PgError('22P02', 'data__patchdocument is not valid JSON', {
+        hint: 'Give an RFC 6902 JSON Patch, e.g. [{"op":"replace","path":"/ConnectionMode","value":"Private"}].',
+      });
+    }
+    if (!Array.isArray(patch))
+      throw new PgError(SqlState.invalid_parameter_value, 'data__patchdocument must be a JSON array of RFC 6902 operations');
+    return patch as Operation[];
+  }
+  // Write-only properties are absent from the read model: compare() yields `add` for them, as AWS requires.
+  return jsonpatch.compare(properties(change.old!, table), properties(change.new!, table));
+}
+
+async function readBack(ctx: WriteContext, table: Table, ids: { region: string; identifier: string }[]): Promise<Row[]> {
+  const resource = table.resource.tables.find((t) => t.kind === 'resource') ?? table;
+  const byRegion = new Map<string, string[]>();
+  for (const { region, identifier } of ids) byRegion.set(region, [...(byRegion.get(region) ?? []), identifier]);
+  const rows = await Promise.all([...byRegion].map(([region, identifiers]) => ctx.fetchBack(resource, region, identifiers)));
+  return rows.flat();
+}
+
+/** SELECT <the client's RETURNING list> FROM <the target, with its alias>. */
+function returningSelect(body: Body, table: Table): string {
+  const relation = body.relation as Body;
+  const rangeVar = ('RangeVar' in relation ? relation.RangeVar : relation) as Body;
+  const select = {
+    SelectStmt: {
+      targetList: (body.returningClause as { exprs: unknown[] }).exprs,
+      fromClause: [{ RangeVar: { ...rangeVar, schemaname: table.schema, relname: table.name, inh: true, relpersistence: 'p' } }],
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    },
+  };
+  return deparseSync(select as never);
+}
+
+function explainResult(table: Table, requests: WriteRequest[]): Result {
+  const lines: string[] = [];
+  if (requests.length === 0) lines.push('No Cloud Control request: no row changes');
+  const writeOnly = new Set(table.resource.properties.filter((p) => p.flags.writeOnly).map((p) => p.name));
+  for (const r of requests) {
+    lines.push(`${r.operation} ${table.resource.typeName} "${r.identifier}" in ${r.region}`);
+    if (r.operation === 'CreateResource') lines.push(`  DesiredState: ${JSON.stringify(masked(r.desiredState, writeOnly))}`);
+    if (r.operation === 'UpdateResource')
+      lines.push(
+        `  PatchDocument: ${JSON.stringify(r.patch.map((op) => (writeOnly.has(op.path.split('/')[1] ?? '') && 'value' in op ? { ...op, value: '***' } : op)))}`,
+      );
+  }
+  return {
+    ...emptyResult('EXPLAIN'),
+    description: rowDescription([
+      { name: 'QUERY PLAN', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 },
+    ]),
+    rows: lines.map((line) => dataRow([line])),
+  };
+}
+
+/** Write-only values (credentials) never leave in plain text. */
+function masked(state: Row, writeOnly: Set<string>): Row {
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, writeOnly.has(k) ? '***' : v]));
+}
+
+function failure(outcomes: WriteOutcome[], failed: WriteOutcome[], messages: Buffer[]): PgError {
+  const first = failed[0]!.error ?? new PgError(SqlState.fdw_error, 'the request failed');
+  if (outcomes.length === 1) return withMessages(first, messages);
+  const succeeded = outcomes.filter((o) => o.status === 'SUCCESS').map((o) => `"${o.request.identifier}"`);
+  if (succeeded.length > 0)
+    messages.push(
+      noticeResponse({
+        severity: 'NOTICE',
+        code: '00000',
+        message: `these changes succeeded and stay (Cloud Control cannot roll them back): ${succeeded.join(', ')}`,
+      }),
+    );
+  const detail = failed
+    .map((o) => `"${o.request.identifier}" in ${o.request.region}: ${o.error?.message ?? o.status}`)
+    .join('\n');
+  return withMessages(
+    new PgError(first.code, `${failed.length} of ${outcomes.length} ${outcomes[0]!.request.operation} requests failed`, {
+      detail,
+      hint: first.fields.hint,
+    }),
+    messages,
+  );
+}
+
+/** An error that carries the notices to send before it. */
+export class WriteError extends PgError {
+  constructor(
+    base: PgError,
+    readonly messages: Buffer[],
+  ) {
+    super(base.code, base.message, base.fields);
+  }
+}
+
+function withMessages(err: PgError, messages: Buffer[]): PgError {
+  return messages.length ? new WriteError(err, messages) : err;
+}
+
+function primaryColumns(table: Table): string {
+  return table.columns.filter((c) => c.property?.flags.identifier).map((c) => c.name).join(', ');
+}
+
+function requiredColumns(table: Table): string {
+  const required = table.columns.filter((c) => c.property?.flags.requiredOnCreate).map((c) => c.name);
+  return required.join(', ');
+}
