@@ -216,8 +216,10 @@ export class Executor {
     try {
       return await run(signal, notices);
     } catch (err) {
-      // The cancel's own reason says why: user request or statement timeout.
-      throw signal.aborted ? signal.reason : err;
+      // The cancel's own reason says why (user request or statement timeout), unless the error already
+      // says more about what the cancel interrupted (writes still in flight).
+      if (signal.aborted && !(err instanceof PgError && err.code === SqlState.query_canceled)) throw signal.reason;
+      throw err;
     } finally {
       done();
     }

@@ -297,7 +297,10 @@ function failure(outcomes: WriteOutcome[], failed: WriteOutcome[], messages: Buf
       }),
     );
   const detail = failed
-    .map((o) => `"${o.request.identifier}" in ${o.request.region}: ${o.error?.message ?? o.status}`)
+    .map((o) => {
+      const why = o.error ? [o.error.message, o.error.fields.detail].filter(Boolean).join(': ') : o.status;
+      return `"${o.request.identifier}" in ${o.request.region}: ${why}`;
+    })
     .join('\n');
   return withMessages(
     new PgError(first.code, `${failed.length} of ${outcomes.length} ${outcomes[0]!.request.operation} requests failed`, {

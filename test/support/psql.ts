@@ -10,9 +10,11 @@ export interface PsqlResult {
 export function psql(
   conn: { host: string; port: number; user: string; database: string; password?: string },
   commands: string[],
-  options: { aligned?: boolean; stdin?: string; variables?: Record<string, string> } = {},
+  options: { aligned?: boolean; stdin?: string; variables?: Record<string, string>; tags?: boolean } = {},
 ): PsqlResult {
-  const args = [`host=${conn.host} port=${conn.port} dbname=${conn.database} user=${conn.user}`, '-X', '-q'];
+  const args = [`host=${conn.host} port=${conn.port} dbname=${conn.database} user=${conn.user}`, '-X'];
+  // -q hides command tags (UPDATE 1); tests that assert them keep them.
+  if (!options.tags) args.push('-q');
   if (!options.aligned) args.push('-A', '-F', '|');
   for (const [k, v] of Object.entries(options.variables ?? {})) args.push('-v', `${k}=${v}`);
   for (const c of commands) args.push('-c', c);
