@@ -7,7 +7,8 @@ export type KeyExpr =
   /** `array`: the parameter is a text array (`col = ANY($1)`), one value per element. */
   | { kind: 'param'; index: number; array?: boolean };
 
-export const KEY_COLUMNS = ['region', 'data__identifier'] as const;
+/** Columns a read can be narrowed by; a table's own `key` columns say which of them apply to it. */
+export const KEY_COLUMNS = ['region', 'data__identifier', 'operation', 'operation_status'] as const;
 export type KeyColumn = (typeof KEY_COLUMNS)[number];
 
 /** `column <op> values` found in one conjunct; `column` is the ColumnRef's name parts. */

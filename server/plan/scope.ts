@@ -4,7 +4,7 @@ import { conjuncts, KEY_COLUMNS, keyComparison, type KeyColumn, type KeyExpr } f
 export interface TableRead {
   table: Table;
   /** Key column name -> the values it is pinned to, or undefined when not pinned (then fetch everything). */
-  keys: { region?: KeyExpr[]; data__identifier?: KeyExpr[] };
+  keys: Partial<Record<KeyColumn, KeyExpr[]>>;
 }
 
 /** One FROM item of a SELECT, UPDATE or DELETE, as column references can name it. */
@@ -39,13 +39,18 @@ export function pinKeys(quals: unknown, entries: Entry[]): void {
     const target = cmp.column.length === 1 ? unqualified(entries, column) : qualified(entries, cmp.column);
     if (!target) continue;
     for (const read of target.reads) {
-      if (hasColumn(read.table, column)) setKey(read, column as KeyColumn, cmp.values);
+      if (isKey(read.table, column)) setKey(read, column as KeyColumn, cmp.values);
     }
   }
 }
 
 function hasColumn(table: Table, column: string): boolean {
   return table.columns.some((c) => c.name === column);
+}
+
+/** A column the table's fetch can be narrowed by (catalog `key`): `operation` may be a plain column elsewhere. */
+function isKey(table: Table, column: string): boolean {
+  return table.columns.some((c) => c.name === column && c.key);
 }
 
 /** The entry an unqualified column binds to, when that is certain. */

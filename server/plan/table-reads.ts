@@ -5,7 +5,10 @@ import type { KeyColumn, KeyExpr } from './keys.js';
 import type { ParsedStatement } from './parse.js';
 import { pinKeys, type Entry, type TableRead } from './scope.js';
 
-export type { KeyExpr } from './keys.js';
+export { KEY_COLUMNS, type KeyColumn, type KeyExpr } from './keys.js';
+
+/** What each pinned key column of a read is: a list of values (text); absent when not pinned. */
+export type ResolvedKeys = Partial<Record<KeyColumn, string[]>>;
 export type { TableRead } from './scope.js';
 
 interface Ctx {
@@ -201,8 +204,8 @@ export function resolveRelation(rv: Body, catalog: Catalog, ctes?: ReadonlySet<s
 export function resolveKeys(
   read: TableRead,
   params: readonly (string | null | undefined)[],
-): { region?: string[]; data__identifier?: string[] } {
-  const out: { region?: string[]; data__identifier?: string[] } = {};
+): ResolvedKeys {
+  const out: ResolvedKeys = {};
   for (const [column, exprs] of Object.entries(read.keys) as [KeyColumn, KeyExpr[] | undefined][]) {
     const values = exprs && keyValues(exprs, params);
     if (values) out[column] = [...new Set(values)];

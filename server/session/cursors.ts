@@ -51,7 +51,8 @@ export class Cursors {
   private cursors = new Map<string, Cursor>();
 
   declare(name: string, cursor: Cursor): void {
-    if (this.cursors.has(name)) throw new PgError(SqlState.duplicate_cursor, `cursor "${name}" already exists`);
+    if (this.cursors.has(name))
+      throw new PgError(SqlState.duplicate_cursor, `cursor "${name}" already exists`);
     this.cursors.set(name, cursor);
   }
 

@@ -113,7 +113,10 @@ export class Executor {
         const { name } = deallocateOf(stmt);
         if (name === null) this.prepared.clear();
         else if (!this.prepared.delete(name))
-          throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${name}" does not exist`);
+          throw new PgError(
+            SqlState.invalid_sql_statement_name,
+            `prepared statement "${name}" does not exist`,
+          );
         return emptyResult(name === null ? 'DEALLOCATE ALL' : 'DEALLOCATE');
       }
       case 'declare':
@@ -138,9 +141,13 @@ export class Executor {
         if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind))
           return this.inEngine(stmt, invocation);
         if (analyze)
-          throw new PgError(SqlState.feature_not_supported, 'EXPLAIN ANALYZE of a write would change AWS resources', {
-            hint: 'Use EXPLAIN without ANALYZE: it shows the Cloud Control requests and sends none.',
-          });
+          throw new PgError(
+            SqlState.feature_not_supported,
+            'EXPLAIN ANALYZE of a write would change AWS resources',
+            {
+              hint: 'Use EXPLAIN without ANALYZE: it shows the Cloud Control requests and sends none.',
+            },
+          );
         return this.write(query, invocation, true);
       }
       default:
@@ -155,7 +162,10 @@ export class Executor {
   }
 
   /** The description a Describe of the statement returns, without running it. */
-  async describe(stmt: ParsedStatement, paramTypes: number[]): Promise<{ params: Buffer | null; row: Buffer | null }> {
+  async describe(
+    stmt: ParsedStatement,
+    paramTypes: number[],
+  ): Promise<{ params: Buffer | null; row: Buffer | null }> {
     if (stmt.kind === 'fetch') {
       const { name } = fetchOf(stmt);
       return { params: null, row: this.cursors.get(name).result.description };
@@ -166,7 +176,9 @@ export class Executor {
       serializeFrontend({ type: 'Describe', target: 'S', name: '' }),
       serializeFrontend({ type: 'Sync' }),
     ]);
-    const reply = singleResult(await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }));
+    const reply = singleResult(
+      await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }),
+    );
     return { params: reply.parameterDescription ?? null, row: reply.result.description };
   }
 
@@ -191,21 +203,26 @@ export class Executor {
       );
     const { cloud } = this.services;
     return this.statement((signal, notices) =>
-      executeWrite(stmt, target.table, {
-        runRewritten: async (sql) =>
-          this.runUnit(await this.load(stmt, invocation.params, signal, notices), invocation.messages(sql, 'text')),
-        runReturning: (sql, table, rows) =>
-          this.runUnit([{ table: `${table.schema}.${table.name}`, rows }], invocation.resultMessages(sql)),
-        fetchBack: (table, region, identifiers) =>
-          cloud.fetchRows(table, { region: [region], data__identifier: identifiers }, () => {}, signal),
-        apply: (table, requests, onProgress) => applyWrites(cloud, table, requests, { onProgress, signal }),
-        defaultRegions: this.services.defaultRegions,
-        readOnly: this.services.readOnly,
-        inTransactionBlock: this.txn.inBlock,
-      }, explain).then((result) => {
-        result.messages.unshift(...notices);
-        return result;
-      }),
+      executeWrite(
+        stmt,
+        target.table,
+        {
+          runRewritten: async (sql) =>
+            this.runUnit(
+              await this.load(stmt, invocation.params, signal, notices),
+              invocation.messages(sql, 'text'),
+            ),
+          runReturning: (sql, table, rows) =>
+            this.runUnit([{ table: `${table.schema}.${table.name}`, rows }], invocation.resultMessages(sql)),
+          fetchBack: (table, region, identifiers) =>
+            cloud.fetchRows(table, { region: [region], data__identifier: identifiers }, () => {}, signal),
+          apply: (table, requests, onProgress) => applyWrites(cloud, table, requests, { onProgress, signal }),
+          defaultRegions: this.services.defaultRegions,
+          readOnly: this.services.readOnly,
+          inTransactionBlock: this.txn.inBlock,
+        },
+        explain,
+      ),
     );
   }
 
@@ -214,11 +231,14 @@ export class Executor {
     const notices: Buffer[] = [];
     const { signal, done } = this.beginStatement();
     try {
-      return await run(signal, notices);
+      const result = await run(signal, notices);
+      result.messages.unshift(...notices);
+      return result;
     } catch (err) {
       // The cancel's own reason says why (user request or statement timeout), unless the error already
       // says more about what the cancel interrupted (writes still in flight).
-      if (signal.aborted && !(err instanceof PgError && err.code === SqlState.query_canceled)) throw signal.reason;
+      if (signal.aborted && !(err instanceof PgError && err.code === SqlState.query_canceled))
+        throw signal.reason;
       throw err;
     } finally {
       done();
@@ -226,7 +246,8 @@ export class Executor {
   }
 
   private load(stmt: ParsedStatement, params: ParamValues, signal: AbortSignal, notices: Buffer[]) {
-    const onNotice = (message: string) => notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
+    const onNotice = (message: string) =>
+      notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
     return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal);
   }
 
@@ -250,7 +271,10 @@ export class Executor {
     const timer =
       timeoutMs > 0
         ? setTimeout(
-            () => this.cancel(new PgError(SqlState.query_canceled, 'canceling statement due to statement timeout')),
+            () =>
+              this.cancel(
+                new PgError(SqlState.query_canceled, 'canceling statement due to statement timeout'),
+              ),
             timeoutMs,
           )
         : undefined;
@@ -310,7 +334,11 @@ export class Executor {
     if (s.local && !this.txn.inBlock) {
       const result = emptyResult('SET');
       result.messages.push(
-        noticeResponse({ severity: 'WARNING', code: '25P01', message: 'SET LOCAL can only be used in transaction blocks' }),
+        noticeResponse({
+          severity: 'WARNING',
+          code: '25P01',
+          message: 'SET LOCAL can only be used in transaction blocks',
+        }),
       );
       return result;
     }
@@ -336,7 +364,10 @@ export class Executor {
   private prepare(stmt: ParsedStatement): Result {
     const p = prepareOf(stmt);
     if (this.prepared.has(p.name))
-      throw new PgError(SqlState.duplicate_prepared_statement, `prepared statement "${p.name}" already exists`);
+      throw new PgError(
+        SqlState.duplicate_prepared_statement,
+        `prepared statement "${p.name}" already exists`,
+      );
     this.prepared.set(p.name, { prepareSql: stmt.sql, query: p.query });
     return emptyResult('PREPARE');
   }
@@ -345,11 +376,16 @@ export class Executor {
   private executePrepared(stmt: ParsedStatement): Promise<Result> {
     const e = executeOf(stmt);
     const p = this.prepared.get(e.name);
-    if (!p) throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${e.name}" does not exist`);
+    if (!p)
+      throw new PgError(SqlState.invalid_sql_statement_name, `prepared statement "${e.name}" does not exist`);
     if (!runsInEngine(p.query))
-      throw new PgError(SqlState.feature_not_supported, `EXECUTE of a prepared ${p.query.kind.toUpperCase()} is not supported`, {
-        hint: 'Run the statement itself, or prepare it with the extended query protocol (a driver parameter).',
-      });
+      throw new PgError(
+        SqlState.feature_not_supported,
+        `EXECUTE of a prepared ${p.query.kind.toUpperCase()} is not supported`,
+        {
+          hint: 'Run the statement itself, or prepare it with the extended query protocol (a driver parameter).',
+        },
+      );
     const both = () =>
       Buffer.concat([
         serializeFrontend({ type: 'Query', sql: p.prepareSql }),

@@ -2,10 +2,7 @@ import type { Catalog, Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
-import { resolveKeys, tableReads } from '../plan/table-reads.js';
-
-type Keys = { region?: string[]; data__identifier?: string[] };
-const keyColumns = ['region', 'data__identifier'] as const;
+import { KEY_COLUMNS, resolveKeys, tableReads, type ResolvedKeys as Keys } from '../plan/table-reads.js';
 
 /**
  * Parameter values as text, by position; `undefined` where the value is not known before execution
@@ -16,7 +13,7 @@ export type ParamValues = (string | null | undefined)[];
 /** Several references to one table need what each of them needs: an unpinned key wins over values. */
 function union(a: Keys, b: Keys): Keys {
   const out: Keys = {};
-  for (const key of keyColumns) {
+  for (const key of KEY_COLUMNS) {
     const x = a[key];
     const y = b[key];
     if (x && y) out[key] = [...new Set([...x, ...y])];

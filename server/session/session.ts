@@ -76,7 +76,9 @@ export class Session {
       case 'Bind':
         return this.bind(message);
       case 'Describe':
-        return message.target === 'S' ? this.describeStatement(message.name) : this.describePortal(message.name);
+        return message.target === 'S'
+          ? this.describeStatement(message.name)
+          : this.describePortal(message.name);
       case 'Execute':
         return this.execute(message);
       case 'Close':
@@ -97,7 +99,10 @@ export class Session {
       case 'CopyFail':
         return; // outside COPY FROM STDIN these are ignored, as PostgreSQL does
       case 'FunctionCall':
-        throw new PgError(SqlState.feature_not_supported, 'the fastpath function call protocol is not supported');
+        throw new PgError(
+          SqlState.feature_not_supported,
+          'the fastpath function call protocol is not supported',
+        );
       case 'Terminate':
         return;
       case 'Unknown':
@@ -114,7 +119,11 @@ export class Session {
         const at = sql.indexOf(stmt.sql, offset);
         offset = at < 0 ? offset : at + stmt.sql.length;
         try {
-          this.sendResult(await this.runStatement(stmt, simpleInvocation), { description: true, maxRows: 0, sent: 0 });
+          this.sendResult(await this.runStatement(stmt, simpleInvocation), {
+            description: true,
+            maxRows: 0,
+            sent: 0,
+          });
         } catch (err) {
           throw withPositionOffset(err, at < 0 ? 0 : at);
         }
@@ -127,7 +136,10 @@ export class Session {
 
   private parse(message: FrontendMessageOf<'Parse'>): void {
     if (message.statement !== '' && this.statements.has(message.statement))
-      throw new PgError(SqlState.duplicate_prepared_statement, `prepared statement "${message.statement}" already exists`);
+      throw new PgError(
+        SqlState.duplicate_prepared_statement,
+        `prepared statement "${message.statement}" already exists`,
+      );
     const parsed = parseStatements(message.sql);
     if (parsed.length > 1)
       throw new PgError(SqlState.syntax_error, 'cannot insert multiple commands into a prepared statement');
@@ -144,11 +156,27 @@ export class Session {
     if (message.portal !== '' && this.portals.has(message.portal))
       throw new PgError(SqlState.duplicate_cursor, `portal "${message.portal}" already exists`);
     const kind = statement.parsed?.kind;
-    if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to') this.executor.txn.checkNotFailed();
-    const run = (sql: string, bind: Pick<FrontendMessageOf<'Bind'>, 'params' | 'paramFormats' | 'resultFormats'>) =>
+    if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to')
+      this.executor.txn.checkNotFailed();
+    const run = (
+      sql: string,
+      bind: Pick<FrontendMessageOf<'Bind'>, 'params' | 'paramFormats' | 'resultFormats'>,
+    ) =>
       Buffer.concat([
-        serializeFrontend({ type: 'Parse', statement: '', sql, paramTypes: bind.params.length ? statement.paramTypes : [] }),
-        serializeFrontend({ type: 'Bind', portal: '', statement: '', ...bind }),
+        serializeFrontend({
+          type: 'Parse',
+          statement: '',
+          sql,
+          paramTypes: bind.params.length ? statement.paramTypes : [],
+        }),
+        serializeFrontend({
+          type: 'Bind',
+          portal: '',
+          statement: '',
+          params: bind.params,
+          paramFormats: bind.paramFormats,
+          resultFormats: bind.resultFormats,
+        }),
         serializeFrontend({ type: 'Describe', target: 'P', name: '' }),
         serializeFrontend({ type: 'Execute', portal: '', maxRows: 0 }),
         serializeFrontend({ type: 'Sync' }),
@@ -157,7 +185,8 @@ export class Session {
       params: message.params.map((p) => (p === null ? null : p.toString('utf8'))),
       messages: (sql, results = 'client') =>
         run(sql, { ...message, resultFormats: results === 'text' ? [] : message.resultFormats }),
-      resultMessages: (sql) => run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
+      resultMessages: (sql) =>
+        run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
     };
     this.portals.set(message.portal, { statement, invocation, sent: 0 });
     this.send(backend.bindComplete());
@@ -191,7 +220,9 @@ export class Session {
   private async materialize(portal: Portal): Promise<Result> {
     if (!portal.result) {
       const stmt = portal.statement.parsed;
-      portal.result = stmt ? await this.runStatement(stmt, portal.invocation) : { description: null, rows: [], copy: [], tag: null, messages: [] };
+      portal.result = stmt
+        ? await this.runStatement(stmt, portal.invocation)
+        : { description: null, rows: [], copy: [], tag: null, messages: [] };
     }
     return portal.result;
   }
@@ -233,7 +264,9 @@ export class Session {
     if (!statement)
       throw new PgError(
         SqlState.invalid_sql_statement_name,
-        name === '' ? 'unnamed prepared statement does not exist' : `prepared statement "${name}" does not exist`,
+        name === ''
+          ? 'unnamed prepared statement does not exist'
+          : `prepared statement "${name}" does not exist`,
       );
     return statement;
   }
@@ -241,7 +274,10 @@ export class Session {
   private portal(name: string): Portal {
     const portal = this.portals.get(name);
     if (!portal)
-      throw new PgError(SqlState.invalid_cursor_name, name === '' ? 'unnamed portal does not exist' : `portal "${name}" does not exist`);
+      throw new PgError(
+        SqlState.invalid_cursor_name,
+        name === '' ? 'unnamed portal does not exist' : `portal "${name}" does not exist`,
+      );
     return portal;
   }
 

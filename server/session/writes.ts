@@ -15,7 +15,11 @@ export interface WriteContext {
   /** Evaluates the client's RETURNING list over rows read back from Cloud Control, in the client's formats. */
   runReturning(sql: string, table: Table, rows: Record<string, unknown>[]): Promise<Result>;
   fetchBack(table: Table, region: string, identifiers: string[]): Promise<Record<string, unknown>[]>;
-  apply(table: Table, requests: WriteRequest[], onProgress: (message: string) => void): Promise<WriteOutcome[]>;
+  apply(
+    table: Table,
+    requests: WriteRequest[],
+    onProgress: (message: string) => void,
+  ): Promise<WriteOutcome[]>;
   defaultRegions: string[];
   readOnly: boolean;
   inTransactionBlock: boolean;
@@ -44,7 +48,10 @@ export async function executeWrite(
     });
   const body = Object.values(stmt.ast)[0] as Body;
   if (kind === 'insert' && body.onConflictClause)
-    throw new PgError(SqlState.feature_not_supported, 'INSERT ... ON CONFLICT is not supported on AWS resources');
+    throw new PgError(
+      SqlState.feature_not_supported,
+      'INSERT ... ON CONFLICT is not supported on AWS resources',
+    );
   checkAssignedColumns(kind, body, table);
 
   const rows = await ctx.runRewritten(rewriteReturning(stmt, kind));
@@ -68,7 +75,11 @@ export async function executeWrite(
   const after =
     kind === 'delete'
       ? changes.map((c) => c.old!)
-      : await readBack(ctx, table, changes.map((c) => requestIdentity(c, kind, ctx.defaultRegions)));
+      : await readBack(
+          ctx,
+          table,
+          changes.map((c) => requestIdentity(c, kind, ctx.defaultRegions)),
+        );
   const result = await ctx.runReturning(returningSelect(body, table), table, after);
   result.messages.unshift(...messages);
   result.tag = tag;
@@ -96,7 +107,10 @@ function checkAssignedColumns(kind: Kind, body: Body, table: Table): void {
     if (kind === 'update' && (name === 'region' || name === 'data__identifier'))
       throw new PgError('428C9', `column "${name}" identifies the resource and cannot be updated`);
     if (kind === 'insert' && name === 'data__identifier')
-      throw new PgError('428C9', `column "data__identifier" is set by AWS: give ${primaryColumns(table)} instead`);
+      throw new PgError(
+        '428C9',
+        `column "data__identifier" is set by AWS: give ${primaryColumns(table)} instead`,
+      );
   }
 }
 
@@ -112,7 +126,9 @@ function rewriteReturning(stmt: ParsedStatement, kind: Kind): string {
   const body = Object.values(ast)[0] as Body;
   const star = (qualifier?: string) => ({
     ResTarget: {
-      val: { ColumnRef: { fields: [...(qualifier ? [{ String: { sval: qualifier } }] : []), { A_Star: {} }] } },
+      val: {
+        ColumnRef: { fields: [...(qualifier ? [{ String: { sval: qualifier } }] : []), { A_Star: {} }] },
+      },
     },
   });
   body.returningClause = { exprs: kind === 'update' ? [star('old'), star('new')] : [star()] };
@@ -190,7 +206,11 @@ function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: st
   return patch.length > 0 ? [{ operation: 'UpdateResource', region, identifier, patch }] : [];
 }
 
-function requestIdentity(change: Change, kind: Kind, defaultRegions: string[]): { region: string; identifier: string } {
+function requestIdentity(
+  change: Change,
+  kind: Kind,
+  defaultRegions: string[],
+): { region: string; identifier: string } {
   if (kind !== 'insert') {
     const old = change.old!;
     return { region: String(old.region), identifier: String(old.data__identifier) };
@@ -199,12 +219,16 @@ function requestIdentity(change: Change, kind: Kind, defaultRegions: string[]): 
   let region = row.region as string | null;
   if (region === null) {
     if (defaultRegions.length !== 1)
-      throw new PgError(SqlState.not_null_violation, 'null value in column "region": say which region to create in', {
-        hint:
-          defaultRegions.length === 0
-            ? "Add region to the INSERT, e.g. INSERT INTO ... (region, ...) VALUES ('us-east-1', ...)."
-            : `The server reads ${defaultRegions.length} regions by default (${defaultRegions.join(', ')}); add region to the INSERT.`,
-      });
+      throw new PgError(
+        SqlState.not_null_violation,
+        'null value in column "region": say which region to create in',
+        {
+          hint:
+            defaultRegions.length === 0
+              ? "Add region to the INSERT, e.g. INSERT INTO ... (region, ...) VALUES ('us-east-1', ...)."
+              : `The server reads ${defaultRegions.length} regions by default (${defaultRegions.join(', ')}); add region to the INSERT.`,
+        },
+      );
     region = defaultRegions[0]!;
   }
   return { region, identifier: identifierOf(row) };
@@ -228,18 +252,28 @@ function patchFor(change: Change, table: Table): Operation[] {
       });
     }
     if (!Array.isArray(patch))
-      throw new PgError(SqlState.invalid_parameter_value, 'data__patchdocument must be a JSON array of RFC 6902 operations');
+      throw new PgError(
+        SqlState.invalid_parameter_value,
+        'data__patchdocument must be a JSON array of RFC 6902 operations',
+      );
     return patch as Operation[];
   }
   // Write-only properties are absent from the read model: compare() yields `add` for them, as AWS requires.
   return jsonpatch.compare(properties(change.old!, table), properties(change.new!, table));
 }
 
-async function readBack(ctx: WriteContext, table: Table, ids: { region: string; identifier: string }[]): Promise<Row[]> {
+async function readBack(
+  ctx: WriteContext,
+  table: Table,
+  ids: { region: string; identifier: string }[],
+): Promise<Row[]> {
   const resource = table.resource.tables.find((t) => t.kind === 'resource') ?? table;
   const byRegion = new Map<string, string[]>();
-  for (const { region, identifier } of ids) byRegion.set(region, [...(byRegion.get(region) ?? []), identifier]);
-  const rows = await Promise.all([...byRegion].map(([region, identifiers]) => ctx.fetchBack(resource, region, identifiers)));
+  for (const { region, identifier } of ids)
+    byRegion.set(region, [...(byRegion.get(region) ?? []), identifier]);
+  const rows = await Promise.all(
+    [...byRegion].map(([region, identifiers]) => ctx.fetchBack(resource, region, identifiers)),
+  );
   return rows.flat();
 }
 
@@ -250,7 +284,17 @@ function returningSelect(body: Body, table: Table): string {
   const select = {
     SelectStmt: {
       targetList: (body.returningClause as { exprs: unknown[] }).exprs,
-      fromClause: [{ RangeVar: { ...rangeVar, schemaname: table.schema, relname: table.name, inh: true, relpersistence: 'p' } }],
+      fromClause: [
+        {
+          RangeVar: {
+            ...rangeVar,
+            schemaname: table.schema,
+            relname: table.name,
+            inh: true,
+            relpersistence: 'p',
+          },
+        },
+      ],
       limitOption: 'LIMIT_OPTION_DEFAULT',
       op: 'SETOP_NONE',
     },
@@ -264,7 +308,8 @@ function explainResult(table: Table, requests: WriteRequest[]): Result {
   const writeOnly = new Set(table.resource.properties.filter((p) => p.flags.writeOnly).map((p) => p.name));
   for (const r of requests) {
     lines.push(`${r.operation} ${table.resource.typeName} "${r.identifier}" in ${r.region}`);
-    if (r.operation === 'CreateResource') lines.push(`  DesiredState: ${JSON.stringify(masked(r.desiredState, writeOnly))}`);
+    if (r.operation === 'CreateResource')
+      lines.push(`  DesiredState: ${JSON.stringify(masked(r.desiredState, writeOnly))}`);
     if (r.operation === 'UpdateResource')
       lines.push(
         `  PatchDocument: ${JSON.stringify(r.patch.map((op) => (writeOnly.has(op.path.split('/')[1] ?? '') && 'value' in op ? { ...op, value: '***' } : op)))}`,
@@ -273,7 +318,15 @@ function explainResult(table: Table, requests: WriteRequest[]): Result {
   return {
     ...emptyResult('EXPLAIN'),
     description: rowDescription([
-      { name: 'QUERY PLAN', tableOid: 0, columnAttr: 0, typeOid: 25, typeSize: -1, typeModifier: -1, format: 0 },
+      {
+        name: 'QUERY PLAN',
+        tableOid: 0,
+        columnAttr: 0,
+        typeOid: 25,
+        typeSize: -1,
+        typeModifier: -1,
+        format: 0,
+      },
     ]),
     rows: lines.map((line) => dataRow([line])),
   };
@@ -303,10 +356,14 @@ function failure(outcomes: WriteOutcome[], failed: WriteOutcome[], messages: Buf
     })
     .join('\n');
   return withMessages(
-    new PgError(first.code, `${failed.length} of ${outcomes.length} ${outcomes[0]!.request.operation} requests failed`, {
-      detail,
-      hint: first.fields.hint,
-    }),
+    new PgError(
+      first.code,
+      `${failed.length} of ${outcomes.length} ${outcomes[0]!.request.operation} requests failed`,
+      {
+        detail,
+        hint: first.fields.hint,
+      },
+    ),
     messages,
   );
 }
@@ -326,7 +383,10 @@ function withMessages(err: PgError, messages: Buffer[]): PgError {
 }
 
 function primaryColumns(table: Table): string {
-  return table.columns.filter((c) => c.property?.flags.identifier).map((c) => c.name).join(', ');
+  return table.columns
+    .filter((c) => c.property?.flags.identifier)
+    .map((c) => c.name)
+    .join(', ');
 }
 
 function requiredColumns(table: Table): string {
