@@ -1,13 +1,17 @@
 import { buildResourceType } from './resource-type.js';
-import type { Catalog, ResourceDefinition } from './types.js';
+import type { Catalog, RequestsTable, ResourceDefinition, Table } from './types.js';
 
-export function buildCatalog(definitions: readonly ResourceDefinition[]): Catalog {
+/** The resource types' tables, then `extraTables` (tables declared as they are, e.g. cloud_control.resource_requests). */
+export function buildCatalog(
+  definitions: readonly ResourceDefinition[],
+  extraTables: readonly RequestsTable[] = [],
+): Catalog {
   const resourceTypes = definitions.map(buildResourceType);
-  const tables = resourceTypes.flatMap((type) => type.tables);
-  const byName = new Map<string, (typeof tables)[number]>();
+  const tables: Table[] = [...resourceTypes.flatMap((type) => type.tables), ...extraTables];
+  const byName = new Map<string, Table>();
   for (const table of tables) {
     const key = `${table.schema}.${table.name}`;
-    if (byName.has(key)) throw new Error(`two resource types define the table ${key}`);
+    if (byName.has(key)) throw new Error(`the catalog defines the table ${key} twice`);
     byName.set(key, table);
   }
   return {

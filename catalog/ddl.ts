@@ -16,15 +16,20 @@ function literal(text: string): string {
  */
 export function catalogDdl(catalog: Catalog): string {
   const statements: string[] = [];
-  const schemas = new Map<string, string[]>();
+  const schemas = new Map<string, Set<string>>();
   for (const table of catalog.tables) {
-    const names = schemas.get(table.schema) ?? [];
-    schemas.set(table.schema, [...names, table.resource.typeName]);
+    const typeNames = schemas.get(table.schema) ?? new Set<string>();
+    if (table.kind !== 'requests') typeNames.add(table.resource.typeName);
+    schemas.set(table.schema, typeNames);
   }
   for (const [schema, typeNames] of schemas) {
     statements.push(`CREATE SCHEMA ${identifier(schema)};`);
-    const types = [...new Set(typeNames)].join(', ');
-    statements.push(`COMMENT ON SCHEMA ${identifier(schema)} IS ${literal(`AWS resource types: ${types}`)};`);
+    // A schema without resource types holds Cloud Control's own tables (cloud_control.resource_requests).
+    const comment =
+      typeNames.size > 0
+        ? `AWS resource types: ${[...typeNames].join(', ')}`
+        : 'AWS Cloud Control API requests';
+    statements.push(`COMMENT ON SCHEMA ${identifier(schema)} IS ${literal(comment)};`);
   }
   for (const table of catalog.tables) {
     const name = `${identifier(table.schema)}.${identifier(table.name)}`;

@@ -7,8 +7,8 @@ import type {
   Property,
   PropertyFlags,
   ResourceDefinition,
+  ResourceTable,
   ResourceType,
-  Table,
 } from './types.js';
 
 const noFlags: PropertyFlags = {
@@ -122,7 +122,7 @@ function pseudoColumns(def: ResourceDefinition): Column[] {
   ];
 }
 
-function methods(def: ResourceDefinition, kind: Table['kind']): Method[] {
+function methods(def: ResourceDefinition, kind: ResourceTable['kind']): Method[] {
   const { permissions } = def;
   const update: Method = {
     name: 'update_resource',
@@ -204,7 +204,7 @@ export function buildResourceType(def: ResourceDefinition): ResourceType {
     },
     tables: [],
   };
-  const table = (kind: Table['kind'], name: string, description: string): Table => ({
+  const table = (kind: ResourceTable['kind'], name: string, description: string): ResourceTable => ({
     schema: def.service,
     name,
     kind,

@@ -5,8 +5,8 @@
 
 export type JsonSchema = { [key: string]: unknown };
 
-/** PostgreSQL type of a column, from the property's JSON type. */
-export type ColumnType = 'text' | 'jsonb' | 'bigint' | 'numeric' | 'boolean';
+/** PostgreSQL type of a column: from the property's JSON type, or declared (timestamptz: a request's times). */
+export type ColumnType = 'text' | 'jsonb' | 'bigint' | 'numeric' | 'boolean' | 'timestamptz';
 
 export type Handler = 'create' | 'read' | 'update' | 'delete' | 'list';
 
@@ -66,9 +66,12 @@ export interface Column {
   name: string;
   type: ColumnType;
   description: string;
-  /** Absent for the pseudo-columns region, data__identifier and data__patchdocument. */
+  /** Absent for the pseudo-columns region, data__identifier and data__patchdocument, and on a requests table. */
   property?: Property;
-  /** A key the planner pushes down to Cloud Control (region, data__identifier). */
+  /**
+   * A key the planner pushes down to Cloud Control: region and data__identifier of a resource table;
+   * region, operation and operation_status of the requests table.
+   */
   key: boolean;
   flags: PropertyFlags;
 }
@@ -80,24 +83,42 @@ export interface Method {
   name: string;
   verb: SqlVerb;
   /** Cloud Control operation, e.g. `GetResource`. */
-  operation: 'GetResource' | 'ListResources' | 'CreateResource' | 'UpdateResource' | 'DeleteResource';
+  operation:
+    | 'GetResource'
+    | 'ListResources'
+    | 'CreateResource'
+    | 'UpdateResource'
+    | 'DeleteResource'
+    | 'ListResourceRequests';
   /** As the user's spec writes them, e.g. `data__Identifier, region`. */
   requiredParams: string[];
   /** IAM permissions this method needs (the handler's permissions). */
   permissions: string[];
 }
 
-export interface Table {
+interface TableBase {
   /** Postgres schema, e.g. `appflow`. */
   schema: string;
   /** e.g. `connector_profile`. */
   name: string;
-  kind: 'resource' | 'collection';
   description: string;
-  resource: ResourceType;
   columns: Column[];
   methods: Method[];
 }
+
+/** A table of a resource type: one resource (get, update) or the collection (list, create, delete). */
+export interface ResourceTable extends TableBase {
+  kind: 'resource' | 'collection';
+  resource: ResourceType;
+}
+
+/** Cloud Control's resource requests (ListResourceRequests) in a region: read-only, not a resource type. */
+export interface RequestsTable extends TableBase {
+  kind: 'requests';
+}
+
+/** Every table the catalog serves; narrow on `kind` before using what only resource tables have. */
+export type Table = ResourceTable | RequestsTable;
 
 /** A ResourceDefinition with everything derived from it. */
 export interface ResourceType {
@@ -107,7 +128,7 @@ export interface ResourceType {
   /** Looks up a property by its Cloud Control name or by its column name. */
   propertyByName(name: string): Property | undefined;
   propertyByColumn(column: string): Property | undefined;
-  tables: Table[];
+  tables: ResourceTable[];
 }
 
 export interface Catalog {

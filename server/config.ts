@@ -58,8 +58,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   }
   const password = values.password ?? env.PGBRIDGE_PASSWORD;
   const method = (values.auth ?? (password ? 'scram-sha-256' : 'trust')) as AuthMethod;
-  if (!['scram-sha-256', 'md5', 'password', 'trust'].includes(method)) throw new Error(`--auth ${method}: unknown method`);
-  if (method !== 'trust' && !password) throw new Error(`--auth ${method} needs --password or PGBRIDGE_PASSWORD`);
+  if (!['scram-sha-256', 'md5', 'password', 'trust'].includes(method))
+    throw new Error(`--auth ${method}: unknown method`);
+  if (method !== 'trust' && !password)
+    throw new Error(`--auth ${method} needs --password or PGBRIDGE_PASSWORD`);
   const regionArgs = values.region?.flatMap((r) => r.split(',')).filter(Boolean);
   const regions = regionArgs?.length
     ? regionArgs
@@ -68,7 +70,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       : env.AWS_REGION
         ? [env.AWS_REGION]
         : [];
-  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) throw new Error('--tls-cert and --tls-key go together');
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
+    throw new Error('--tls-cert and --tls-key go together');
   return {
     host: values.host!,
     port: Number(values.port),

@@ -28,8 +28,11 @@ if (config.demo) {
 const started = Date.now();
 const server = await startServer(config, logger, endpoint);
 const user = Object.keys(config.auth.users)[0] ?? 'postgres';
-console.log(`aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`);
-if (config.demo) console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
+console.log(
+  `aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`,
+);
+if (config.demo)
+  console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
 console.log(`connect with: psql "host=${config.host} port=${server.port} dbname=aws user=${user}"`);
 
 const shutdown = async () => {

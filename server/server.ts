@@ -41,9 +41,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: ServerConfig, logger: Logger, endpoint?: string): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  endpoint?: string,
+): Promise<RunningServer> {
   if (config.auth.method === 'trust' && !isLoopback(config.host))
-    throw new Error(`refusing to listen on ${config.host} without a password: give --password or listen on 127.0.0.1`);
+    throw new Error(
+      `refusing to listen on ${config.host} without a password: give --password or listen on 127.0.0.1`,
+    );
   if (config.auth.method === 'trust')
     logger.warn('no password configured: any local user can connect (trust); give --password to require one');
 
@@ -72,7 +78,10 @@ export async function startServer(config: ServerConfig, logger: Logger, endpoint
 
   const wire: WireOptions = {
     auth: config.auth,
-    tls: config.tls && { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) },
+    tls: config.tls && {
+      cert: fs.readFileSync(config.tls.certFile),
+      key: fs.readFileSync(config.tls.keyFile),
+    },
     databases: ['aws'],
     serverParameters: (startup) => {
       const params: Record<string, string> = { ...defaults, session_authorization: startup.user ?? '' };
@@ -102,7 +111,8 @@ export async function startServer(config: ServerConfig, logger: Logger, endpoint
       const settings = new Map<string, string>([['search_path', '"$user", public']]);
       for (const [name, value] of Object.entries(connection.startupParameters))
         if (!notSettings.has(name)) settings.set(name.toLowerCase(), value);
-      for (const [name, value] of startupOptions(connection.startupParameters.options)) settings.set(name, value);
+      for (const [name, value] of startupOptions(connection.startupParameters.options))
+        settings.set(name, value);
       const session = new Session(connection, services, settings);
       sessions.set(connection.processId, { secretKey: connection.secretKey, session });
       try {

@@ -136,8 +136,11 @@ describe('tables', () => {
     expect(catalog.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([
       'appflow.connector_profile',
       'appflow.connector_profiles',
+      'cloud_control.resource_requests',
     ]);
-    expect(catalog.resourceType('AWS::AppFlow::ConnectorProfile')?.tables).toEqual(catalog.tables);
+    expect(catalog.resourceType('AWS::AppFlow::ConnectorProfile')?.tables).toEqual(
+      catalog.tables.filter((t) => t.schema === 'appflow'),
+    );
   });
 
   it('connector_profile gets and updates one resource, with the seed required params', () => {
@@ -392,11 +395,37 @@ describe('DDL in PostgreSQL', () => {
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'appflow' ORDER BY c.relname`,
     );
-    expect(rows).toEqual(catalog.tables.map((t) => ({ relname: t.name, comment: t.description })));
+    expect(rows).toEqual(
+      catalog.tables
+        .filter((t) => t.schema === 'appflow')
+        .map((t) => ({ relname: t.name, comment: t.description })),
+    );
     const schema = await db.query<{ comment: string }>(
       `SELECT obj_description('appflow'::regnamespace, 'pg_namespace') AS comment`,
     );
     expect(schema.rows[0].comment).toContain('AWS::AppFlow::ConnectorProfile');
+  });
+
+  it('creates cloud_control.resource_requests with its columns, types and comments', async () => {
+    const { rows } = await db.query<{ column_name: string; data_type: string; comment: string }>(
+      `SELECT column_name, data_type, col_description('cloud_control.resource_requests'::regclass, ordinal_position) AS comment
+         FROM information_schema.columns
+        WHERE table_schema = 'cloud_control' AND table_name = 'resource_requests'
+        ORDER BY ordinal_position`,
+    );
+    const requests = catalog.table('cloud_control', 'resource_requests')!;
+    expect(rows).toEqual(
+      requests.columns.map((c) => ({
+        column_name: c.name,
+        data_type: c.type === 'timestamptz' ? 'timestamp with time zone' : c.type,
+        comment: c.description,
+      })),
+    );
+    const comments = await db.query<{ t: string; s: string }>(
+      `SELECT obj_description('cloud_control.resource_requests'::regclass, 'pg_class') AS t,
+              obj_description('cloud_control'::regnamespace, 'pg_namespace') AS s`,
+    );
+    expect(comments.rows[0]).toEqual({ t: requests.description, s: 'AWS Cloud Control API requests' });
   });
 
   it('loads a row without the write-only properties (no constraints)', async () => {

@@ -5,7 +5,7 @@ import {
   UpdateResourceCommand,
 } from '@aws-sdk/client-cloudcontrol';
 import type { Operation } from 'fast-json-patch';
-import { catalog } from '../catalog/index.js';
+import { catalog, type ResourceTable } from '../catalog/index.js';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
 import { nextPollDelay } from '../server/cloudcontrol/await.js';
 import { CloudControl, type CloudControlOptions } from '../server/cloudcontrol/client.js';
@@ -31,8 +31,8 @@ delete process.env.AWS_ENDPOINT_URL;
 delete process.env.AWS_ENDPOINT_URL_CLOUDCONTROL;
 
 const typeName = 'AWS::AppFlow::ConnectorProfile';
-const resource = catalog.table('appflow', 'connector_profile')!;
-const collection = catalog.table('appflow', 'connector_profiles')!;
+const resource = catalog.table('appflow', 'connector_profile') as ResourceTable;
+const collection = catalog.table('appflow', 'connector_profiles') as ResourceTable;
 const region = 'us-east-1';
 
 let emulator: RunningEmulator;

@@ -36,10 +36,10 @@ test('parameterized queries push their keys down and return typed values', async
       ['us-west-2', 'Salesforce'],
     );
     expect(many.rows).toEqual([{ n: 2 }]);
-    const none = await c.query('SELECT * FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2', [
-      'us-west-2',
-      'missing',
-    ]);
+    const none = await c.query(
+      'SELECT * FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2',
+      ['us-west-2', 'missing'],
+    );
     expect(none.rowCount).toBe(0);
     expect(none.fields.map((f) => f.name)).toContain('connector_profile_arn');
   } finally {

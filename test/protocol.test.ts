@@ -22,7 +22,7 @@ beforeEach(async () => {
 });
 afterEach(() => client.close());
 
-const listSql = "SELECT connector_profile_name FROM appflow.connector_profiles WHERE region = $1 ORDER BY 1";
+const listSql = 'SELECT connector_profile_name FROM appflow.connector_profiles WHERE region = $1 ORDER BY 1';
 
 test('startup reports the parameters clients read, then ReadyForQuery idle', async () => {
   const raw = await RawClient.connect(stack.bridge.port, { application_name: 'raw-test', DateStyle: 'ISO' });
@@ -93,7 +93,9 @@ test('binary parameters and binary results', async () => {
   );
   const m = await client.untilReady();
   const row = m.find((x) => x.name === 'dataRow') as unknown as { fields: string[] };
-  expect(m.find((x) => x.name === 'rowDescription')).toMatchObject({ fields: [expect.objectContaining({ format: 'binary' })] });
+  expect(m.find((x) => x.name === 'rowDescription')).toMatchObject({
+    fields: [expect.objectContaining({ format: 'binary' })],
+  });
   // pg-protocol hands binary fields over as latin1-ish strings: the four bytes of 42.
   expect(Buffer.from(row.fields[0]!, 'binary').readInt32BE(0)).toBe(42);
 });
@@ -116,11 +118,21 @@ test('an error skips every message until Sync, then the connection works', async
   expect(names(again)).toEqual(['error', 'readyForQuery']);
   expect(again[0]).toMatchObject({ code: '26000' });
   client.send(serialize.query('SELECT 1'));
-  expect(names(await client.untilReady())).toEqual(['rowDescription', 'dataRow', 'commandComplete', 'readyForQuery']);
+  expect(names(await client.untilReady())).toEqual([
+    'rowDescription',
+    'dataRow',
+    'commandComplete',
+    'readyForQuery',
+  ]);
 });
 
 test('a syntax error at Parse is reported at Parse with its position', async () => {
-  client.send(serialize.parse({ text: 'SELECT FROM WHERE' }), serialize.bind(), serialize.execute(), serialize.sync());
+  client.send(
+    serialize.parse({ text: 'SELECT FROM WHERE' }),
+    serialize.bind(),
+    serialize.execute(),
+    serialize.sync(),
+  );
   const m = await client.untilReady();
   expect(names(m)).toEqual(['error', 'readyForQuery']);
   expect(m[0]).toMatchObject({ code: '42601', position: '13' });
@@ -164,7 +176,12 @@ test('Close of a statement and a portal, Flush without Sync', async () => {
     serialize.close({ type: 'S', name: 'c1' }),
     serialize.flush(),
   );
-  expect(names(await client.take(4))).toEqual(['parseComplete', 'bindComplete', 'closeComplete', 'closeComplete']);
+  expect(names(await client.take(4))).toEqual([
+    'parseComplete',
+    'bindComplete',
+    'closeComplete',
+    'closeComplete',
+  ]);
   client.send(serialize.bind({ statement: 'c1' }), serialize.sync());
   const m = await client.untilReady();
   expect(m[0]).toMatchObject({ code: '26000' });

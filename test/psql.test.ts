@@ -18,7 +18,9 @@ const east: Profile[] = [
     KMSArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   },
 ];
-const west: Profile[] = [{ ConnectorProfileName: 'west-only', ConnectorType: 'Datadog', ConnectionMode: 'Public' }];
+const west: Profile[] = [
+  { ConnectorProfileName: 'west-only', ConnectorType: 'Datadog', ConnectionMode: 'Public' },
+];
 
 let stack: Stack;
 
@@ -42,11 +44,17 @@ test('\\dt lists both tables of the appflow schema', () => {
 test('\\d+ shows each column with its type and the description from the spec', () => {
   const r = run(['\\d+ appflow.connector_profile'], { aligned: true });
   expect(r.status).toBe(0);
-  expect(r.stdout).toMatch(/connector_profile_name\s+\|\s+text.*The maximum number of items to retrieve in a single batch\./);
-  expect(r.stdout).toMatch(/connector_profile_config\s+\|\s+jsonb.*Connector specific configurations needed to create connector profile/);
+  expect(r.stdout).toMatch(
+    /connector_profile_name\s+\|\s+text.*The maximum number of items to retrieve in a single batch\./,
+  );
+  expect(r.stdout).toMatch(
+    /connector_profile_config\s+\|\s+jsonb.*Connector specific configurations needed to create connector profile/,
+  );
   expect(r.stdout).toMatch(/region\s+\|\s+text.*AWS region\./);
   const tables = run(['\\dt+ appflow.*']);
-  expect(tables.stdout).toMatch(/connector_profile\|table\|.*Resource Type definition for AWS::AppFlow::ConnectorProfile/);
+  expect(tables.stdout).toMatch(
+    /connector_profile\|table\|.*Resource Type definition for AWS::AppFlow::ConnectorProfile/,
+  );
 });
 
 test("the spec's SELECT example runs verbatim: an identifier that does not exist gives zero rows", () => {
@@ -74,7 +82,9 @@ WHERE region = 'us-east-1' AND data__Identifier = '<ConnectorProfileName>';`;
     'us-east-1|arn:aws:appflow:us-east-1:123456789012:connectorprofile/delta-custom|my-label|delta-custom||CustomConnector|Public||' +
       lines(named.stdout)[1]!.split('|')[8],
   );
-  expect(lines(named.stdout)[1]!.split('|')[8]).toMatch(/^arn:aws:secretsmanager:us-east-1:123456789012:secret:/);
+  expect(lines(named.stdout)[1]!.split('|')[8]).toMatch(
+    /^arn:aws:secretsmanager:us-east-1:123456789012:secret:/,
+  );
 });
 
 test('write-only columns read as NULL', () => {
@@ -96,7 +106,9 @@ test('a list with ORDER BY reads one region only', () => {
     'beta-sf|Salesforce|Private',
     'alpha-sf|Salesforce|Public',
   ]);
-  const other = run(["SELECT connector_profile_name FROM appflow.connector_profiles WHERE region = 'eu-west-1'"]);
+  const other = run([
+    "SELECT connector_profile_name FROM appflow.connector_profiles WHERE region = 'eu-west-1'",
+  ]);
   expect(lines(other.stdout).slice(1, -1)).toEqual(['west-only']);
 });
 

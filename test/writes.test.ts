@@ -26,7 +26,9 @@ async function client(): Promise<pg.Client> {
 /** What AWS now says about a resource (the read model: no write-only properties). */
 async function awsModel(identifier: string): Promise<Record<string, unknown> | undefined> {
   try {
-    const r = await stack.sdk(region).send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: identifier }));
+    const r = await stack
+      .sdk(region)
+      .send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: identifier }));
     return JSON.parse(r.ResourceDescription!.Properties!);
   } catch (err) {
     if (err instanceof ResourceNotFoundException) return undefined;
@@ -49,8 +51,23 @@ async function requestCount(): Promise<number> {
 }
 
 async function setFaults(faults: Record<string, unknown>): Promise<void> {
-  const r = await fetch(`${stack.emulator.endpoint}/__admin/faults`, { method: 'POST', body: JSON.stringify(faults) });
+  const r = await fetch(`${stack.emulator.endpoint}/__admin/faults`, {
+    method: 'POST',
+    body: JSON.stringify(faults),
+  });
   expect(r.status).toBe(200);
+}
+
+/** The error a statement fails with; a statement that succeeds fails the test. */
+async function failureOf(
+  query: Promise<unknown>,
+): Promise<{ code: string; message: string; detail: string }> {
+  try {
+    await query;
+  } catch (err) {
+    return err as { code: string; message: string; detail: string };
+  }
+  throw new Error('the statement succeeded');
 }
 
 const profile = (name: string, type = 'Salesforce') => ({
@@ -80,13 +97,17 @@ test('UPDATE of a column sends a patch; the change is live in AWS', async () => 
 
 test('UPDATE with jsonb_set on the write-only config column adds it (AWS never returns it)', async () => {
   await createProfiles(stack.sdk(region), [profile('upd-json')]);
-  const r = psql(stack.pg, [
-    `UPDATE appflow.connector_profile
+  const r = psql(
+    stack.pg,
+    [
+      `UPDATE appflow.connector_profile
         SET connector_profile_config = jsonb_set(
               coalesce(connector_profile_config, '{"ConnectorProfileProperties": {"Salesforce": {}}}'),
               '{ConnectorProfileProperties,Salesforce,InstanceUrl}', '"https://example.my.salesforce.com"')
       WHERE region = '${region}' AND data__identifier = 'upd-json'`,
-  ], { tags: true });
+    ],
+    { tags: true },
+  );
   expect(r.stderr).not.toMatch(/ERROR/);
   expect(r.stdout).toContain('UPDATE 1');
   expect((await storedModel('upd-json'))?.ConnectorProfileConfig).toEqual({
@@ -101,7 +122,12 @@ test('SET data__PatchDocument passes an RFC 6902 patch through unchanged', async
   try {
     const r = await c.query(
       `UPDATE appflow.connector_profile SET data__PatchDocument = $1 WHERE region = '${region}' AND data__Identifier = 'upd-raw'`,
-      [JSON.stringify([{ op: 'test', path: '/ConnectionMode', value: 'Public' }, { op: 'replace', path: '/ConnectionMode', value: 'Private' }])],
+      [
+        JSON.stringify([
+          { op: 'test', path: '/ConnectionMode', value: 'Public' },
+          { op: 'replace', path: '/ConnectionMode', value: 'Private' },
+        ]),
+      ],
     );
     expect(r.rowCount).toBe(1);
     expect(await awsModel('upd-raw')).toMatchObject({ ConnectionMode: 'Private' });
@@ -141,11 +167,15 @@ test('INSERT creates a resource; RETURNING shows it as read back from AWS', asyn
 
 test('INSERT ... SELECT copies resources under new names', async () => {
   await createProfiles(stack.sdk(region), [profile('src-a', 'Datadog'), profile('src-b', 'Datadog')]);
-  const r = psql(stack.pg, [
-    `INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode)
+  const r = psql(
+    stack.pg,
+    [
+      `INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode)
      SELECT region, 'copy-of-' || connector_profile_name, connector_type, connection_mode
        FROM appflow.connector_profiles WHERE region = '${region}' AND connector_profile_name LIKE 'src-%'`,
-  ], { tags: true });
+    ],
+    { tags: true },
+  );
   expect(r.stdout).toContain('INSERT 0 2');
   expect(await awsModel('copy-of-src-a')).toMatchObject({ ConnectorType: 'Datadog' });
   expect(await awsModel('copy-of-src-b')).toMatchObject({ ConnectorType: 'Datadog' });
@@ -188,10 +218,14 @@ test('changing a create-only or read-only column is refused before any call', as
   const c = await client();
   try {
     await expect(
-      c.query(`UPDATE appflow.connector_profile SET connector_type = 'Slack' WHERE region = '${region}' AND data__identifier = 'ro-1'`),
+      c.query(
+        `UPDATE appflow.connector_profile SET connector_type = 'Slack' WHERE region = '${region}' AND data__identifier = 'ro-1'`,
+      ),
     ).rejects.toMatchObject({ code: '0A000', message: expect.stringContaining('connector_type') });
     await expect(
-      c.query(`UPDATE appflow.connector_profile SET credentials_arn = 'x' WHERE region = '${region}' AND data__identifier = 'ro-1'`),
+      c.query(
+        `UPDATE appflow.connector_profile SET credentials_arn = 'x' WHERE region = '${region}' AND data__identifier = 'ro-1'`,
+      ),
     ).rejects.toMatchObject({ code: '428C9', message: expect.stringContaining('read-only') });
   } finally {
     await c.end();
@@ -214,15 +248,23 @@ test('a validation failure comes back with the model message', async () => {
 });
 
 test('a multi-row UPDATE with one failure names it, and says which succeeded', async () => {
-  await createProfiles(stack.sdk(region), [profile('multi-a', 'Veeva'), profile('multi-b', 'Veeva'), profile('multi-c', 'Veeva')]);
-  await setFaults({ failIdentifiers: { 'multi-b': { errorCode: 'NotStabilized', statusMessage: 'the handler gave up' } } });
+  await createProfiles(stack.sdk(region), [
+    profile('multi-a', 'Veeva'),
+    profile('multi-b', 'Veeva'),
+    profile('multi-c', 'Veeva'),
+  ]);
+  await setFaults({
+    failIdentifiers: { 'multi-b': { errorCode: 'NotStabilized', statusMessage: 'the handler gave up' } },
+  });
   const c = await client();
   const notices: string[] = [];
   c.on('notice', (n) => notices.push(n.message ?? ''));
   try {
-    const err = await c
-      .query(`UPDATE appflow.connector_profiles SET connection_mode = 'Private' WHERE region = '${region}' AND connector_type = 'Veeva'`)
-      .catch((e: unknown) => e as { message: string; detail: string });
+    const err = await failureOf(
+      c.query(
+        `UPDATE appflow.connector_profiles SET connection_mode = 'Private' WHERE region = '${region}' AND connector_type = 'Veeva'`,
+      ),
+    );
     expect(err.message).toBe('1 of 3 UpdateResource requests failed');
     expect(err.detail).toContain('"multi-b"');
     expect(err.detail).toContain('the handler gave up');
@@ -240,9 +282,11 @@ test('cancel during the await stops waiting and names the request still in fligh
   await setFaults({ completionDelayMs: 8000 });
   const c = await client();
   try {
-    const pending = c
-      .query(`UPDATE appflow.connector_profile SET connection_mode = 'Private' WHERE region = '${region}' AND data__identifier = 'slow-1'`)
-      .catch((e: unknown) => e as { code: string; detail: string });
+    const pending = failureOf(
+      c.query(
+        `UPDATE appflow.connector_profile SET connection_mode = 'Private' WHERE region = '${region}' AND data__identifier = 'slow-1'`,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 700));
     const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
     const cancel = Buffer.alloc(16);
@@ -274,11 +318,19 @@ test('EXPLAIN of a write shows the requests and sends none', async () => {
 });
 
 test('read-only mode refuses every write with 25006', async () => {
-  const bridge = await startBridge(['--endpoint', stack.emulator.endpoint, '--region', region, '--read-only']);
+  const bridge = await startBridge([
+    '--endpoint',
+    stack.emulator.endpoint,
+    '--region',
+    region,
+    '--read-only',
+  ]);
   try {
-    const r = psql({ ...stack.pg, port: bridge.port }, [
-      `DELETE FROM appflow.connector_profiles WHERE region = '${region}'`,
-    ], { variables: { VERBOSITY: 'verbose' } });
+    const r = psql(
+      { ...stack.pg, port: bridge.port },
+      [`DELETE FROM appflow.connector_profiles WHERE region = '${region}'`],
+      { variables: { VERBOSITY: 'verbose' } },
+    );
     expect(r.stderr).toMatch(/ERROR:\s+25006: cannot execute DELETE in read-only mode/);
     expect(await awsModel('exp-1')).toBeDefined();
   } finally {

@@ -6,10 +6,11 @@ import {
 } from '@aws-sdk/client-cloudcontrol';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { pino, type Logger } from 'pino';
-import type { Catalog, Table } from '../../catalog/types.js';
+import type { Catalog, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import { ReadCache, untilAborted } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
+import { listResourceRequests } from './requests.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
 
 export interface CloudControlOptions {
@@ -38,6 +39,9 @@ export interface CallInfo {
 export interface FetchKeys {
   region?: string[];
   data__identifier?: string[];
+  /** Requests table only: ListResourceRequests' ResourceRequestStatusFilter. */
+  operation?: string[];
+  operation_status?: string[];
 }
 
 type Got = { description: Description };
@@ -159,7 +163,9 @@ export class CloudControl {
   /**
    * Rows for one table read, fetched as the keys allow: resource table with identifiers -> GetResource
    * each (region x identifier; a missing one is no row); without -> ListResources, then GetResource each,
-   * with a notice; collection table -> ListResources (pinned identifiers filtered here).
+   * with a notice; collection table -> ListResources (pinned identifiers filtered here); requests table ->
+   * ListResourceRequests per region, filtered by the pinned operations and statuses (never cached: it shows
+   * requests in flight).
    * Rows are keyed by column name; jsonb values are parsed JSON; write-only columns and data__patchdocument
    * are null. Rejects with a PgError, or with `signal.reason` itself when the signal aborts.
    */
@@ -170,6 +176,8 @@ export class CloudControl {
     signal?: AbortSignal,
   ): Promise<Row[]> {
     const regions = this.#regions(keys.region);
+    if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
+    const resourceTable: ResourceTable = table;
     // Cloud Control identifiers are 1-1024 characters: any other value matches no resource.
     const ids =
       keys.data__identifier === undefined
@@ -193,24 +201,24 @@ export class CloudControl {
 
     const readRegion = async (region: string): Promise<Row[]> => {
       if (table.kind === 'collection') {
-        const listed = await guard(() => this.#list(table, region, scope));
+        const listed = await guard(() => this.#list(resourceTable, region, scope));
         const wanted = ids && new Set(ids);
         return listed
           .filter((d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)))
-          .map((d) => rowFromDescription(table, region, d));
+          .map((d) => rowFromDescription(resourceTable, region, d));
       }
       let targets = ids;
       if (!targets) {
-        const listed = await guard(() => this.#list(table, region, scope));
+        const listed = await guard(() => this.#list(resourceTable, region, scope));
         targets = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
-        onNotice(this.#fanOutNotice(table, region, targets.length));
+        onNotice(this.#fanOutNotice(resourceTable, region, targets.length));
       }
       const got = await Promise.all(
-        targets.map((id) => fanOut(() => guard(() => this.#get(table, region, id, scope)))),
+        targets.map((id) => fanOut(() => guard(() => this.#get(resourceTable, region, id, scope)))),
       );
       return got
         .filter((d): d is Description => d !== undefined)
-        .map((d) => rowFromDescription(table, region, d));
+        .map((d) => rowFromDescription(resourceTable, region, d));
     };
 
     try {
@@ -218,6 +226,30 @@ export class CloudControl {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       // Promise.all rejects with the first failure: the one that aborted the others.
+      throw err;
+    }
+  }
+
+  /** cloud_control.resource_requests: every region's requests, all pages; the first failure aborts the rest. */
+  async #requestRows(regions: string[], keys: FetchKeys, signal?: AbortSignal): Promise<Row[]> {
+    const failed = new AbortController();
+    const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    const filter = {
+      ...(keys.operation ? { operations: keys.operation } : {}),
+      ...(keys.operation_status ? { statuses: keys.operation_status } : {}),
+    };
+    try {
+      const perRegion = await Promise.all(
+        regions.map((region) =>
+          listResourceRequests(this, region, filter, scope).catch((err: unknown) => {
+            failed.abort(err);
+            throw err;
+          }),
+        ),
+      );
+      return perRegion.flat();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw err;
     }
   }
@@ -248,7 +280,7 @@ export class CloudControl {
 
   /** GetResource through the cache; undefined when the resource does not exist. */
   async #get(
-    table: Table,
+    table: ResourceTable,
     region: string,
     identifier: string,
     signal: AbortSignal,
@@ -279,7 +311,7 @@ export class CloudControl {
   }
 
   /** ListResources over all pages, through the cache. */
-  async #list(table: Table, region: string, signal: AbortSignal): Promise<Description[]> {
+  async #list(table: ResourceTable, region: string, signal: AbortSignal): Promise<Description[]> {
     const typeName = table.resource.typeName;
     try {
       const listed = (await this.#cache.get(
@@ -335,7 +367,7 @@ export class CloudControl {
     return regions;
   }
 
-  #fanOutNotice(table: Table, region: string, count: number): string {
+  #fanOutNotice(table: ResourceTable, region: string, count: number): string {
     const noun = resourceNoun(table.resource.typeName, count);
     const collection = table.resource.tables.find((t) => t.kind === 'collection');
     const cheaper = collection ? `, or query ${collection.schema}.${collection.name} for the list alone` : '';

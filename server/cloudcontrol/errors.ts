@@ -1,4 +1,4 @@
-import type { Table } from '../../catalog/types.js';
+import type { ResourceType, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 
 export interface AwsErrorContext {
@@ -232,9 +232,10 @@ function build(kind: Kind | undefined, facts: AwsFacts, context: AwsErrorContext
   const what = identifier === undefined ? where : `"${identifier}" (${where})`;
   const detail = detailOf(facts, context);
   const permissions = () => permissionsFor(operation, table);
+  const typeName = resourceOf(table)?.typeName ?? 'Cloud Control resource request';
   switch (kind) {
     case 'notFound':
-      return new PgError(SqlState.undefined_object, `${table.resource.typeName} ${what} does not exist`, {
+      return new PgError(SqlState.undefined_object, `${typeName} ${what} does not exist`, {
         detail,
         hint: 'It may have been deleted; list the collection table to see what exists in that region.',
       });
@@ -281,14 +282,14 @@ function build(kind: Kind | undefined, facts: AwsFacts, context: AwsErrorContext
     case 'typeNotFound':
       return new PgError(
         SqlState.undefined_table,
-        `Resource type ${table.resource.typeName} of ${table.schema}.${table.name} is not available in ${region}`,
+        `Resource type ${typeName} of ${table.schema}.${table.name} is not available in ${region}`,
         {
           detail,
           hint: 'Check the region name; not every service is offered in every region.',
         },
       );
     case 'alreadyExists':
-      return new PgError(SqlState.unique_violation, `${table.resource.typeName} ${what} already exists`, {
+      return new PgError(SqlState.unique_violation, `${typeName} ${what} already exists`, {
         detail,
       });
     case 'notUpdatable':
@@ -299,7 +300,7 @@ function build(kind: Kind | undefined, facts: AwsFacts, context: AwsErrorContext
     case 'unsupported':
       return new PgError(
         SqlState.feature_not_supported,
-        `${table.resource.typeName} does not support ${operation} in ${region}`,
+        `${typeName} does not support ${operation} in ${region}`,
         { detail },
       );
     case 'conflict': {
@@ -362,19 +363,26 @@ function attemptsText(facts: AwsFacts): string {
 export function permissionsFor(operation: string, table: Table): string[] {
   const method =
     table.methods.find((m) => m.operation === operation) ??
-    table.resource.tables.flatMap((t) => t.methods).find((m) => m.operation === operation);
+    resourceOf(table)
+      ?.tables.flatMap((t) => t.methods)
+      .find((m) => m.operation === operation);
   const handler = handlerOf[operation];
   const handlerPermissions =
-    method?.permissions ?? (handler ? table.resource.definition.permissions[handler] : []);
+    method?.permissions ?? (handler ? (resourceOf(table)?.definition.permissions[handler] ?? []) : []);
   const action = cloudControlAction[operation];
   return [...(action ? [action] : []), ...handlerPermissions];
 }
 
 function createOnly(table: Table): string {
-  return table.resource.properties
+  return (resourceOf(table)?.properties ?? [])
     .filter((p) => p.flags.createOnly)
     .map((p) => p.column)
     .join(', ');
+}
+
+/** The resource type a table shows; none for cloud_control.resource_requests. */
+function resourceOf(table: Table): ResourceType | undefined {
+  return table.kind === 'requests' ? undefined : table.resource;
 }
 
 /** AWS messages stay short and never echo what the caller marked secret. */

@@ -4,43 +4,13 @@ import {
   type OperationStatus,
   type ProgressEvent,
 } from '@aws-sdk/client-cloudcontrol';
-import type { Table } from '../../catalog/types.js';
+import { resourceRequests } from '../../catalog/cloud-control/resource-requests.js';
+import type { Column } from '../../catalog/types.js';
 import type { CloudControl } from './client.js';
 import { pgErrorFromAws } from './errors.js';
 
-export const resourceRequestColumns: { name: string; type: 'text' | 'timestamptz'; description: string }[] = [
-  { name: 'type_name', type: 'text', description: 'Resource type, e.g. AWS::AppFlow::ConnectorProfile.' },
-  {
-    name: 'identifier',
-    type: 'text',
-    description: "The resource's primary identifier (null until Cloud Control knows it).",
-  },
-  {
-    name: 'request_token',
-    type: 'text',
-    description:
-      'Token of the request; aws cloudcontrol get-resource-request-status --request-token takes it.',
-  },
-  { name: 'operation', type: 'text', description: 'CREATE, UPDATE or DELETE.' },
-  {
-    name: 'operation_status',
-    type: 'text',
-    description: 'PENDING, IN_PROGRESS, SUCCESS, FAILED, CANCEL_IN_PROGRESS or CANCEL_COMPLETE.',
-  },
-  { name: 'event_time', type: 'timestamptz', description: 'When the request last changed status.' },
-  { name: 'status_message', type: 'text', description: 'Why the request failed, or what it is doing.' },
-  {
-    name: 'error_code',
-    type: 'text',
-    description: 'Handler error code of a FAILED request, e.g. AlreadyExists, NotFound, AccessDenied.',
-  },
-  {
-    name: 'retry_after',
-    type: 'timestamptz',
-    description: 'When to ask again about a request that is still running, if the service said so.',
-  },
-  { name: 'region', type: 'text', description: 'AWS region the request was made in.' },
-];
+/** The columns of cloud_control.resource_requests, in order: the keys of the rows listResourceRequests returns. */
+export const resourceRequestColumns: readonly Column[] = resourceRequests.columns;
 
 const operations: readonly string[] = ['CREATE', 'UPDATE', 'DELETE'];
 const statuses: readonly string[] = [
@@ -51,20 +21,6 @@ const statuses: readonly string[] = [
   'CANCEL_IN_PROGRESS',
   'CANCEL_COMPLETE',
 ];
-
-/**
- * Not a resource type, but the error mapping names a table: this one exists only for messages
- * ("AWS denied ListResourceRequests on cloud_control.resource_requests in us-east-1") and permissions.
- */
-const requestsTable = {
-  schema: 'cloud_control',
-  name: 'resource_requests',
-  kind: 'collection',
-  description: 'Cloud Control resource requests',
-  columns: [],
-  methods: [],
-  resource: { typeName: 'Cloud Control resource request', tables: [], properties: [] },
-} as unknown as Table;
 
 /**
  * All resource requests in a region (all pages, newest first as the service lists them), as rows keyed by
@@ -112,7 +68,7 @@ export async function listResourceRequests(
     } while (token !== undefined);
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
-    throw pgErrorFromAws(err, { operation: 'ListResourceRequests', table: requestsTable, region });
+    throw pgErrorFromAws(err, { operation: 'ListResourceRequests', table: resourceRequests, region });
   }
   return rows;
 }

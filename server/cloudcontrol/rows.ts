@@ -1,4 +1,4 @@
-import type { Column, Table } from '../../catalog/types.js';
+import type { Column, ResourceTable } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 
 /** A resource as Cloud Control describes it; Properties is a string holding the JSON model. */
@@ -13,7 +13,7 @@ export type Row = Record<string, unknown>;
  * One row keyed by column name. Parsed per call, so callers that shared a cached response never share
  * (and can never mutate) each other's jsonb values.
  */
-export function rowFromDescription(table: Table, region: string, description: Description): Row {
+export function rowFromDescription(table: ResourceTable, region: string, description: Description): Row {
   const model = parseModel(table, description);
   const row: Row = {};
   for (const column of table.columns) row[column.name] = cell(column, model, region, description);
@@ -37,7 +37,7 @@ function cell(column: Column, model: Record<string, unknown>, region: string, d:
   return value;
 }
 
-function parseModel(table: Table, d: Description): Record<string, unknown> {
+function parseModel(table: ResourceTable, d: Description): Record<string, unknown> {
   if (d.Properties === undefined || d.Properties === '') return {};
   try {
     const parsed: unknown = JSON.parse(d.Properties);

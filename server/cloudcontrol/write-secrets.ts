@@ -1,11 +1,11 @@
-import type { Table } from '../../catalog/types.js';
+import type { ResourceTable } from '../../catalog/types.js';
 import type { WriteRequest } from './writes.js';
 
 /**
  * The string leaves of the write-only properties a write sends (connection credentials, key ARNs): an AWS
  * message that echoes one gets it masked. Other values are ordinary resource properties a read shows anyway.
  */
-export function writeOnlyValues(table: Table, request: WriteRequest): string[] {
+export function writeOnlyValues(table: ResourceTable, request: WriteRequest): string[] {
   const writeOnly = new Set(table.resource.definition.writeOnlyProperties.map(topLevel));
   const out: string[] = [];
   for (const [name, value] of Object.entries('desiredState' in request ? request.desiredState : {})) {

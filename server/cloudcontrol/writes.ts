@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-cloudcontrol';
 import type { Operation } from 'fast-json-patch';
 import pLimit from 'p-limit';
-import type { Table } from '../../catalog/types.js';
+import type { ResourceTable } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import { awaitRequest, LostTrack, type FinalStatus } from './await.js';
 import { untilAborted } from './cache.js';
@@ -60,7 +60,7 @@ export { WritesCanceledError } from './write-messages.js';
  */
 export async function applyWrites(
   cloud: CloudControl,
-  table: Table,
+  table: ResourceTable,
   requests: WriteRequest[],
   options: WriteOptions,
 ): Promise<WriteOutcome[]> {
@@ -94,7 +94,7 @@ export async function applyWrites(
 
 async function run(
   cloud: CloudControl,
-  table: Table,
+  table: ResourceTable,
   t: Tracked,
   options: WriteOptions,
 ): Promise<WriteOutcome> {
@@ -163,7 +163,7 @@ async function run(
 
 function send(
   client: CloudControlClient,
-  table: Table,
+  table: ResourceTable,
   request: WriteRequest,
   clientToken: string,
   signal: AbortSignal,
@@ -197,7 +197,7 @@ function settle(t: Tracked, outcome: WriteOutcome): WriteOutcome {
 }
 
 /** Someone ran CancelResourceRequest on it (the console, the CLI): the statement did not ask for that. */
-function cancelledElsewhere(t: Tracked, table: Table): PgError {
+function cancelledElsewhere(t: Tracked, table: ResourceTable): PgError {
   const { request } = t;
   return new PgError(
     SqlState.query_canceled,

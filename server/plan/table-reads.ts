@@ -201,10 +201,7 @@ export function resolveRelation(rv: Body, catalog: Catalog, ctes?: ReadonlySet<s
  * The values each pinned key takes with these parameter values (text). A null parameter matches nothing;
  * a missing one (undefined) leaves the key unpinned. An empty list means no row can match.
  */
-export function resolveKeys(
-  read: TableRead,
-  params: readonly (string | null | undefined)[],
-): ResolvedKeys {
+export function resolveKeys(read: TableRead, params: readonly (string | null | undefined)[]): ResolvedKeys {
   const out: ResolvedKeys = {};
   for (const [column, exprs] of Object.entries(read.keys) as [KeyColumn, KeyExpr[] | undefined][]) {
     const values = exprs && keyValues(exprs, params);

@@ -1,10 +1,11 @@
-import type { Catalog, Table } from '../../catalog/types.js';
+import type { Catalog, ResourceTable, Table } from '../../catalog/types.js';
+import { PgError, SqlState } from '../errors.js';
 import { as, defElems, isObject, isTrue, list, type Body } from './ast.js';
 import type { ParsedStatement } from './parse.js';
 import { resolveRelation } from './table-reads.js';
 
 export interface WriteTarget {
-  table: Table;
+  table: ResourceTable;
   kind: 'insert' | 'update' | 'delete' | 'merge' | 'truncate';
   /** Inside a data-modifying WITH or an EXPLAIN ANALYZE rather than the statement itself. */
   nested: boolean;
@@ -21,6 +22,7 @@ const MODIFY: Record<string, WriteTarget['kind']> = {
  * Every catalog table this statement writes when it runs: its own target, data-modifying CTEs
  * (PostgreSQL allows them only at the top level), EXPLAIN ANALYZE's statement (it executes),
  * COPY ... FROM (inserts) and TRUNCATE. PREPARE and DECLARE bodies do not run here.
+ * A write to a read-only table (cloud_control.resource_requests) is refused here: 0A000.
  */
 export function writeTargets(stmt: ParsedStatement, catalog: Catalog): WriteTarget[] {
   const out: WriteTarget[] = [];
@@ -40,7 +42,10 @@ function collect(node: unknown, catalog: Catalog, nested: boolean, out: WriteTar
   const body: Body = value;
   const add = (rel: unknown, kind: WriteTarget['kind']): void => {
     if (!isObject(rel)) return;
-    for (const table of resolveRelation(rel, catalog)) out.push({ table, kind, nested });
+    for (const table of resolveRelation(rel, catalog)) {
+      if (table.kind === 'requests') throw readOnly(table, kind);
+      out.push({ table, kind, nested });
+    }
   };
   if (MODIFY[type]) add(body.relation, MODIFY[type]);
   if (type === 'CopyStmt' && body.is_from) add(body.relation, 'insert');
@@ -52,4 +57,16 @@ function collect(node: unknown, catalog: Catalog, nested: boolean, out: WriteTar
     for (const cte of list(withClause.ctes))
       collect(as(cte, 'CommonTableExpr')?.ctequery, catalog, true, out);
   }
+}
+
+function readOnly(table: Table, kind: WriteTarget['kind']): PgError {
+  return new PgError(
+    SqlState.feature_not_supported,
+    `cannot ${kind.toUpperCase()} ${table.schema}.${table.name}: it is read-only`,
+    {
+      detail:
+        "It lists Cloud Control's resource requests; AWS keeps them for 7 days and no API changes them.",
+      hint: 'Change resources through their own tables (INSERT, UPDATE or DELETE); their requests then appear here.',
+    },
+  );
 }

@@ -16,7 +16,7 @@ import {
   setOf,
   transactionOf,
 } from '../plan/statements.js';
-import { applyWrites } from '../cloudcontrol/writes.js';
+import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { writeTarget } from '../plan/writes.js';
 import { noticeResponse } from '../wire/backend-serializer.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
@@ -237,8 +237,7 @@ export class Executor {
     } catch (err) {
       // The cancel's own reason says why (user request or statement timeout), unless the error already
       // says more about what the cancel interrupted (writes still in flight).
-      if (signal.aborted && !(err instanceof PgError && err.code === SqlState.query_canceled))
-        throw signal.reason;
+      if (signal.aborted && !(err instanceof WritesCanceledError)) throw signal.reason;
       throw err;
     } finally {
       done();

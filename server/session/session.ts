@@ -4,7 +4,7 @@ import * as backend from '../wire/backend-serializer.js';
 import type { Connection } from '../wire/connection.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import type { ErrorFields, FrontendMessage, FrontendMessageOf } from '../wire/messages.js';
-import { Executor, runsInEngine, simpleInvocation, type Invocation, type Services } from './executor.js';
+import { Executor, simpleInvocation, type Invocation, type Services } from './executor.js';
 import { EngineError, type Result } from './result.js';
 import { WriteError } from './writes.js';
 

@@ -1,7 +1,7 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { deparseSync } from 'pgsql-parser';
-import type { Column, Table } from '../../catalog/types.js';
-import { applyWrites, type WriteOutcome, type WriteRequest } from '../cloudcontrol/writes.js';
+import type { Column, ResourceTable as Table } from '../../catalog/types.js';
+import type { WriteOutcome, WriteRequest } from '../cloudcontrol/writes.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import { dataRow, noticeResponse, rowDescription } from '../wire/backend-serializer.js';

@@ -137,3 +137,141 @@ export const arnOf = (region: string, name: string) =>
   `arn:aws:appflow:${region}:123456789012:connectorprofile/${name}`;
 
 export const sorted = <T>(xs: T[]) => [...xs].sort();
+
+/** A free TCP port on loopback (the local PostgreSQL only takes its socket file's name from it). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as import('node:net').AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LocalPostgres {
+  dir: string;
+  port: number;
+  pid: number;
+  /** Runs a SQL script in the local database `postgres` with psql -X -A (-q unless `tags`), ON_ERROR_STOP on. */
+  psql(sql: string, options?: { tags?: boolean }): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real PostgreSQL 15 (Debian's postgresql-15) for the postgres_fdw suites: initdb into a temp dir, started
+ * with pg_ctl on a Unix socket in that dir (no TCP listener), stopped by its PID. postgres refuses to run
+ * as root, so as root it runs as the `postgres` system user (.ci/install-clients.sh makes sure it exists).
+ */
+export async function startLocalPostgres(): Promise<LocalPostgres> {
+  const dir = tempDir('pg15');
+  const data = path.join(dir, 'data');
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) fs.chownSync(dir, uidOf('postgres'), gidOf('postgres'));
+  const as = (cmd: string, args: string[]) =>
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir })
+      : run(cmd, args, { cwd: dir });
+  const init = await as(path.join(PG15_BIN, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-sync',
+  ]);
+  if (init.status !== 0) throw new Error(`initdb failed:\n${init.stderr}${init.stdout}`);
+  const port = await freePort();
+  const start = await as(path.join(PG15_BIN, 'pg_ctl'), [
+    '-D',
+    data,
+    '-l',
+    path.join(dir, 'postgres.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off -c log_min_messages=warning`,
+    'start',
+  ]);
+  if (start.status !== 0) {
+    const log = fs.existsSync(path.join(dir, 'postgres.log'))
+      ? fs.readFileSync(path.join(dir, 'postgres.log'), 'utf8')
+      : '';
+    throw new Error(`pg_ctl start failed:\n${start.stderr}${start.stdout}\n${log}`);
+  }
+  const pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  return {
+    dir,
+    port,
+    pid,
+    psql: (sql, options = {}) =>
+      run(
+        'psql',
+        [
+          '-h',
+          dir,
+          '-p',
+          String(port),
+          '-U',
+          'postgres',
+          '-d',
+          'postgres',
+          '-X',
+          '-A',
+          ...(options.tags ? [] : ['-q']),
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-f',
+          '-',
+        ],
+        { input: sql, env: { PAGER: '' } },
+      ),
+    async stop() {
+      try {
+        process.kill(pid, 'SIGINT'); // fast shutdown
+      } catch {
+        /* already gone */
+      }
+      for (let i = 0; i < 200; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function uidOf(user: string): number {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new Error(`no system user ${user}: run .ci/install-clients.sh`);
+  return Number(line.split(':')[2]);
+}
+function gidOf(user: string): number {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`))!;
+  return Number(line.split(':')[3]);
+}
+
+/** The first ```sql block of docs/CLIENTS.md that contains `marker`: the suites run the documented recipe. */
+export function docRecipe(marker: string): string {
+  const doc = fs.readFileSync(path.join(projectRoot, 'docs', 'CLIENTS.md'), 'utf8');
+  const block = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(marker));
+  if (!block) throw new Error(`docs/CLIENTS.md has no sql block with ${marker}`);
+  return block;
+}

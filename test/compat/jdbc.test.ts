@@ -5,7 +5,17 @@
  * launch; it connects with the JDBC URL of docs/CLIENTS.md#jdbc-dbeaver-metabase-tableau.
  */
 import { createProfiles, startStack, type Stack } from '../support/stack.js';
-import { clientsDir, COLUMNS, DESCRIPTIONS, EAST, JDBC_JAR, LIST_TABLE_DESCRIPTION, run, TABLE_DESCRIPTION, WEST } from './harness.js';
+import {
+  clientsDir,
+  COLUMNS,
+  DESCRIPTIONS,
+  EAST,
+  JDBC_JAR,
+  LIST_TABLE_DESCRIPTION,
+  run,
+  TABLE_DESCRIPTION,
+  WEST,
+} from './harness.js';
 import path from 'node:path';
 
 let stack: Stack;
@@ -13,13 +23,20 @@ let stack: Stack;
 let out: any;
 
 beforeAll(async () => {
-  stack = await startStack({ regions: ['us-east-1', 'eu-west-1'], bridgeArgs: ['--user', 'bi', '--password', 'bi-pw'] });
+  stack = await startStack({
+    regions: ['us-east-1', 'eu-west-1'],
+    bridgeArgs: ['--user', 'bi', '--password', 'bi-pw'],
+  });
   await createProfiles(stack.sdk('us-east-1'), EAST);
   await createProfiles(stack.sdk('eu-west-1'), WEST);
   const r = await run('java', [
-    '-cp', JDBC_JAR,
+    '-cp',
+    JDBC_JAR,
     path.join(clientsDir, 'JdbcClient.java'),
-    `jdbc:postgresql://127.0.0.1:${stack.bridge.port}/aws`, 'bi', 'bi-pw', 'read',
+    `jdbc:postgresql://127.0.0.1:${stack.bridge.port}/aws`,
+    'bi',
+    'bi-pw',
+    'read',
   ]);
   if (r.status !== 0) throw new Error(`JdbcClient exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
   out = JSON.parse(r.stdout);
@@ -44,13 +61,27 @@ test('DatabaseMetaData getCatalogs / getSchemas / getTables with REMARKS', () =>
     expect.arrayContaining(['appflow', 'information_schema', 'pg_catalog', 'public']),
   );
   expect(out.tables).toEqual([
-    { TABLE_CAT: null, TABLE_SCHEM: 'appflow', TABLE_NAME: 'connector_profile', TABLE_TYPE: 'TABLE', REMARKS: TABLE_DESCRIPTION },
-    { TABLE_CAT: null, TABLE_SCHEM: 'appflow', TABLE_NAME: 'connector_profiles', TABLE_TYPE: 'TABLE', REMARKS: LIST_TABLE_DESCRIPTION },
+    {
+      TABLE_CAT: null,
+      TABLE_SCHEM: 'appflow',
+      TABLE_NAME: 'connector_profile',
+      TABLE_TYPE: 'TABLE',
+      REMARKS: TABLE_DESCRIPTION,
+    },
+    {
+      TABLE_CAT: null,
+      TABLE_SCHEM: 'appflow',
+      TABLE_NAME: 'connector_profiles',
+      TABLE_TYPE: 'TABLE',
+      REMARKS: LIST_TABLE_DESCRIPTION,
+    },
   ]);
 });
 
 test('DatabaseMetaData getColumns: JDBC types, nullability and REMARKS from the descriptions', () => {
-  expect(out.columns.map((c: { COLUMN_NAME: string; TYPE_NAME: string }) => [c.COLUMN_NAME, c.TYPE_NAME])).toEqual(COLUMNS);
+  expect(
+    out.columns.map((c: { COLUMN_NAME: string; TYPE_NAME: string }) => [c.COLUMN_NAME, c.TYPE_NAME]),
+  ).toEqual(COLUMNS);
   for (const [i, c] of out.columns.entries()) {
     expect(c).toMatchObject({
       TABLE_SCHEM: 'appflow',
@@ -64,7 +95,9 @@ test('DatabaseMetaData getColumns: JDBC types, nullability and REMARKS from the 
     expect(c.REMARKS).toEqual(expect.any(String));
   }
   for (const [name, description] of Object.entries(DESCRIPTIONS)) {
-    expect(out.columns.find((c: { COLUMN_NAME: string }) => c.COLUMN_NAME === name).REMARKS).toBe(description);
+    expect(out.columns.find((c: { COLUMN_NAME: string }) => c.COLUMN_NAME === name).REMARKS).toBe(
+      description,
+    );
   }
   // What a schema browser asks next; these tables have no keys or indexes, and the calls must not fail.
   expect(out.primaryKeys).toEqual([]);
@@ -88,7 +121,14 @@ test('a PreparedStatement run 8 times: the 5th run on uses the named server stat
     ];
   };
   expect(out.prepared.map((r: { serverPrepared: boolean }) => r.serverPrepared)).toEqual([
-    false, false, false, false, true, true, true, true,
+    false,
+    false,
+    false,
+    false,
+    true,
+    true,
+    true,
+    true,
   ]);
   for (const [i, r] of out.prepared.entries()) expect(r.rows).toEqual(expected(r.key, i));
   expect(out.prepared[6]).toEqual({ key: 'no-such-profile', serverPrepared: true, rows: [] });
@@ -99,7 +139,9 @@ test('a PreparedStatement run 8 times: the 5th run on uses the named server stat
   expect(sent.filter((m) => m.startsWith('FE=> Parse('))).toHaveLength(5);
   expect(sent.filter((m) => m.startsWith('FE=> Bind(stmt=S_1,'))).toHaveLength(4);
   // The int parameter is bound as int4 (pgjdbc sends setInt values in binary), the strings as varchar.
-  expect(sent.find((m) => m.startsWith('FE=> Bind(stmt=S_1,'))).toMatch(/\$1=<\('40'::int4\)>,type=INT4,\$2=<\('us-east-1'\)>,type=VARCHAR/);
+  expect(sent.find((m) => m.startsWith('FE=> Bind(stmt=S_1,'))).toMatch(
+    /\$1=<\('40'::int4\)>,type=INT4,\$2=<\('us-east-1'\)>,type=VARCHAR/,
+  );
   // From the 6th run on pgjdbc knows the result types and asks for int4/int8/bool results in binary:
   // the rows of runs 6 and 8 (sf-eu, slack-ops) above were decoded from binary DataRows.
   const s1Binds = sent.flatMap((m, i) => (m.startsWith('FE=> Bind(stmt=S_1,') ? [i] : []));
@@ -109,10 +151,50 @@ test('a PreparedStatement run 8 times: the 5th run on uses the named server stat
 test('ResultSetMetaData: names, PostgreSQL and JDBC types, Java classes, base table and schema', () => {
   expect(out.rowFound).toBe(true);
   expect(out.resultSetMetaData).toEqual([
-    { name: 'data__identifier', label: 'data__identifier', typeName: 'text', type: 12, className: 'java.lang.String', table: 'connector_profile', baseSchema: 'appflow', baseColumn: 'data__identifier', nullable: 1 },
-    { name: 'connector_profile_config', label: 'connector_profile_config', typeName: 'jsonb', type: 1111, className: 'java.lang.String', table: 'connector_profile', baseSchema: 'appflow', baseColumn: 'connector_profile_config', nullable: 1 },
-    { name: 'n', label: 'n', typeName: 'int8', type: -5, className: 'java.lang.Long', table: '', baseSchema: '', baseColumn: '', nullable: 2 },
-    { name: 'east', label: 'east', typeName: 'bool', type: -7, className: 'java.lang.Boolean', table: '', baseSchema: '', baseColumn: '', nullable: 2 },
+    {
+      name: 'data__identifier',
+      label: 'data__identifier',
+      typeName: 'text',
+      type: 12,
+      className: 'java.lang.String',
+      table: 'connector_profile',
+      baseSchema: 'appflow',
+      baseColumn: 'data__identifier',
+      nullable: 1,
+    },
+    {
+      name: 'connector_profile_config',
+      label: 'connector_profile_config',
+      typeName: 'jsonb',
+      type: 1111,
+      className: 'java.lang.String',
+      table: 'connector_profile',
+      baseSchema: 'appflow',
+      baseColumn: 'connector_profile_config',
+      nullable: 1,
+    },
+    {
+      name: 'n',
+      label: 'n',
+      typeName: 'int8',
+      type: -5,
+      className: 'java.lang.Long',
+      table: '',
+      baseSchema: '',
+      baseColumn: '',
+      nullable: 2,
+    },
+    {
+      name: 'east',
+      label: 'east',
+      typeName: 'bool',
+      type: -7,
+      className: 'java.lang.Boolean',
+      table: '',
+      baseSchema: '',
+      baseColumn: '',
+      nullable: 2,
+    },
   ]);
 });
 
@@ -120,16 +202,25 @@ test('autocommit off: statements run in a transaction, an error aborts it (25P02
   expect(out.transaction).toMatchObject({
     count: WEST.length,
     isolation: 'read committed',
-    error: { sqlstate: '42P01', message: expect.stringContaining('relation "appflow.connector_profile_typo" does not exist') },
+    error: {
+      sqlstate: '42P01',
+      message: expect.stringContaining('relation "appflow.connector_profile_typo" does not exist'),
+    },
     afterError: { sqlstate: '25P02', message: expect.stringContaining('current transaction is aborted') },
     afterRollback: 'Datadog',
   });
-  expect(out.error).toEqual({ sqlstate: '42703', message: expect.stringContaining('column "connector_typ" does not exist') });
+  expect(out.error).toEqual({
+    sqlstate: '42703',
+    message: expect.stringContaining('column "connector_typ" does not exist'),
+  });
 });
 
 test('a BI browse with no WHERE, setMaxRows and a fetch size of 3 reads every row of the default regions', () => {
   expect([...out.transaction.browse].sort()).toEqual(
-    [...EAST.map((p) => `us-east-1/${p.ConnectorProfileName}`), ...WEST.map((p) => `eu-west-1/${p.ConnectorProfileName}`)].sort(),
+    [
+      ...EAST.map((p) => `us-east-1/${p.ConnectorProfileName}`),
+      ...WEST.map((p) => `eu-west-1/${p.ConnectorProfileName}`),
+    ].sort(),
   );
   // 8 rows through a named portal, 3 at a time: Execute(limit=3) until the portal is done.
   expect(out.transaction.browseExecutes.filter((m: string) => m.includes('portal=C_'))).toEqual([

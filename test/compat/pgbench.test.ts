@@ -37,13 +37,27 @@ async function pgbench(mode: 'extended' | 'prepared') {
   return run(
     'pgbench',
     [
-      '-h', '127.0.0.1', '-p', String(stack.bridge.port), '-U', 'postgres',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(stack.bridge.port),
+      '-U',
+      'postgres',
       '-n', // no VACUUM of pgbench's own tables: a custom script needs none
-      '-M', mode,
-      '-f', file,
-      '-D', 'region=us-east-1',
-      '-D', 'id=sf-sandbox',
-      '-c', '4', '-j', '2', '-t', '25',
+      '-M',
+      mode,
+      '-f',
+      file,
+      '-D',
+      'region=us-east-1',
+      '-D',
+      'id=sf-sandbox',
+      '-c',
+      '4',
+      '-j',
+      '2',
+      '-t',
+      '25',
       '-r',
       'aws',
     ],
@@ -51,17 +65,20 @@ async function pgbench(mode: 'extended' | 'prepared') {
   );
 }
 
-test.each(['extended', 'prepared'] as const)('pgbench -M %s runs the custom script with no failure', async (mode) => {
-  const r = await pgbench(mode);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  expect(r.stdout).toContain(`query mode: ${mode}`);
-  expect(r.stdout).toContain('number of clients: 4');
-  expect(r.stdout).toContain('number of transactions actually processed: 100/100');
-  expect(r.stdout).toContain('number of failed transactions: 0 (0.000%)');
-  expect(r.stdout).toMatch(/^tps = \d+\.\d+ \(without initial connection time\)$/m);
-  // -r: one latency line per statement, each with 0 failures.
-  const statements = r.stdout.split('\n').filter((l) => /^\s+\d+\.\d+\s+\d+\s+SELECT /.test(l));
-  expect(statements).toHaveLength(4);
-  for (const l of statements) expect(l).toMatch(/^\s+\d+\.\d+\s+0\s+SELECT /);
-});
+test.each(['extended', 'prepared'] as const)(
+  'pgbench -M %s runs the custom script with no failure',
+  async (mode) => {
+    const r = await pgbench(mode);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`query mode: ${mode}`);
+    expect(r.stdout).toContain('number of clients: 4');
+    expect(r.stdout).toContain('number of transactions actually processed: 100/100');
+    expect(r.stdout).toContain('number of failed transactions: 0 (0.000%)');
+    expect(r.stdout).toMatch(/^tps = \d+\.\d+ \(without initial connection time\)$/m);
+    // -r: one latency line per statement, each with 0 failures.
+    const statements = r.stdout.split('\n').filter((l) => /^\s+\d+\.\d+\s+\d+\s+SELECT /.test(l));
+    expect(statements).toHaveLength(4);
+    for (const l of statements) expect(l).toMatch(/^\s+\d+\.\d+\s+0\s+SELECT /);
+  },
+);

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { psql } from '../support/psql.js';
-import { run as runProgram } from './harness.js';
 import { createProfiles, startStack, type Stack } from '../support/stack.js';
 import {
   arnOf,
@@ -13,6 +12,7 @@ import {
   DESCRIPTIONS,
   EAST,
   LIST_TABLE_DESCRIPTION,
+  run as runProgram,
   TABLE_DESCRIPTION,
   tempDir,
   WEST,
@@ -39,9 +39,18 @@ async function psqlFile(script: string, variables: Record<string, string> = {}) 
   const file = path.join(dir, 'script.sql');
   fs.writeFileSync(file, script);
   try {
-    const args = [`host=${conn.host} port=${conn.port} dbname=aws user=${conn.user}`, '-X', '-q', '-A', '-F', '|'];
+    const args = [
+      `host=${conn.host} port=${conn.port} dbname=aws user=${conn.user}`,
+      '-X',
+      '-q',
+      '-A',
+      '-F',
+      '|',
+    ];
     for (const [k, v] of Object.entries(variables)) args.push('-v', `${k}=${v}`);
-    const r = await runProgram('psql', [...args, '-f', file], { env: { PGPASSWORD: conn.password, PAGER: '' } });
+    const r = await runProgram('psql', [...args, '-f', file], {
+      env: { PGPASSWORD: conn.password, PAGER: '' },
+    });
     return { ...r, stderr: r.stderr.split(file).join('script.sql') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -62,7 +71,9 @@ test('\\l lists the aws database', () => {
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   // Name|Owner|Encoding|Collate|Ctype|ICU Locale|Locale Provider|Access privileges
-  expect(lines(r.stdout)[1]).toBe('Name|Owner|Encoding|Collate|Ctype|ICU Locale|Locale Provider|Access privileges');
+  expect(lines(r.stdout)[1]).toBe(
+    'Name|Owner|Encoding|Collate|Ctype|ICU Locale|Locale Provider|Access privileges',
+  );
   expect(r.stdout).toMatch(/^aws\|[^|]+\|UTF8\|/m);
 });
 
@@ -87,8 +98,26 @@ test('\\dt appflow.* and \\dt+ (with the table descriptions)', () => {
   const [header, ...tables] = lines(plus.stdout).slice(1, -1);
   expect(header).toBe('Schema|Name|Type|Owner|Persistence|Access method|Size|Description');
   expect(tables.map((l) => l.split('|'))).toEqual([
-    ['appflow', 'connector_profile', 'table', 'postgres', 'permanent', 'heap', expect.any(String), TABLE_DESCRIPTION],
-    ['appflow', 'connector_profiles', 'table', 'postgres', 'permanent', 'heap', expect.any(String), LIST_TABLE_DESCRIPTION],
+    [
+      'appflow',
+      'connector_profile',
+      'table',
+      'postgres',
+      'permanent',
+      'heap',
+      expect.any(String),
+      TABLE_DESCRIPTION,
+    ],
+    [
+      'appflow',
+      'connector_profiles',
+      'table',
+      'postgres',
+      'permanent',
+      'heap',
+      expect.any(String),
+      LIST_TABLE_DESCRIPTION,
+    ],
   ]);
 });
 
@@ -129,7 +158,9 @@ test('\\d+ shows each column with the description from the resource schema', () 
     expect(r.stderr).toBe('');
     const out = lines(r.stdout);
     expect(out[0]).toBe(`Table "${table}"`);
-    expect(out[1]).toBe('Column|Type|Collation|Nullable|Default|Storage|Compression|Stats target|Description');
+    expect(out[1]).toBe(
+      'Column|Type|Collation|Nullable|Default|Storage|Compression|Stats target|Description',
+    );
     const described = Object.fromEntries(
       out.slice(2, 2 + COLUMNS.length).map((l) => {
         const f = l.split('|');
@@ -138,7 +169,10 @@ test('\\d+ shows each column with the description from the resource schema', () 
     );
     expect(Object.keys(described)).toEqual(COLUMNS.map(([n]) => n));
     for (const [name, description] of Object.entries(DESCRIPTIONS)) {
-      expect(described[name]).toEqual({ type: name === 'connector_profile_config' ? 'jsonb' : 'text', description });
+      expect(described[name]).toEqual({
+        type: name === 'connector_profile_config' ? 'jsonb' : 'text',
+        description,
+      });
     }
     expect(out).toContain('Access method: heap');
   }
@@ -201,7 +235,15 @@ test('\\copy (query) to a CSV file and \\copy table to stdout', () => {
   const copied = lines(t.stdout).map((l) => l.split('\t'));
   expect(copied).toHaveLength(EAST.length + WEST.length);
   const sfEu = copied.find((f) => f[9] === 'sf-eu')!;
-  expect(sfEu.slice(0, 7)).toEqual([arnOf('eu-west-1', 'sf-eu'), '\\N', 'sf-eu', '\\N', 'Salesforce', 'Private', '\\N']);
+  expect(sfEu.slice(0, 7)).toEqual([
+    arnOf('eu-west-1', 'sf-eu'),
+    '\\N',
+    'sf-eu',
+    '\\N',
+    'Salesforce',
+    'Private',
+    '\\N',
+  ]);
   expect(sfEu.slice(8)).toEqual(['eu-west-1', 'sf-eu', '\\N']);
 });
 
@@ -212,7 +254,6 @@ test('PREPARE / EXECUTE / DEALLOCATE', async () => {
       "EXECUTE by_id('us-east-1', 'sf-sandbox');",
       "EXECUTE by_id('eu-west-1', 'zendesk-support');",
       "EXECUTE by_id('eu-west-1', 'no-such-profile');",
-      'SELECT name, parameter_types::text FROM pg_prepared_statements;',
       'DEALLOCATE by_id;',
       "EXECUTE by_id('us-east-1', 'sf-prod');",
       '',
@@ -227,11 +268,20 @@ test('PREPARE / EXECUTE / DEALLOCATE', async () => {
     '(1 row)',
     'connector_type|connection_mode',
     '(0 rows)',
-    'name|parameter_types',
-    'by_id|{text,text}',
-    '(1 row)',
   ]);
-  expect(r.stderr).toBe('psql:script.sql:7: ERROR:  prepared statement "by_id" does not exist\n');
+  expect(r.stderr).toBe('psql:script.sql:6: ERROR:  prepared statement "by_id" does not exist\n');
+});
+
+test("pg_prepared_statements shows the session's prepared statements", async () => {
+  const r = await psqlFile(
+    [
+      'PREPARE by_id(text, text) AS SELECT connector_type FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2;',
+      'SELECT name, parameter_types::text, from_sql FROM pg_prepared_statements;',
+      '',
+    ].join('\n'),
+  );
+  expect(r.stderr).toBe('');
+  expect(lines(r.stdout)).toEqual(['name|parameter_types|from_sql', 'by_id|{text,text}|t', '(1 row)']);
 });
 
 test('ON_ERROR_STOP stops the script at the first error with exit status 3; VERBOSITY verbose shows SQLSTATE, position and HINT', async () => {
@@ -255,7 +305,9 @@ test('ON_ERROR_STOP stops the script at the first error with exit status 3; VERB
   );
   expect(bad.status).toBe(3);
   expect(bad.stdout).toBe('');
-  expect(bad.stderr).toMatch(/^psql:script.sql:1: ERROR: {2}22023: invalid AWS region "us east 1"\n(.*\n)*HINT: {2}.*us-east-1/);
+  expect(bad.stderr).toMatch(
+    /^psql:script.sql:1: ERROR: {2}22023: invalid AWS region "us east 1"\n(.*\n)*HINT: {2}.*us-east-1/,
+  );
 
   // Without ON_ERROR_STOP psql goes on, and the terse default shows no SQLSTATE.
   const goesOn = await psqlFile(script);

@@ -16,15 +16,21 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 async function properties(name: string) {
-  const r = await stack.sdk('us-east-1').send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: name }));
+  const r = await stack
+    .sdk('us-east-1')
+    .send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: name }));
   return JSON.parse(r.ResourceDescription!.Properties!) as Record<string, unknown>;
 }
 
 test('executeUpdate returns the row count and Cloud Control has the change', async () => {
   const r = await run('java', [
-    '-cp', JDBC_JAR,
+    '-cp',
+    JDBC_JAR,
     path.join(clientsDir, 'JdbcClient.java'),
-    `jdbc:postgresql://127.0.0.1:${stack.bridge.port}/aws`, 'bi', 'bi-pw', 'write',
+    `jdbc:postgresql://127.0.0.1:${stack.bridge.port}/aws`,
+    'bi',
+    'bi-pw',
+    'write',
   ]);
   expect(r.stderr).toBe('');
   expect(JSON.parse(r.stdout)).toEqual({ updated: 1, after: 'Private', updatedInTransaction: 1 });

@@ -59,7 +59,11 @@ export function startNode(
 
 /** The emulator's CLI prints `Cloud Control emulator listening on http://127.0.0.1:<port>`. */
 export async function startEmulator(args: string[] = []): Promise<Started & { endpoint: string }> {
-  const s = await startNode('emulator/main.js', ['--port', '0', ...args], /listening on (http:\/\/[\d.]+:\d+)/);
+  const s = await startNode(
+    'emulator/main.js',
+    ['--port', '0', ...args],
+    /listening on (http:\/\/[\d.]+:\d+)/,
+  );
   return { ...s, endpoint: s.match[1]! };
 }
 
@@ -73,7 +77,10 @@ export const fakeAwsEnv = {
 };
 
 /** The server's CLI prints `aws-sql-bridge listening on <host>:<port>`. */
-export async function startBridge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Started & { port: number }> {
+export async function startBridge(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Started & { port: number }> {
   const s = await startNode(
     'server/main.js',
     ['--port', '0', ...args],

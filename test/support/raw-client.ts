@@ -28,7 +28,10 @@ export class RawClient {
     const client = new RawClient(socket);
     socket.write(serialize.startup({ user: 'postgres', database: 'aws', ...params }));
     const startup = await client.untilReady();
-    const key = startup.find((m) => m.name === 'backendKeyData') as unknown as { processID: number; secretKey: number };
+    const key = startup.find((m) => m.name === 'backendKeyData') as unknown as {
+      processID: number;
+      secretKey: number;
+    };
     client.processId = key.processID;
     client.secretKey = key.secretKey;
     return client;
@@ -44,7 +47,8 @@ export class RawClient {
     for (;;) {
       const i = this.queue.findIndex((m) => m.name === 'readyForQuery');
       if (i >= 0) return this.queue.splice(0, i + 1);
-      if (Date.now() > deadline) throw new Error(`no ReadyForQuery; got ${this.queue.map((m) => m.name).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`no ReadyForQuery; got ${this.queue.map((m) => m.name).join(', ')}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 100);

@@ -26,7 +26,11 @@ export interface Stack {
 }
 
 /** The emulator and the bridge as separate processes, the bridge reading `regions` by default. */
-export async function startStack(options: { regions: string[]; bridgeArgs?: string[]; emulatorArgs?: string[] }): Promise<Stack> {
+export async function startStack(options: {
+  regions: string[];
+  bridgeArgs?: string[];
+  emulatorArgs?: string[];
+}): Promise<Stack> {
   const emulator = await startEmulator(['--completion-delay-ms', '20', ...(options.emulatorArgs ?? [])]);
   let bridge: Started & { port: number };
   try {
@@ -54,7 +58,10 @@ export async function startStack(options: { regions: string[]; bridgeArgs?: stri
         c = new CloudControlClient({
           region,
           endpoint: emulator.endpoint,
-          credentials: { accessKeyId: fakeAwsEnv.AWS_ACCESS_KEY_ID, secretAccessKey: fakeAwsEnv.AWS_SECRET_ACCESS_KEY },
+          credentials: {
+            accessKeyId: fakeAwsEnv.AWS_ACCESS_KEY_ID,
+            secretAccessKey: fakeAwsEnv.AWS_SECRET_ACCESS_KEY,
+          },
         });
         clients.set(region, c);
       }

@@ -149,9 +149,11 @@ func main() {
 	out["table"] = query(db, `SELECT connector_type AS "Connector", count(*) AS "Profiles",
   count(*) FILTER (WHERE connection_mode = 'Private') AS "Private"
   FROM appflow.connector_profiles WHERE region IN ('us-east-1','eu-west-1') GROUP BY 1 ORDER BY 2 DESC, 1`)
-	out["timeSeries"] = query(db, `SELECT date_trunc('minute', now()) AS "time", region AS metric, count(*)::float8 AS value
+	// $__timeGroupAlias(now(), 1m) and $__timeFilter(now()) as Grafana expands them for PostgreSQL.
+	out["timeSeries"] = query(db, `SELECT floor(extract(epoch from now())/60)*60 AS "time", region AS metric, count(*)::float8 AS value
   FROM appflow.connector_profiles WHERE now() BETWEEN '2020-01-01T00:00:00Z' AND '2100-01-01T00:00:00Z'
   GROUP BY 1, 2 ORDER BY 1, 2`)
+	out["timeColumn"] = query(db, `SELECT now() AS "time", count(*) AS value FROM appflow.connector_profiles WHERE region = 'eu-west-1'`)
 	out["jsonb"] = query(db, `SELECT data__identifier, connector_profile_arn, connector_profile_config, to_jsonb(p) ->> 'connector_label' AS label
   FROM appflow.connector_profile p WHERE region = 'us-east-1' AND data__identifier = 'inventory-api'`)
 
