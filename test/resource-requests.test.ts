@@ -218,14 +218,12 @@ describe('through the bridge', () => {
     await createProfiles(stack.sdk(region), [profile('rr-done')]);
     await setFaults({ completionDelayMs: 5000 });
     try {
-      await stack
-        .sdk(region)
-        .send(
-          new CreateResourceCommand({
-            TypeName: TYPE_NAME,
-            DesiredState: JSON.stringify(profile('rr-slow')),
-          }),
-        );
+      await stack.sdk(region).send(
+        new CreateResourceCommand({
+          TypeName: TYPE_NAME,
+          DesiredState: JSON.stringify(profile('rr-slow')),
+        }),
+      );
       const r = psql(stack.pg, [
         `SELECT operation, operation_status, identifier FROM cloud_control.resource_requests
           WHERE region = '${region}' AND operation_status = 'IN_PROGRESS'`,
