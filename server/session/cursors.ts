@@ -40,6 +40,11 @@ export class Cursor {
     }
   }
 
+  /** Whether rows remain after the current position. */
+  get hasMore(): boolean {
+    return this.position < this.result.rows.length;
+  }
+
   private moveTo(target: number): Buffer[] {
     const n = this.result.rows.length;
     this.position = Math.max(0, Math.min(target, n + 1));
@@ -54,6 +59,10 @@ export class Cursors {
     if (this.cursors.has(name))
       throw new PgError(SqlState.duplicate_cursor, `cursor "${name}" already exists`);
     this.cursors.set(name, cursor);
+  }
+
+  find(name: string): Cursor | undefined {
+    return this.cursors.get(name);
   }
 
   get(name: string): Cursor {

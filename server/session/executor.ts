@@ -17,6 +17,7 @@ import {
   transactionOf,
 } from '../plan/statements.js';
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
+import { withRenamedCatalogColumns } from '../plan/compat.js';
 import { writeTarget } from '../plan/writes.js';
 import { noticeResponse } from '../wire/backend-serializer.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
@@ -120,7 +121,7 @@ export class Executor {
         return emptyResult(name === null ? 'DEALLOCATE ALL' : 'DEALLOCATE');
       }
       case 'declare':
-        return this.declare(stmt);
+        return this.declare(stmt, invocation);
       case 'fetch':
       case 'move':
         return this.fetch(stmt);
@@ -172,7 +173,12 @@ export class Executor {
     }
     if (!runsInEngine(stmt)) return { params: null, row: null };
     const messages = Buffer.concat([
-      serializeFrontend({ type: 'Parse', statement: '', sql: stmt.sql, paramTypes }),
+      serializeFrontend({
+        type: 'Parse',
+        statement: '',
+        sql: withRenamedCatalogColumns(stmt.sql),
+        paramTypes,
+      }),
       serializeFrontend({ type: 'Describe', target: 'S', name: '' }),
       serializeFrontend({ type: 'Sync' }),
     ]);
@@ -185,8 +191,19 @@ export class Executor {
   private inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
     return this.statement(async (signal, notices) => {
       const load = await this.load(stmt, invocation.params, signal, notices);
-      return this.runUnit(load, invocation.messages(stmt.sql), replyIndex);
+      const prelude = this.preparedStatementsFor(stmt);
+      const messages = Buffer.concat([...prelude, invocation.messages(withRenamedCatalogColumns(stmt.sql))]);
+      return this.runUnit(load, messages, replyIndex + prelude.length);
     });
+  }
+
+  /**
+   * SQL-level prepared statements live here, not in the engine; a statement that reads
+   * pg_prepared_statements sees them because they are prepared again in its unit first.
+   */
+  private preparedStatementsFor(stmt: ParsedStatement): Buffer[] {
+    if (this.prepared.size === 0 || !/pg_prepared_statements/i.test(stmt.sql)) return [];
+    return [...this.prepared.values()].map((p) => serializeFrontend({ type: 'Query', sql: p.prepareSql }));
   }
 
   /** INSERT, UPDATE or DELETE on a table of the catalog; anything else that writes is refused. */
@@ -394,11 +411,16 @@ export class Executor {
     return this.inEngine({ ...p.query, sql: stmt.sql }, invocation, 1);
   }
 
-  private async declare(stmt: ParsedStatement): Promise<Result> {
+  private async declare(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
     const d = declareOf(stmt);
     if (!d.hold && !this.txn.inBlock)
       throw new PgError('25P01', 'DECLARE CURSOR can only be used in transaction blocks');
-    const result = await this.inEngine(d.query, simpleInvocation);
+    // The cursor's rows are fetched later, maybe in another protocol: keep them in text format. The Bind's
+    // parameters (postgres_fdw's `DECLARE c1 CURSOR FOR ... WHERE region = $1`) belong to the query.
+    const result = await this.inEngine(d.query, {
+      ...invocation,
+      messages: (sql) => invocation.messages(sql, 'text'),
+    });
     this.cursors.declare(d.name, new Cursor(result, d.hold));
     const declared = emptyResult('DECLARE CURSOR');
     declared.messages = result.messages;

@@ -202,12 +202,29 @@ export class Session {
   }
 
   private async describePortal(name: string): Promise<void> {
+    // A cursor made by DECLARE is a portal too: drivers (psycopg 3) describe it by name.
+    const cursor = this.portals.has(name) ? undefined : this.executor.cursors.find(name);
+    if (cursor) {
+      this.send(cursor.result.description ?? backend.noData());
+      return;
+    }
     const portal = this.portal(name);
     const result = await this.materialize(portal);
     this.send(result.description ?? backend.noData());
   }
 
   private async execute(message: FrontendMessageOf<'Execute'>): Promise<void> {
+    const cursor = this.portals.has(message.portal) ? undefined : this.executor.cursors.find(message.portal);
+    if (cursor) {
+      const rows = cursor.fetch('forward', message.maxRows > 0 ? message.maxRows : Number.MAX_SAFE_INTEGER);
+      for (const row of rows) this.send(row);
+      this.send(
+        message.maxRows > 0 && cursor.hasMore
+          ? backend.portalSuspended()
+          : backend.commandComplete(`SELECT ${rows.length}`),
+      );
+      return;
+    }
     const portal = this.portal(message.portal);
     if (!portal.statement.parsed) {
       this.send(backend.emptyQueryResponse());
