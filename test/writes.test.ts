@@ -337,3 +337,64 @@ test('read-only mode refuses every write with 25006', async () => {
     await bridge.stop();
   }
 });
+
+test('AccessDenied on a write is 42501 with the IAM permissions in the HINT', async () => {
+  await createProfiles(stack.sdk(region), [profile('denied-1')]);
+  await setFaults({ denyOperations: ['UpdateResource'] });
+  const c = await client();
+  try {
+    const err = (await failureOf(
+      c.query(
+        `UPDATE appflow.connector_profile SET connection_mode = 'Private' WHERE region = '${region}' AND data__identifier = 'denied-1'`,
+      ),
+    )) as { code: string; hint: string };
+    expect(err.code).toBe('42501');
+    expect(err.hint).toContain('appflow:UpdateConnectorProfile');
+  } finally {
+    await setFaults({ denyOperations: [] });
+    await c.end();
+  }
+});
+
+test('connector credentials never reach the server log or an error message', async () => {
+  const secret = 'SECRET-ACCESS-TOKEN-4711';
+  const bridge = await startBridge([
+    '--endpoint',
+    stack.emulator.endpoint,
+    '--region',
+    region,
+    '--log-level',
+    'debug',
+  ]);
+  const c = new pg.Client({ ...stack.pg, port: bridge.port });
+  await c.connect();
+  try {
+    const config = (extra: Record<string, unknown>) =>
+      JSON.stringify({ ConnectorProfileCredentials: { Salesforce: { AccessToken: secret, ...extra } } });
+    await c.query(
+      `INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode, connector_profile_config)
+       VALUES ($1, 'secret-ok', 'Salesforce', 'Public', $2)`,
+      [region, config({})],
+    );
+    const err = (await failureOf(
+      c.query(
+        `INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode, connector_profile_config)
+         VALUES ($1, 'secret-bad', 'Salesforce', 'Public', $2)`,
+        [region, config({ NotAField: secret })],
+      ),
+    )) as { code: string; message: string; detail?: string; hint?: string };
+    expect(err.code).toBe('22023');
+    expect(`${err.message} ${err.detail} ${err.hint}`).not.toContain(secret);
+    const explained = await c.query(
+      `EXPLAIN INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode, connector_profile_config) VALUES ($1, 'x', 'Salesforce', 'Public', $2)`,
+      [region, config({})],
+    );
+    expect(JSON.stringify(explained.rows)).not.toContain(secret);
+    expect((await storedModel('secret-ok'))?.ConnectorProfileConfig).toEqual(JSON.parse(config({})));
+  } finally {
+    await c.end();
+    await bridge.stop();
+  }
+  expect(bridge.output()).toMatch(/CreateResource/);
+  expect(bridge.output()).not.toContain(secret);
+});
