@@ -155,3 +155,34 @@ test('statement_timeout stops a long statement with 57014 and the session goes o
     await c.end();
   }
 });
+
+test('transaction characteristics: SET TRANSACTION in a block, session defaults, read-only transactions refuse writes', async () => {
+  const c = await connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SET TRANSACTION ISOLATION LEVEL SERIALIZABLE');
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await c.query('COMMIT');
+    await c.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+    expect((await c.query('SHOW default_transaction_isolation')).rows).toEqual([
+      { default_transaction_isolation: 'repeatable read' },
+    ]);
+    await c.query('BEGIN READ ONLY');
+    await expect(
+      c.query("DELETE FROM appflow.connector_profiles WHERE region = 'us-west-2'"),
+    ).rejects.toMatchObject({ code: '25006', message: 'cannot execute DELETE in a read-only transaction' });
+    await c.query('ROLLBACK');
+    await c.query('SET default_transaction_read_only = on');
+    await expect(
+      c.query(
+        "UPDATE appflow.connector_profile SET connection_mode = 'Private' WHERE region = 'us-west-2' AND data__identifier = 'p-one'",
+      ),
+    ).rejects.toMatchObject({ code: '25006' });
+    const r = await c.query(
+      "SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE region = 'us-west-2'",
+    );
+    expect(r.rows).toEqual([{ n: 3 }]);
+  } finally {
+    await c.end();
+  }
+});

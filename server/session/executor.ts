@@ -64,6 +64,8 @@ interface SqlPrepared {
 
 const refused: Partial<Record<ParsedStatement['kind'], string>> = {
   listen: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
+  notify: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
+  unlisten: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
   ddl: 'this database serves live AWS resources and has no storage of its own: CREATE, ALTER and DROP are not supported',
   prepare_transaction: 'PREPARE TRANSACTION is not supported',
 };
@@ -235,7 +237,7 @@ export class Executor {
             cloud.fetchRows(table, { region: [region], data__identifier: identifiers }, () => {}, signal),
           apply: (table, requests, onProgress) => applyWrites(cloud, table, requests, { onProgress, signal }),
           defaultRegions: this.services.defaultRegions,
-          readOnly: this.services.readOnly,
+          readOnly: this.readOnlyReason(),
           inTransactionBlock: this.txn.inBlock,
         },
         explain,
@@ -305,7 +307,9 @@ export class Executor {
     };
     switch (t.kind) {
       case 'begin': {
-        const warning = this.txn.begin();
+        const warning = this.txn.begin(
+          t.readOnly ?? ['on', 'true'].includes(this.settings.get('default_transaction_read_only') ?? ''),
+        );
         if (!warning) this.settings.beginBlock();
         const started = stmt.sql.trimStart().slice(0, 5).toUpperCase() === 'START';
         return warn(warning, emptyResult(started ? 'START TRANSACTION' : 'BEGIN'));
@@ -358,6 +362,11 @@ export class Executor {
       );
       return result;
     }
+    if (s.name === 'transaction') return this.setTransaction(s.items ?? []);
+    if (s.name === 'session characteristics') {
+      for (const item of s.items ?? []) this.settings.set(item.name, item.value, false);
+      return emptyResult('SET');
+    }
     const quoted = s.name.replace(/'/g, "''");
     const messages = Buffer.concat([
       serializeFrontend({ type: 'Query', sql: stmt.sql }),
@@ -375,6 +384,36 @@ export class Executor {
     }
     applied.result.tag ??= s.isReset ? 'RESET' : 'SET';
     return applied.result;
+  }
+
+  /**
+   * SET TRANSACTION: the engine cannot take it (each unit has run a query before the client's statement), and
+   * isolation means nothing for live reads; READ ONLY is kept, since it refuses writes.
+   */
+  private setTransaction(items: { name: string; value: string }[]): Result {
+    const result = emptyResult('SET');
+    if (!this.txn.inBlock) {
+      result.messages.push(
+        noticeResponse({
+          severity: 'WARNING',
+          code: '25P01',
+          message: 'SET TRANSACTION can only be used in transaction blocks',
+        }),
+      );
+      return result;
+    }
+    for (const item of items)
+      if (item.name === 'transaction_read_only')
+        this.txn.readOnly = item.value === 'on' || item.value === 'true';
+    return result;
+  }
+
+  /** Why this session cannot write now, if it cannot. */
+  private readOnlyReason(): string | undefined {
+    if (this.services.readOnly) return 'read-only mode';
+    if (this.txn.inBlock ? this.txn.readOnly : this.settings.get('default_transaction_read_only') === 'on')
+      return 'a read-only transaction';
+    return undefined;
   }
 
   private prepare(stmt: ParsedStatement): Result {

@@ -10,6 +10,8 @@ export type TransactionStatus = 'I' | 'T' | 'E';
  */
 export class TransactionBlock {
   status: TransactionStatus = 'I';
+  /** BEGIN READ ONLY, SET TRANSACTION READ ONLY, or default_transaction_read_only at BEGIN. */
+  readOnly = false;
   private savepoints: string[] = [];
 
   get inBlock(): boolean {
@@ -17,9 +19,10 @@ export class TransactionBlock {
   }
 
   /** Returns a warning when a block is already open, as PostgreSQL does. */
-  begin(): string | undefined {
+  begin(readOnly = false): string | undefined {
     if (this.inBlock) return 'there is already a transaction in progress';
     this.status = 'T';
+    this.readOnly = readOnly;
     this.savepoints = [];
     return undefined;
   }

@@ -21,7 +21,8 @@ export interface WriteContext {
     onProgress: (message: string) => void,
   ): Promise<WriteOutcome[]>;
   defaultRegions: string[];
-  readOnly: boolean;
+  /** Why writes are refused now ('read-only mode', 'a read-only transaction'), if they are. */
+  readOnly: string | undefined;
   inTransactionBlock: boolean;
 }
 
@@ -43,8 +44,11 @@ export async function executeWrite(
   const kind = stmt.kind as Kind;
   const verb = kind.toUpperCase();
   if (ctx.readOnly && !explain)
-    throw new PgError(SqlState.read_only_sql_transaction, `cannot execute ${verb} in read-only mode`, {
-      hint: 'The server was started with --read-only; restart it without that flag to change AWS resources.',
+    throw new PgError(SqlState.read_only_sql_transaction, `cannot execute ${verb} in ${ctx.readOnly}`, {
+      hint:
+        ctx.readOnly === 'read-only mode'
+          ? 'The server was started with --read-only; restart it without that flag to change AWS resources.'
+          : undefined,
     });
   const body = Object.values(stmt.ast)[0] as Body;
   if (kind === 'insert' && body.onConflictClause)
