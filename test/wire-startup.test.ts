@@ -240,7 +240,7 @@ describe('startup and authentication with the real pg client', () => {
         expect(log[2]).toMatchObject({ type: 'Bind', params: [Buffer.from('42')] });
 
         await expectPgError(server.port, { password: 'wrong' }, '28P01');
-        await expectPgError(server.port, { user: 'nobody', password: 'x' }, '28000');
+        await expectPgError(server.port, { user: 'nobody', password: 'x' }, '28P01');
         await expectPgError(server.port, { password: 's3cret', database: 'postgres' }, '3D000');
         expect(await server.accepted[1]).toBeNull();
 

@@ -343,12 +343,9 @@ async function authenticate(
 ): Promise<void> {
   const { method, users } = options.auth;
   if (method === 'trust') return;
-  if (!Object.hasOwn(users, user)) {
-    throw new PgError(SqlState.invalid_authorization_specification, `role "${user}" does not exist`, {
-      severity: 'FATAL',
-    });
-  }
-  const password = users[user]!;
+  // As PostgreSQL does, an unknown user goes through the same exchange against a password no one knows
+  // and fails the same way, so the answer does not tell which users exist.
+  const password = Object.hasOwn(users, user) ? users[user]! : randomBytes(32).toString('hex');
   const fail = (): never => {
     options.logger?.warn({ user, method }, 'password authentication failed');
     throw passwordFailed(user);
