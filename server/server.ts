@@ -115,10 +115,16 @@ export async function startServer(
         settings.set(name, value);
       const session = new Session(connection, services, settings);
       sessions.set(connection.processId, { secretKey: connection.secretKey, session });
+      const { user, application_name } = connection.startupParameters;
+      logger.info(
+        { session: connection.processId, user, application_name, from: connection.remoteAddress },
+        'connected',
+      );
       try {
         await session.run();
       } finally {
         sessions.delete(connection.processId);
+        logger.info({ session: connection.processId }, 'disconnected');
       }
     })().catch((err: unknown) => {
       logger.error({ err }, 'connection failed');

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { PgError, SqlState } from '../errors.js';
 import { parseStatements, type ParsedStatement } from '../plan/parse.js';
 import * as backend from '../wire/backend-serializer.js';
@@ -5,7 +6,7 @@ import type { Connection } from '../wire/connection.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import type { ErrorFields, FrontendMessage, FrontendMessageOf } from '../wire/messages.js';
 import { Executor, simpleInvocation, type Invocation, type Services } from './executor.js';
-import { EngineError, type Result } from './result.js';
+import { EngineError, emptyResult, type Result } from './result.js';
 import { WriteError } from './writes.js';
 
 /** A statement prepared by Parse; the unnamed one has the name ''. */
@@ -37,6 +38,7 @@ export class Session {
   private readonly portals = new Map<string, Portal>();
   private ignoreTillSync = false;
   private running = false;
+  private readonly log: Logger;
 
   constructor(
     private readonly connection: Connection,
@@ -44,6 +46,7 @@ export class Session {
     startupSettings: Map<string, string>,
   ) {
     this.executor = new Executor(services, startupSettings);
+    this.log = services.logger.child({ session: connection.processId });
   }
 
   async run(): Promise<void> {
@@ -237,19 +240,28 @@ export class Session {
   private async materialize(portal: Portal): Promise<Result> {
     if (!portal.result) {
       const stmt = portal.statement.parsed;
-      portal.result = stmt
-        ? await this.runStatement(stmt, portal.invocation)
-        : { description: null, rows: [], copy: [], tag: null, messages: [] };
+      portal.result = stmt ? await this.runStatement(stmt, portal.invocation) : emptyResult(null);
     }
     return portal.result;
   }
 
+  /** Runs one statement; the log records its kind, time and outcome, never its text (it may hold credentials). */
   private async runStatement(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
     this.running = true;
+    const started = performance.now();
     try {
-      return await this.executor.execute(stmt, invocation);
+      const result = await this.executor.execute(stmt, invocation);
+      this.log.debug(
+        { kind: stmt.kind, ms: elapsed(started), rows: result.rows.length, tag: result.tag },
+        'statement',
+      );
+      return result;
     } catch (err) {
       this.executor.txn.fail();
+      this.log.debug(
+        { kind: stmt.kind, ms: elapsed(started), code: (err as PgError).code },
+        'statement failed',
+      );
       throw err;
     } finally {
       this.running = false;
@@ -326,4 +338,8 @@ function withPositionOffset(err: unknown, offset: number): unknown {
   if (err instanceof EngineError && err.errorFields.position)
     return new EngineError({ ...err.errorFields, position: err.errorFields.position + offset });
   return err;
+}
+
+function elapsed(since: number): number {
+  return Math.round((performance.now() - since) * 100) / 100;
 }
