@@ -172,3 +172,18 @@ test('an error shows its SQLSTATE, and the session goes on', () => {
   expect(stop.status).toBe(1);
   expect(stop.stderr).toMatch(/division by zero/);
 });
+
+test('COPY FROM and server-side files are refused with a clear error, and the session goes on', () => {
+  const r = run(
+    [
+      '\\copy appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode) from stdin csv',
+      "COPY (SELECT 1) TO '/tmp/out.csv'",
+      'SELECT 42 AS answer',
+    ],
+    { stdin: 'us-east-1,copied,Zendesk,Public\n\\.\n', variables: { VERBOSITY: 'verbose' } },
+  );
+  expect(r.stderr).toMatch(/ERROR:\s+0A000: COPY FROM is not supported: rows are AWS resources/);
+  expect(r.stderr).toMatch(/HINT:\s+Create resources with INSERT/);
+  expect(r.stderr).toMatch(/ERROR:\s+0A000: COPY to a file or program on the server is not supported/);
+  expect(r.stdout).toContain('42');
+});

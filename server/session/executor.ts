@@ -6,6 +6,7 @@ import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import {
   closeOf,
+  copyOf,
   deallocateOf,
   declareOf,
   discardOf,
@@ -139,6 +140,26 @@ export class Executor {
       case 'merge':
       case 'truncate':
         return this.write(stmt, invocation);
+      case 'copy': {
+        const copy = copyOf(stmt);
+        if (copy.isFrom)
+          throw new PgError(
+            SqlState.feature_not_supported,
+            'COPY FROM is not supported: rows are AWS resources',
+            {
+              hint: 'Create resources with INSERT INTO ... VALUES or INSERT INTO ... SELECT.',
+            },
+          );
+        if (copy.filename !== undefined || copy.program)
+          throw new PgError(
+            SqlState.feature_not_supported,
+            'COPY to a file or program on the server is not supported',
+            {
+              hint: "Use COPY ... TO STDOUT, or psql's \\copy to write a file on the client.",
+            },
+          );
+        return this.inEngine(stmt, invocation);
+      }
       case 'explain': {
         const { query, analyze } = explainOf(stmt);
         if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind))
