@@ -1,6 +1,7 @@
 import { catalog } from '../catalog/index.js';
 import { PgError } from '../server/errors.js';
 import { parseArrayLiteral } from '../server/plan/array-literal.js';
+import { returnsNoRows } from '../server/plan/no-rows.js';
 import {
   closeOf,
   copyOf,
@@ -980,3 +981,20 @@ function catchError(fn: () => unknown): PgError {
   }
   throw new Error('expected an error');
 }
+
+describe('returnsNoRows: column probes of BI tools fetch nothing', () => {
+  const probe = (sql: string) => returnsNoRows(parseStatements(sql)[0]!);
+  test.each([
+    'SELECT TRUE AS "_" FROM "appflow"."connector_profile" WHERE 1 <> 1 LIMIT 0',
+    'SELECT * FROM appflow.connector_profile WHERE 1 = 0',
+    'SELECT * FROM appflow.connector_profile WHERE false',
+    'SELECT * FROM appflow.connector_profile LIMIT 0',
+  ])('%s', (sql) => expect(probe(sql)).toBe(true));
+  test.each([
+    'SELECT * FROM appflow.connector_profile LIMIT 5',
+    'SELECT * FROM appflow.connector_profile WHERE 1 = 1',
+    'SELECT * FROM appflow.connector_profile WHERE true',
+    "SELECT * FROM appflow.connector_profile WHERE region = 'x'",
+    'SELECT * FROM appflow.connector_profile',
+  ])('not %s', (sql) => expect(probe(sql)).toBe(false));
+});

@@ -187,3 +187,13 @@ test('COPY FROM and server-side files are refused with a clear error, and the se
   expect(r.stderr).toMatch(/ERROR:\s+0A000: COPY to a file or program on the server is not supported/);
   expect(r.stdout).toContain('42');
 });
+
+test('a BI column probe (WHERE 1 <> 1 LIMIT 0) answers its columns without listing AWS', () => {
+  const r = run(['SELECT * FROM "appflow"."connector_profile" WHERE 1 <> 1 LIMIT 0']);
+  expect(r.status).toBe(0);
+  expect(r.stderr).toBe('');
+  expect(lines(r.stdout)[0]).toMatch(/^connector_profile_arn\|connector_label\|connector_profile_name\|/);
+  expect(lines(r.stdout)[1]).toBe('(0 rows)');
+  // The same table without the probe's conditions lists, and says so.
+  expect(run(['SELECT count(*) FROM appflow.connector_profile']).stderr).toMatch(/NOTICE:\s+listed/);
+});

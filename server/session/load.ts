@@ -2,6 +2,7 @@ import type { Catalog, Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
+import { returnsNoRows } from '../plan/no-rows.js';
 import { KEY_COLUMNS, resolveKeys, tableReads, type ResolvedKeys as Keys } from '../plan/table-reads.js';
 
 /**
@@ -30,6 +31,7 @@ export async function loadFor(
   onNotice: (message: string) => void,
   signal: AbortSignal,
 ): Promise<EngineUnit['load']> {
+  if (returnsNoRows(stmt)) return [];
   const byTable = new Map<Table, Keys>();
   for (const read of tableReads(stmt, catalog)) {
     const keys = resolveKeys(read, params);
