@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { AuthMethod } from './wire/startup.js';
 
@@ -13,6 +14,8 @@ export interface ServerConfig {
   readOnly: boolean;
   cacheTtlMs: number;
   maxConcurrency: number;
+  /** Engine workers evaluating statements side by side (about 300 MB RSS each). */
+  engines: number;
   logLevel: string;
 }
 
@@ -29,6 +32,8 @@ const usage = `Usage: aws-sql-bridge [options]
   --read-only                refuse INSERT, UPDATE and DELETE
   --cache-ttl-ms <n>         how long a Cloud Control read is reused (default 5000; 0: never)
   --max-concurrency <n>      Cloud Control calls in flight at once (default 8)
+  --engines <n>              embedded PostgreSQL workers running statements side by side, about 300 MB
+                             of memory each (default 2, or 1 on a single CPU)
   --log-level <level>        pino level (default info)`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -48,6 +53,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'read-only': { type: 'boolean', default: false },
       'cache-ttl-ms': { type: 'string', default: '5000' },
       'max-concurrency': { type: 'string', default: '8' },
+      engines: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       help: { type: 'boolean', default: false },
     },
@@ -70,6 +76,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       : env.AWS_REGION
         ? [env.AWS_REGION]
         : [];
+  const engines = values.engines === undefined ? defaultEngines() : Number(values.engines);
+  if (!Number.isInteger(engines) || engines < 1)
+    throw new Error(`--engines ${values.engines}: give a whole number of at least 1`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new Error('--tls-cert and --tls-key go together');
   return {
@@ -83,8 +92,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     readOnly: values['read-only']!,
     cacheTtlMs: Number(values['cache-ttl-ms']),
     maxConcurrency: Number(values['max-concurrency']),
+    engines,
     logLevel: values['log-level']!,
   };
+}
+
+/** Two engines let a long statement run beside short ones; with one CPU they would only share it. */
+function defaultEngines(): number {
+  return os.availableParallelism() > 1 ? 2 : 1;
 }
 
 export function isLoopback(host: string): boolean {

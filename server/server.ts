@@ -6,7 +6,7 @@ import { catalog, catalogDdl } from '../catalog/index.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
-import { Engine } from './engine/engine.js';
+import { EnginePool, type EngineLike } from './engine/pool.js';
 import { loadParser } from './plan/parse.js';
 import type { Services } from './session/executor.js';
 import { Session } from './session/session.js';
@@ -54,7 +54,7 @@ export async function startServer(
     logger.warn('no password configured: any local user can connect (trust); give --password to require one');
 
   await loadParser();
-  const engine = await Engine.start({ ddl: catalogDdl(catalog) });
+  const engine: EngineLike = await EnginePool.start({ ddl: catalogDdl(catalog), engines: config.engines });
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
@@ -147,7 +147,7 @@ export async function startServer(
 }
 
 /** The engine's own values of the reported parameters, so ParameterStatus says what the engine runs. */
-async function engineDefaults(engine: Engine): Promise<Record<string, string>> {
+async function engineDefaults(engine: EngineLike): Promise<Record<string, string>> {
   const names = reportedParameters.map((n) => `'${n}'`).join(',');
   const bytes = await engine.run({
     settings: [],

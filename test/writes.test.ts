@@ -61,11 +61,11 @@ async function setFaults(faults: Record<string, unknown>): Promise<void> {
 /** The error a statement fails with; a statement that succeeds fails the test. */
 async function failureOf(
   query: Promise<unknown>,
-): Promise<{ code: string; message: string; detail: string }> {
+): Promise<{ code: string; message: string; detail: string; hint?: string }> {
   try {
     await query;
   } catch (err) {
-    return err as { code: string; message: string; detail: string };
+    return err as { code: string; message: string; detail: string; hint?: string };
   }
   throw new Error('the statement succeeded');
 }
@@ -343,11 +343,11 @@ test('AccessDenied on a write is 42501 with the IAM permissions in the HINT', as
   await setFaults({ denyOperations: ['UpdateResource'] });
   const c = await client();
   try {
-    const err = (await failureOf(
+    const err = await failureOf(
       c.query(
         `UPDATE appflow.connector_profile SET connection_mode = 'Private' WHERE region = '${region}' AND data__identifier = 'denied-1'`,
       ),
-    )) as { code: string; hint: string };
+    );
     expect(err.code).toBe('42501');
     expect(err.hint).toContain('appflow:UpdateConnectorProfile');
   } finally {

@@ -19,6 +19,24 @@ export interface EngineUnit {
   timeoutMs?: number;
 }
 
+/**
+ * What a session needs from the engine: one `Engine`, or an `EnginePool` of several (server/engine/pool.ts).
+ * Units are independent (each is BEGIN..ROLLBACK), so whichever worker runs a unit gives the same answer.
+ */
+export interface EngineLike {
+  /** server_version of the engine, e.g. '18.7', for ParameterStatus. */
+  readonly serverVersion: string;
+  /** Runs one atomic unit; resolves with the backend's answer to `unit.messages`. */
+  run(unit: EngineUnit): Promise<Buffer>;
+  /** Stops that unit, queued or running: its run() rejects with 57014. Does nothing if the unit already settled. */
+  cancel(unit: EngineUnit): void;
+  /** Rejects units not yet running with 57P01, lets running ones finish, stops the worker(s). */
+  close(): Promise<void>;
+}
+
+/** ready: a worker is open; starting: a (re)start is under way; down: the last start failed (the next unit retries). */
+export type EngineState = 'ready' | 'starting' | 'down' | 'closed';
+
 export interface EngineOptions {
   /** SQL run once into the template database 'aws' (schemas, tables, comments). */
   ddl: string;
@@ -50,7 +68,7 @@ const shutDown = () =>
  * The embedded PostgreSQL (PGlite, in a worker thread) that evaluates each statement as one atomic unit over
  * rows the bridge fetched. Units run one at a time, in order, and leave nothing behind for the next one.
  */
-export class Engine {
+export class Engine implements EngineLike {
   private version = '';
   private thread: EngineThread | undefined;
   private dataDir: string | undefined;
@@ -79,6 +97,17 @@ export class Engine {
   /** server_version of the engine, e.g. '18.7', for ParameterStatus. */
   get serverVersion(): string {
     return this.version;
+  }
+
+  get state(): EngineState {
+    if (this.closed) return 'closed';
+    if (this.restarting) return 'starting';
+    return this.thread ? 'ready' : 'down';
+  }
+
+  /** Settles (never rejects) once the (re)start under way is over, with `state` already updated; at once if none is. */
+  whenStarted(): Promise<void> {
+    return this.restarting ?? Promise.resolve();
   }
 
   get stats(): EngineStats {
@@ -113,7 +142,8 @@ export class Engine {
   /**
    * Stops a unit: it rejects with 57014. Without an argument, the running unit; with one, that unit whether
    * queued or running (a session should name its own unit, since the engine is shared). A running unit can only
-   * be stopped by terminating the worker, so the next units wait for a fresh one (see docs/ENGINE.md).
+   * be stopped by terminating the worker, so the next units wait for a fresh one (see docs/ENGINE.md); in an
+   * EnginePool, they go to the other engines meanwhile.
    */
   cancel(unit?: EngineUnit): void {
     const queued = unit ? this.queue.findIndex((job) => job.unit === unit) : -1;

@@ -104,8 +104,22 @@ export async function removeDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
-/** Removes the private data dirs left by processes that died without closing their engine. */
-export async function removeOrphans(cacheRoot: string): Promise<void> {
+const cleaning = new Map<string, Promise<void>>();
+
+/**
+ * Removes the private data dirs left by processes that died without closing their engine. Engines of a pool
+ * start at once: they share one pass, rather than racing to remove the same directories.
+ */
+export function removeOrphans(cacheRoot: string): Promise<void> {
+  let pending = cleaning.get(cacheRoot);
+  if (!pending) {
+    pending = removeDeadRuns(cacheRoot).finally(() => cleaning.delete(cacheRoot));
+    cleaning.set(cacheRoot, pending);
+  }
+  return pending;
+}
+
+async function removeDeadRuns(cacheRoot: string): Promise<void> {
   const names = await fs.readdir(cacheRoot).catch(() => [] as string[]);
   await Promise.all(
     names.map(async (name) => {

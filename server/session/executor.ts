@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Catalog } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
-import type { Engine, EngineUnit } from '../engine/engine.js';
+import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import {
@@ -31,7 +31,7 @@ import { executeWrite } from './writes.js';
 
 export interface Services {
   catalog: Catalog;
-  engine: Engine;
+  engine: EngineLike;
   cloud: CloudControl;
   logger: Logger;
   /** Regions a statement that names none reads (and an INSERT without region creates in, when one). */

@@ -1,0 +1,168 @@
+import { PgError, SqlState } from '../errors.js';
+import { Engine, type EngineLike, type EngineOptions, type EngineStats, type EngineUnit } from './engine.js';
+
+export type { EngineLike, EngineUnit } from './engine.js';
+
+export interface EnginePoolOptions extends EngineOptions {
+  /** How many engines (worker threads, each with its own PGlite and data dir: about 300 MB RSS each). At least 1. */
+  engines: number;
+}
+
+export interface EnginePoolStats {
+  engines: number;
+  /** Units waiting for an engine to be free. */
+  queued: number;
+  /** Engines running a unit. */
+  busy: number;
+  /** Restarts of all engines together (see EngineStats.restarts). */
+  restarts: number;
+  perEngine: (EngineStats & { state: Engine['state'] })[];
+}
+
+interface Job {
+  unit: EngineUnit;
+  resolve(bytes: Buffer): void;
+  reject(error: unknown): void;
+}
+
+interface Slot {
+  engine: Engine;
+  /** The pool's unit on this engine: an engine gets one unit at a time, so the others can take the next ones. */
+  job?: Job;
+  /** A restart of this engine is being waited for, to dispatch again once it is over. */
+  watching: boolean;
+}
+
+const canceled = () => new PgError(SqlState.query_canceled, 'canceling statement due to user request');
+const shutDown = () =>
+  new PgError(SqlState.admin_shutdown, 'terminating connection due to administrator command');
+
+/**
+ * Several engines, each a PGlite in its own worker thread, serving the units of all sessions: a long statement
+ * holds one engine while the others keep serving, and a cancel restarts only the engine that ran the unit.
+ * A unit goes to an idle engine with an open worker; when none is idle, units wait in one FIFO queue and the
+ * first engine to become free takes the first of them. Units are independent (each is BEGIN..ROLLBACK), so any
+ * engine may serve any unit; each engine keeps its own restart and housekeeping (server/engine/engine.ts).
+ */
+export class EnginePool implements EngineLike {
+  private readonly queue: Job[] = [];
+  private closed = false;
+
+  private constructor(private readonly slots: Slot[]) {}
+
+  /** Starts the engines at once, from the same cached template (built first if absent, once). */
+  static async start(options: EnginePoolOptions): Promise<EnginePool> {
+    const count = Math.floor(options.engines);
+    if (!(count >= 1)) throw new Error(`an engine pool needs at least one engine, not ${options.engines}`);
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, () => Engine.start({ ddl: options.ddl, cacheDir: options.cacheDir })),
+    );
+    const engines = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(engines.map((e) => e.close()));
+      throw failed.reason;
+    }
+    return new EnginePool(engines.map((engine) => ({ engine, watching: false })));
+  }
+
+  get serverVersion(): string {
+    return this.slots[0]!.engine.serverVersion;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  get stats(): EnginePoolStats {
+    const perEngine = this.slots.map(({ engine }) => ({ ...engine.stats, state: engine.state }));
+    return {
+      engines: this.slots.length,
+      queued: this.queue.length,
+      busy: this.slots.filter((s) => s.job).length,
+      restarts: perEngine.reduce((sum, s) => sum + s.restarts, 0),
+      perEngine,
+    };
+  }
+
+  run(unit: EngineUnit): Promise<Buffer> {
+    if (this.closed) return Promise.reject(shutDown());
+    return new Promise<Buffer>((resolve, reject) => {
+      this.queue.push({ unit, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** A queued unit leaves the queue; a running one is cancelled by its engine, which then restarts alone. */
+  cancel(unit: EngineUnit): void {
+    const queued = this.queue.findIndex((job) => job.unit === unit);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1)[0]!.reject(canceled());
+      return;
+    }
+    this.slots.find((s) => s.job?.unit === unit)?.engine.cancel(unit);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(shutDown());
+    // Each engine lets its running unit finish (its answer still reaches the caller), then stops.
+    await Promise.all(this.slots.map((s) => s.engine.close()));
+  }
+
+  private pump(): void {
+    while (!this.closed && this.queue.length > 0) {
+      const slot = this.pick();
+      if (!slot) return;
+      this.dispatch(slot, this.queue.shift()!);
+    }
+  }
+
+  /**
+   * An idle engine with an open worker; else an idle one whose last start failed (the unit makes it try again,
+   * and fails with the start's error if that fails too). An engine that is restarting gets nothing yet: the
+   * units wait in the pool for whichever engine is free first, rather than behind that restart.
+   */
+  private pick(): Slot | undefined {
+    let down: Slot | undefined;
+    for (const slot of this.slots) {
+      if (slot.job) continue;
+      const state = slot.engine.state;
+      if (state === 'ready') return slot;
+      if (state === 'down') down ??= slot;
+      else if (state === 'starting') this.watch(slot);
+    }
+    return down;
+  }
+
+  private watch(slot: Slot): void {
+    if (slot.watching) return;
+    slot.watching = true;
+    void slot.engine.whenStarted().then(() => {
+      slot.watching = false;
+      this.pump();
+    });
+  }
+
+  private dispatch(slot: Slot, job: Job): void {
+    slot.job = job;
+    const done = () => {
+      slot.job = undefined;
+      // A unit that ended its transaction, a cancel or a crash restarts the engine: watch it, and meanwhile
+      // give the queue to the others.
+      if (slot.engine.state === 'starting') this.watch(slot);
+      this.pump();
+    };
+    slot.engine.run(job.unit).then(
+      (bytes) => {
+        done();
+        job.resolve(bytes);
+      },
+      (err: unknown) => {
+        done();
+        job.reject(err);
+      },
+    );
+  }
+}

@@ -1,0 +1,168 @@
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from './support/processes.js';
+
+type PoolModule = typeof import('../server/engine/pool.js');
+type EnginePool = import('../server/engine/pool.js').EnginePool;
+type EngineUnit = import('../server/engine/pool.js').EngineUnit;
+
+// The engines spawn their workers from dist/ (ts-jest cannot load a worker from TS sources): build first.
+const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/pool.js'))) as PoolModule;
+
+// The same DDL and cache as test/engine.test.ts, so both use one template.
+const ddl = `CREATE SCHEMA appflow;
+CREATE TABLE appflow.t (a text, j jsonb, n int);
+COMMENT ON TABLE appflow.t IS 'a test table';`;
+const cacheDir = path.join(os.tmpdir(), 'aws-sql-bridge-engine-test');
+
+function query(sql: string): Buffer {
+  const body = Buffer.from(`${sql}\0`);
+  const head = Buffer.alloc(5);
+  head.write('Q', 0, 'latin1');
+  head.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+const unit = (sql: string, extra: Partial<EngineUnit> = {}): EngineUnit => ({
+  settings: [],
+  load: [],
+  messages: query(sql),
+  ...extra,
+});
+
+/** The text values of the DataRows of a reply. */
+function textRows(bytes: Buffer): (string | null)[][] {
+  const out: (string | null)[][] = [];
+  for (let at = 0; at < bytes.length;) {
+    const length = bytes.readUInt32BE(at + 1);
+    if (bytes[at] === 'D'.charCodeAt(0)) {
+      const row: (string | null)[] = [];
+      let p = at + 7;
+      for (let i = 0; i < bytes.readInt16BE(at + 5); i++) {
+        const n = bytes.readInt32BE(p);
+        p += 4;
+        row.push(n < 0 ? null : bytes.toString('utf8', p, (p += n)));
+      }
+      out.push(row);
+    }
+    at += 1 + length;
+  }
+  return out;
+}
+
+/** Resolves once no engine of the pool is restarting. */
+async function restartsOver(pool: EnginePool): Promise<void> {
+  while (pool.stats.perEngine.some((e) => e.state === 'starting'))
+    await new Promise((r) => setTimeout(r, 10));
+}
+
+let pool: EnginePool;
+
+beforeAll(async () => {
+  pool = await EnginePool.start({ ddl, cacheDir, engines: 2 });
+}, 120000);
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+test('starts the engines it was asked for, all from the template', async () => {
+  expect(pool.size).toBe(2);
+  expect(pool.serverVersion).toMatch(/^18\.\d+$/);
+  expect(pool.stats.perEngine.map((e) => e.state)).toEqual(['ready', 'ready']);
+  await expect(EnginePool.start({ ddl, cacheDir, engines: 0 })).rejects.toThrow(/at least one/);
+});
+
+test('a long unit does not hold up a short unit started after it', async () => {
+  const settled: string[] = [];
+  const long = pool.run(unit('SELECT pg_sleep(2), 1')).then((r) => (settled.push('long'), r));
+  const short = pool.run(unit('SELECT 2')).then((r) => (settled.push('short'), r));
+  expect(pool.stats).toMatchObject({ busy: 2, queued: 0 });
+  expect(textRows(await short)).toEqual([['2']]);
+  expect(settled).toEqual(['short']);
+  expect(textRows(await long)).toEqual([['', '1']]);
+  expect(settled).toEqual(['short', 'long']);
+});
+
+test('a cancel rejects the long unit with 57014; the other engine keeps serving during the restart', async () => {
+  const restartsBefore = pool.stats.restarts;
+  const long = unit('SELECT pg_sleep(5)');
+  const running = pool.run(long);
+  const other = pool.run(unit('SELECT pg_sleep(0.5), 7'));
+  expect(pool.stats).toMatchObject({ busy: 2, queued: 0 });
+  await new Promise((r) => setTimeout(r, 200));
+
+  pool.cancel(long);
+  await expect(running).rejects.toMatchObject({
+    code: '57014',
+    message: 'canceling statement due to user request',
+  });
+  // Only the engine of the cancelled unit restarts; the other one's unit goes on to its answer.
+  expect(pool.stats.restarts).toBe(restartsBefore + 1);
+  expect(textRows(await other)).toEqual([['', '7']]);
+
+  // Units sent now are served by the other engine before the restart is over.
+  const order: string[] = [];
+  const restarted = restartsOver(pool).then(() => order.push('restart over'));
+  const served = await Promise.all(
+    [1, 2, 3].map((i) => pool.run(unit(`SELECT ${i}`)).then((r) => (order.push(`unit ${i}`), r))),
+  );
+  expect(served.map(textRows)).toEqual([[['1']], [['2']], [['3']]]);
+  await restarted;
+  expect(order).toEqual(['unit 1', 'unit 2', 'unit 3', 'restart over']);
+  expect(pool.stats.perEngine.map((e) => e.state)).toEqual(['ready', 'ready']);
+  expect(pool.stats.restarts).toBe(restartsBefore + 1);
+});
+
+test('cancel of a queued unit removes just that unit, without a restart', async () => {
+  const restartsBefore = pool.stats.restarts;
+  const busy = [1, 2].map((i) => pool.run(unit(`SELECT pg_sleep(0.3), ${i}`)));
+  const queued = unit('SELECT 3');
+  const queuedRun = pool.run(queued);
+  const after = pool.run(unit('SELECT 4'));
+  expect(pool.stats).toMatchObject({ busy: 2, queued: 2 });
+  pool.cancel(queued);
+  await expect(queuedRun).rejects.toMatchObject({ code: '57014' });
+  expect((await Promise.all(busy)).map(textRows)).toEqual([[['', '1']], [['', '2']]]);
+  expect(textRows(await after)).toEqual([['4']]);
+  expect(pool.stats.restarts).toBe(restartsBefore);
+  // A unit that already settled: nothing to cancel.
+  pool.cancel(queued);
+});
+
+test('20 concurrent units each get their own rows, settings and result', async () => {
+  const runs = Array.from({ length: 20 }, (_, i) =>
+    pool.run({
+      settings: [['application_name', `unit-${i}`]],
+      load: [{ table: 'appflow.t', rows: Array.from({ length: i + 1 }, (_, k) => ({ a: `u${i}`, n: k })) }],
+      messages: query(
+        `SELECT ${i}, count(*), min(a), max(a), current_setting('application_name'),
+           ${i % 3 === 0 ? 'pg_sleep(0.05)' : 'NULL'} FROM appflow.t`,
+      ),
+    }),
+  );
+  // Two run at once; the rest wait in one queue for whichever engine is free first.
+  expect(pool.stats).toMatchObject({ busy: 2, queued: 18 });
+  const results = await Promise.all(runs);
+  results.forEach((reply, i) =>
+    expect(textRows(reply)).toEqual([
+      [String(i), String(i + 1), `u${i}`, `u${i}`, `unit-${i}`, i % 3 === 0 ? '' : null],
+    ]),
+  );
+  expect(pool.stats).toMatchObject({ busy: 0, queued: 0 });
+});
+
+test('close() rejects queued units with 57P01 and lets running ones finish', async () => {
+  const running = [1, 2].map((i) => pool.run(unit(`SELECT pg_sleep(0.3), ${i}`)));
+  const queued = [3, 4, 5].map((i) => pool.run(unit(`SELECT ${i}`)));
+  expect(pool.stats).toMatchObject({ busy: 2, queued: 3 });
+  const closing = pool.close();
+  for (const q of queued)
+    await expect(q).rejects.toMatchObject({
+      code: '57P01',
+      message: 'terminating connection due to administrator command',
+    });
+  expect((await Promise.all(running)).map(textRows)).toEqual([[['', '1']], [['', '2']]]);
+  await closing;
+  await expect(pool.run(unit('SELECT 6'))).rejects.toMatchObject({ code: '57P01' });
+  expect(pool.stats.perEngine.map((e) => e.state)).toEqual(['closed', 'closed']);
+});
