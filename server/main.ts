@@ -26,7 +26,12 @@ if (config.demo) {
 }
 
 const started = Date.now();
-const server = await startServer(config, logger, endpoint);
+const server = await startServer(config, logger, endpoint).catch(async (err: unknown) => {
+  // A configuration mistake (port in use, no password on a public address): say it plainly, no stack.
+  console.error(`aws-sql-bridge: ${(err as Error).message}`);
+  await stopEmulator?.();
+  process.exit(1);
+});
 const user = Object.keys(config.auth.users)[0] ?? 'postgres';
 console.log(
   `aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`,

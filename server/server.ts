@@ -48,7 +48,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   if (config.auth.method === 'trust' && !isLoopback(config.host))
     throw new Error(
-      `refusing to listen on ${config.host} without a password: give --password or listen on 127.0.0.1`,
+      `refusing to listen on ${config.host} without a password: set PGBRIDGE_PASSWORD (or --password) or listen on 127.0.0.1`,
     );
   if (config.auth.method === 'trust')
     logger.warn('no password configured: any local user can connect (trust); give --password to require one');
