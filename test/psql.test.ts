@@ -173,19 +173,21 @@ test('an error shows its SQLSTATE, and the session goes on', () => {
   expect(stop.stderr).toMatch(/division by zero/);
 });
 
-test('COPY FROM and server-side files are refused with a clear error, and the session goes on', () => {
+test('COPY FROM STDIN creates resources; server-side files are refused with a clear error, and the session goes on', () => {
   const r = run(
     [
       '\\copy appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode) from stdin csv',
+      "COPY appflow.connector_profiles FROM '/tmp/in.csv'",
       "COPY (SELECT 1) TO '/tmp/out.csv'",
-      'SELECT 42 AS answer',
+      "SELECT connector_type FROM appflow.connector_profiles WHERE region = 'sa-east-1' AND connector_profile_name = 'copied'",
     ],
-    { stdin: 'us-east-1,copied,Zendesk,Public\n\\.\n', variables: { VERBOSITY: 'verbose' } },
+    { stdin: 'sa-east-1,copied,Zendesk,Public\n', variables: { VERBOSITY: 'verbose' }, tags: true },
   );
-  expect(r.stderr).toMatch(/ERROR:\s+0A000: COPY FROM is not supported: rows are AWS resources/);
-  expect(r.stderr).toMatch(/HINT:\s+Create resources with INSERT/);
+  expect(r.stdout).toContain('COPY 1');
+  expect(r.stderr).toMatch(/ERROR:\s+0A000: COPY from a file or program on the server is not supported/);
+  expect(r.stderr).toMatch(/HINT:\s+Use COPY \.\.\. FROM STDIN, or psql's \\copy/);
   expect(r.stderr).toMatch(/ERROR:\s+0A000: COPY to a file or program on the server is not supported/);
-  expect(r.stdout).toContain('42');
+  expect(r.stdout).toContain('Zendesk');
 });
 
 test('a BI column probe (WHERE 1 <> 1 LIMIT 0) answers its columns without listing AWS', () => {

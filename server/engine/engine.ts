@@ -12,6 +12,11 @@ export interface EngineUnit {
   /** Frontend protocol messages to run after loading: a Query, or Parse/Bind/Describe/Execute/... followed by Sync. */
   messages: Uint8Array;
   /**
+   * The data of a client's COPY ... FROM STDIN: what a `COPY ... FROM '/dev/blob'` in `messages` reads (PGlite's
+   * blob device), so the engine parses it as PostgreSQL does. Only for the duration of this unit.
+   */
+  copyData?: Uint8Array;
+  /**
    * The session's statement_timeout in ms (0 or absent: none). PGlite cannot honour statement_timeout itself
    * (its timer needs the event loop the running query blocks), so the engine cancels the unit: it rejects with
    * 57014 'canceling statement due to statement timeout'. The clock starts when the unit starts running.
@@ -134,6 +139,7 @@ export class Engine implements EngineLike {
         // A copy of just these bytes: posting a view would clone its whole underlying buffer (a socket chunk, a pool).
         messages: new Uint8Array(unit.messages),
       };
+      if (unit.copyData) request.copyData = new Uint8Array(unit.copyData);
       this.queue.push({ unit, request, resolve, reject });
       this.pump();
     });

@@ -17,6 +17,8 @@ export interface UnitRequest {
   /** Rows already serialized as a JSON array, the text the jsonb parameter needs. */
   load: { table: string; json: string; rows: number }[];
   messages: Uint8Array;
+  /** What `COPY ... FROM '/dev/blob'` in the messages reads (EngineUnit.copyData). */
+  copyData?: Uint8Array;
 }
 
 export type ToWorker = UnitRequest | { type: 'close' };

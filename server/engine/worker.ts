@@ -93,10 +93,17 @@ async function runUnit(db: PGlite, unit: UnitRequest): Promise<void> {
 
   // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
   const chunks: Uint8Array[] = [];
-  await db.execProtocolRawStream(unit.messages, {
-    syncToFs: false,
-    onRawData: (c) => void chunks.push(c.slice()),
-  });
+  // COPY data reaches the backend as the file /dev/blob, PGlite's documented way (query()'s `blob` option does
+  // the same), rather than as CopyData through the raw protocol. It is set for this unit only.
+  if (unit.copyData) await db._handleBlob(new Blob([unit.copyData]));
+  try {
+    await db.execProtocolRawStream(unit.messages, {
+      syncToFs: false,
+      onRawData: (c) => void chunks.push(c.slice()),
+    });
+  } finally {
+    if (unit.copyData) await db._cleanupBlob();
+  }
   const out = concat(chunks);
   if (lastReadyStatus(out) === undefined) db.execProtocolRawSync(syncMessage);
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Catalog } from '../../catalog/types.js';
+import { deparseSync } from 'pgsql-parser';
+import type { Catalog, ResourceTable as Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { PgError, SqlState } from '../errors.js';
@@ -7,6 +8,7 @@ import type { ParsedStatement } from '../plan/parse.js';
 import {
   closeOf,
   copyOf,
+  type CopyInfo,
   deallocateOf,
   declareOf,
   discardOf,
@@ -20,14 +22,21 @@ import {
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
 import { writeTarget } from '../plan/writes.js';
-import { noticeResponse } from '../wire/backend-serializer.js';
+import { copyInResponse, noticeResponse } from '../wire/backend-serializer.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
 import { loadFor, type ParamValues } from './load.js';
-import { emptyResult, engineReplies, singleResult, type Result } from './result.js';
+import {
+  emptyResult,
+  EngineError,
+  engineReplies,
+  singleResult,
+  type EngineReply,
+  type Result,
+} from './result.js';
 import { Settings } from './settings.js';
 import { TransactionBlock } from './transaction.js';
-import { executeWrite } from './writes.js';
+import { checkAssignedColumns, checkWritable, createCopiedRows, executeWrite } from './writes.js';
 
 export interface Services {
   catalog: Catalog;
@@ -51,6 +60,12 @@ export interface Invocation {
   messages(sql: string, results?: 'client' | 'text'): Buffer;
   /** Runs `sql` without the client's parameters but in the client's result formats (RETURNING of writes). */
   resultMessages(sql: string): Buffer;
+  /**
+   * COPY FROM STDIN: sends `response` (CopyInResponse) and resolves with the client's CopyData once it sends
+   * CopyDone; rejects on CopyFail (57014), another message (08P01), or `signal`. Absent where the client cannot
+   * send copy data.
+   */
+  copyIn?(response: Buffer, signal: AbortSignal): Promise<Buffer>;
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
@@ -142,22 +157,17 @@ export class Executor {
         return this.write(stmt, invocation);
       case 'copy': {
         const copy = copyOf(stmt);
-        if (copy.isFrom)
-          throw new PgError(
-            SqlState.feature_not_supported,
-            'COPY FROM is not supported: rows are AWS resources',
-            {
-              hint: 'Create resources with INSERT INTO ... VALUES or INSERT INTO ... SELECT.',
-            },
-          );
         if (copy.filename !== undefined || copy.program)
           throw new PgError(
             SqlState.feature_not_supported,
-            'COPY to a file or program on the server is not supported',
+            `COPY ${copy.isFrom ? 'from' : 'to'} a file or program on the server is not supported`,
             {
-              hint: "Use COPY ... TO STDOUT, or psql's \\copy to write a file on the client.",
+              hint: copy.isFrom
+                ? "Use COPY ... FROM STDIN, or psql's \\copy to read a file on the client."
+                : "Use COPY ... TO STDOUT, or psql's \\copy to write a file on the client.",
             },
           );
+        if (copy.isFrom) return this.copyFrom(stmt, copy, invocation);
         return this.inEngine(stmt, invocation);
       }
       case 'explain': {
@@ -266,6 +276,81 @@ export class Executor {
     );
   }
 
+  /**
+   * COPY table [(columns)] FROM STDIN: one CreateResource per row, as INSERT. Everything PostgreSQL checks before it
+   * asks for data is checked before CopyInResponse: the target, read-only, the columns, and (by the engine, over
+   * no data) the options. The engine then parses the client's data: the COPY runs into the empty table from
+   * /dev/blob, and the table's rows go to the write path.
+   */
+  private copyFrom(stmt: ParsedStatement, copy: CopyInfo, invocation: Invocation): Promise<Result> {
+    const target = writeTarget(stmt, this.services.catalog);
+    if (!target)
+      throw new PgError(
+        SqlState.feature_not_supported,
+        'COPY FROM is only supported on the tables of AWS resource types',
+        { hint: 'COPY into a table that creates resources, e.g. appflow.connector_profiles.' },
+      );
+    const { table } = target;
+    if (!creates(table)) {
+      const collection = table.resource.tables.find(creates);
+      throw new PgError(
+        SqlState.feature_not_supported,
+        `COPY FROM is not supported on ${table.schema}.${table.name}: it does not create resources`,
+        {
+          hint: collection
+            ? `COPY into ${collection.schema}.${collection.name}, whose rows are created with CreateResource.`
+            : undefined,
+        },
+      );
+    }
+    const copyIn = invocation.copyIn;
+    if (!copyIn)
+      throw new PgError(SqlState.feature_not_supported, 'COPY FROM STDIN is not supported in this context');
+    checkWritable('COPY FROM', this.readOnlyReason());
+    checkAssignedColumns('insert', copy.columns, table);
+
+    const binary = String(copy.options.format ?? '').toLowerCase() === 'binary';
+    const ast = structuredClone(stmt.ast) as { CopyStmt: Record<string, unknown> };
+    const body = ast.CopyStmt;
+    // The table the write path reads back is the catalog's, whatever search_path made of the name.
+    const relation: Record<string, unknown> = {
+      ...(body.relation as Record<string, unknown>),
+      schemaname: table.schema,
+      relname: table.name,
+    };
+    delete relation.catalogname;
+    body.relation = relation;
+    body.filename = '/dev/blob';
+    const copySql = serializeFrontend({ type: 'Query', sql: deparseSync(ast as never) });
+    const selectSql = serializeFrontend({
+      type: 'Query',
+      sql: `SELECT * FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`,
+    });
+    const { cloud } = this.services;
+    return this.statement(async (signal) => {
+      const [checked] = await this.runReplies([], copySql, binary ? emptyBinaryCopy : new Uint8Array());
+      // No data is a bad file only for HEADER MATCH; anything else is the statement's own error.
+      if (!checked) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+      if (checked.error && checked.error.code !== '22P04') throw withoutPosition(checked.error);
+
+      const columns = copy.columns.length || table.columns.length;
+      const format = binary ? 1 : 0;
+      const data = await copyIn(copyInResponse(columns, format), signal);
+      const [copied, rows] = await this.runReplies([], Buffer.concat([copySql, selectSql]), data);
+      if (!copied || !rows) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+      if (copied.error) throw withoutPosition(copied.error);
+      if (rows.error) throw rows.error;
+      const result = await createCopiedRows(rows.result, table, {
+        apply: (t, requests, onProgress) => applyWrites(cloud, t, requests, { onProgress, signal }),
+        defaultRegions: this.services.defaultRegions,
+        inTransactionBlock: this.txn.inBlock,
+      });
+      // The engine's own notices (ON_ERROR ignore's count of skipped rows) come first.
+      result.messages.unshift(...copied.result.messages);
+      return result;
+    });
+  }
+
   /** One statement's scope: its abort signal (cancel, statement_timeout) and the notices of its fetches. */
   private async statement(run: (signal: AbortSignal, notices: Buffer[]) => Promise<Result>): Promise<Result> {
     const notices: Buffer[] = [];
@@ -291,13 +376,23 @@ export class Executor {
   }
 
   private async runUnit(load: EngineUnit['load'], messages: Buffer, replyIndex = 0): Promise<Result> {
+    const reply = (await this.runReplies(load, messages))[replyIndex];
+    if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+    if (reply.error) throw reply.error;
+    return reply.result;
+  }
+
+  /** Runs one unit as this session's (a cancel stops it); one reply per Query or Sync in `messages`. */
+  private async runReplies(
+    load: EngineUnit['load'],
+    messages: Buffer,
+    copyData?: Uint8Array,
+  ): Promise<EngineReply[]> {
     const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages };
+    if (copyData) unit.copyData = copyData;
     this.runningUnit = unit;
     try {
-      const reply = engineReplies(await this.services.engine.run(unit))[replyIndex];
-      if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
-      if (reply.error) throw reply.error;
-      return reply.result;
+      return engineReplies(await this.services.engine.run(unit));
     } finally {
       this.runningUnit = undefined;
     }
@@ -530,3 +625,24 @@ function durationMs(value: string | undefined): number {
   const unit = { ms: 1, s: 1000, min: 60000, h: 3600000, d: 86400000 }[m[2] ?? 'ms'] ?? 1;
   return Number(m[1]) * unit;
 }
+
+/** Whether rows inserted into the table become CreateResource requests (the collection table's method). */
+function creates(table: Table): boolean {
+  return table.methods.some((m) => m.operation === 'CreateResource');
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A position in the rewritten statement means nothing in the client's. */
+function withoutPosition(err: EngineError): EngineError {
+  return err.errorFields.position === undefined
+    ? err
+    : new EngineError({ ...err.errorFields, position: undefined });
+}
+
+/** A binary COPY file with no rows (signature, flags, header extension length, trailer). */
+const emptyBinaryCopy = new Uint8Array([
+  0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+]);

@@ -1,10 +1,16 @@
 import type { Logger } from 'pino';
 import { PgError, SqlState } from '../errors.js';
 import { parseStatements, type ParsedStatement } from '../plan/parse.js';
+import { copyOf } from '../plan/statements.js';
 import * as backend from '../wire/backend-serializer.js';
 import type { Connection } from '../wire/connection.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
-import type { ErrorFields, FrontendMessage, FrontendMessageOf } from '../wire/messages.js';
+import {
+  FrontendCode,
+  type ErrorFields,
+  type FrontendMessage,
+  type FrontendMessageOf,
+} from '../wire/messages.js';
 import { Executor, simpleInvocation, type Invocation, type Services } from './executor.js';
 import { EngineError, emptyResult, type Result } from './result.js';
 import { WriteError } from './writes.js';
@@ -39,6 +45,13 @@ export class Session {
   private ignoreTillSync = false;
   private running = false;
   private readonly log: Logger;
+  private inbox: AsyncIterator<FrontendMessage> | undefined;
+  /** The read under way: a COPY FROM STDIN cancelled while waiting leaves it for the message loop. */
+  private pending: Promise<IteratorResult<FrontendMessage>> | undefined;
+  /** Terminate arrived while COPY FROM STDIN was reading. */
+  private terminated = false;
+  /** COPY FROM STDIN for this session's statements: see Invocation.copyIn. */
+  private readonly copyIn = (response: Buffer, signal: AbortSignal) => this.readCopyData(response, signal);
 
   constructor(
     private readonly connection: Connection,
@@ -51,7 +64,8 @@ export class Session {
 
   async run(): Promise<void> {
     this.readyForQuery();
-    for await (const message of this.connection.messages()) {
+    this.inbox = this.connection.messages();
+    for (let message = await this.next(); message; message = await this.next()) {
       if (message.type === 'Terminate') break;
       if (this.ignoreTillSync && message.type !== 'Sync') continue;
       try {
@@ -60,8 +74,62 @@ export class Session {
         this.sendError(err);
         if (message.type !== 'Query') this.ignoreTillSync = true;
       }
+      if (this.terminated) break;
     }
     this.connection.close();
+  }
+
+  /** The client's next message; undefined once input has ended. With a signal, stops waiting when it aborts. */
+  private async next(signal?: AbortSignal): Promise<FrontendMessage | undefined> {
+    const read = (this.pending ??= this.inbox!.next());
+    const result = signal ? await untilAborted(read, signal) : await read;
+    this.pending = undefined;
+    return result.done ? undefined : result.value;
+  }
+
+  /**
+   * Copy-in mode of COPY FROM STDIN (protocol "COPY Operations"): CopyData until CopyDone; CopyFail ends it with
+   * 57014; Flush and Sync are ignored; any other message is a protocol violation. The copy messages left after an
+   * error are ignored by the message loop, as PostgreSQL does.
+   */
+  private async readCopyData(response: Buffer, signal: AbortSignal): Promise<Buffer> {
+    this.send(response);
+    this.connection.flush();
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for (;;) {
+      const message = await this.next(signal);
+      if (!message)
+        throw new PgError(
+          SqlState.connection_failure,
+          'unexpected EOF on client connection with an open transaction',
+        );
+      switch (message.type) {
+        case 'CopyData':
+          bytes += message.data.length;
+          if (bytes > MAX_COPY_IN_BYTES)
+            throw new PgError(
+              SqlState.program_limit_exceeded,
+              `COPY FROM STDIN data exceeds ${MAX_COPY_IN_BYTES / 1024 / 1024} MB`,
+              { hint: 'Each row creates an AWS resource: split the data into several COPY statements.' },
+            );
+          chunks.push(message.data);
+          break;
+        case 'CopyDone':
+          return Buffer.concat(chunks, bytes);
+        case 'CopyFail':
+          throw new PgError(SqlState.query_canceled, `COPY from stdin failed: ${message.message}`);
+        case 'Flush':
+        case 'Sync':
+          break;
+        default:
+          if (message.type === 'Terminate') this.terminated = true;
+          throw new PgError(
+            SqlState.protocol_violation,
+            `unexpected message type 0x${messageCode(message).toString(16).toUpperCase().padStart(2, '0')} during COPY from stdin`,
+          );
+      }
+    }
   }
 
   /** A CancelRequest for this session: stops what is running, if anything. */
@@ -122,7 +190,7 @@ export class Session {
         const at = sql.indexOf(stmt.sql, offset);
         offset = at < 0 ? offset : at + stmt.sql.length;
         try {
-          this.sendResult(await this.runStatement(stmt, simpleInvocation), {
+          this.sendResult(await this.runStatement(stmt, { ...simpleInvocation, copyIn: this.copyIn }), {
             description: true,
             maxRows: 0,
             sent: 0,
@@ -190,6 +258,7 @@ export class Session {
         run(sql, { ...message, resultFormats: results === 'text' ? [] : message.resultFormats }),
       resultMessages: (sql) =>
         run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
+      copyIn: this.copyIn,
     };
     this.portals.set(message.portal, { statement, invocation, sent: 0 });
     this.send(backend.bindComplete());
@@ -212,6 +281,11 @@ export class Session {
       return;
     }
     const portal = this.portal(name);
+    // COPY FROM STDIN returns no rows; it runs (and asks for its data) at Execute.
+    if (!portal.result && isCopyFromStdin(portal.statement.parsed)) {
+      this.send(backend.noData());
+      return;
+    }
     const result = await this.materialize(portal);
     this.send(result.description ?? backend.noData());
   }
@@ -342,4 +416,37 @@ function withPositionOffset(err: unknown, offset: number): unknown {
 
 function elapsed(since: number): number {
   return Math.round((performance.now() - since) * 100) / 100;
+}
+
+/** Input a COPY FROM STDIN takes in; beyond it the statement fails (each row is an AWS request anyway). */
+const MAX_COPY_IN_BYTES = 64 * 1024 * 1024;
+
+function isCopyFromStdin(stmt: ParsedStatement | null): boolean {
+  return stmt?.kind === 'copy' && copyOf(stmt).fromStdin;
+}
+
+/** The type byte of a frontend message, for the protocol's error messages. */
+function messageCode(message: FrontendMessage): number {
+  if (message.type === 'Unknown') return message.code.charCodeAt(0);
+  const code = (FrontendCode as Record<string, string>)[message.type];
+  return code ? code.charCodeAt(0) : 0;
+}
+
+/** The read, unless the signal aborts first: then its reason (the read stays pending for the next caller). */
+function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    read.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err as Error);
+      },
+    );
+  });
 }

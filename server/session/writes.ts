@@ -28,7 +28,7 @@ export interface WriteContext {
 
 type Row = Record<string, unknown>;
 type Body = Record<string, unknown>;
-type Kind = 'insert' | 'update' | 'delete';
+export type Kind = 'insert' | 'update' | 'delete';
 
 /**
  * INSERT, UPDATE and DELETE on a catalog table. Postgres computes the change (the engine runs the statement
@@ -43,34 +43,24 @@ export async function executeWrite(
 ): Promise<Result> {
   const kind = stmt.kind as Kind;
   const verb = kind.toUpperCase();
-  if (ctx.readOnly && !explain)
-    throw new PgError(SqlState.read_only_sql_transaction, `cannot execute ${verb} in ${ctx.readOnly}`, {
-      hint:
-        ctx.readOnly === 'read-only mode'
-          ? 'The server was started with --read-only; restart it without that flag to change AWS resources.'
-          : undefined,
-    });
+  if (!explain) checkWritable(verb, ctx.readOnly);
   const body = Object.values(stmt.ast)[0] as Body;
   if (kind === 'insert' && body.onConflictClause)
     throw new PgError(
       SqlState.feature_not_supported,
       'INSERT ... ON CONFLICT is not supported on AWS resources',
     );
-  checkAssignedColumns(kind, body, table);
+  checkAssignedColumns(
+    kind,
+    kind === 'update' ? targetNames(body.targetList) : targetNames(body.cols),
+    table,
+  );
 
   const rows = await ctx.runRewritten(rewriteReturning(stmt, kind));
   const changes = decodeChanges(rows, table, kind);
   const requests = changes.flatMap((c) => requestFor(c, table, kind, ctx.defaultRegions));
   if (explain) return explainResult(table, requests);
-
-  const messages: Buffer[] = [];
-  const notice = (severity: 'NOTICE' | 'WARNING', message: string) =>
-    messages.push(noticeResponse({ severity, code: severity === 'WARNING' ? '01000' : '00000', message }));
-  if (ctx.inTransactionBlock && requests.length > 0)
-    notice('WARNING', `${verb} is sent to AWS now and cannot be rolled back with the transaction block`);
-  const outcomes = await ctx.apply(table, requests, (m) => notice('NOTICE', m));
-  const failed = outcomes.filter((o) => o.status !== 'SUCCESS');
-  if (failed.length > 0) throw failure(outcomes, failed, messages);
+  const messages = await send(table, requests, verb, ctx);
 
   const tag = kind === 'insert' ? `INSERT 0 ${changes.length}` : `${verb} ${changes.length}`;
   const returning = body.returningClause as { exprs?: unknown[] } | undefined;
@@ -90,10 +80,53 @@ export async function executeWrite(
   return result;
 }
 
+/**
+ * COPY ... FROM STDIN: the engine parsed the client's data into the (otherwise empty) target table, and `rows`
+ * is all of that table's rows (SELECT *, text format). Each becomes a CreateResource, as a row of an INSERT does.
+ */
+export async function createCopiedRows(
+  rows: Result,
+  table: Table,
+  ctx: Pick<WriteContext, 'apply' | 'defaultRegions' | 'inTransactionBlock'>,
+): Promise<Result> {
+  const changes = decodeChanges(rows, table, 'insert');
+  const requests = changes.flatMap((c) => requestFor(c, table, 'insert', ctx.defaultRegions));
+  const messages = await send(table, requests, 'COPY', ctx);
+  return { ...emptyResult(`COPY ${changes.length}`), messages };
+}
+
+/** Refuses a write in --read-only mode or a read-only transaction (25006), as PostgreSQL words it. */
+export function checkWritable(verb: string, readOnly: string | undefined): void {
+  if (readOnly)
+    throw new PgError(SqlState.read_only_sql_transaction, `cannot execute ${verb} in ${readOnly}`, {
+      hint:
+        readOnly === 'read-only mode'
+          ? 'The server was started with --read-only; restart it without that flag to change AWS resources.'
+          : undefined,
+    });
+}
+
+/** Sends the requests and awaits them: the notices to send before the result, or the failure carrying them. */
+async function send(
+  table: Table,
+  requests: WriteRequest[],
+  verb: string,
+  ctx: Pick<WriteContext, 'apply' | 'inTransactionBlock'>,
+): Promise<Buffer[]> {
+  const messages: Buffer[] = [];
+  const notice = (severity: 'NOTICE' | 'WARNING', message: string) =>
+    messages.push(noticeResponse({ severity, code: severity === 'WARNING' ? '01000' : '00000', message }));
+  if (ctx.inTransactionBlock && requests.length > 0)
+    notice('WARNING', `${verb} is sent to AWS now and cannot be rolled back with the transaction block`);
+  const outcomes = await ctx.apply(table, requests, (m) => notice('NOTICE', m));
+  const failed = outcomes.filter((o) => o.status !== 'SUCCESS');
+  if (failed.length > 0) throw failure(outcomes, failed, messages);
+  return messages;
+}
+
 /** Read-only, create-only and key columns cannot be assigned; say which and why before any call. */
-function checkAssignedColumns(kind: Kind, body: Body, table: Table): void {
+export function checkAssignedColumns(kind: Kind, assigned: string[], table: Table): void {
   if (kind === 'delete') return;
-  const assigned = kind === 'update' ? targetNames(body.targetList) : targetNames(body.cols);
   for (const name of assigned) {
     const column = table.columns.find((c) => c.name === name);
     if (!column) continue; // the engine reports unknown columns with PostgreSQL's own message
