@@ -237,7 +237,7 @@ test('what cannot be created into is refused before CopyInResponse', async () =>
   try {
     expect(await refused('COPY appflow.connector_profile (region) FROM STDIN')).toMatchObject({
       code: '0A000',
-      message: 'COPY FROM is not supported on appflow.connector_profile: it does not create resources',
+      message: 'COPY FROM is not supported on appflow.connector_profile',
       hint: expect.stringContaining('appflow.connector_profiles'),
     });
     expect(await refused('COPY cloud_control.resource_requests FROM STDIN')).toMatchObject({

@@ -398,3 +398,25 @@ test('connector credentials never reach the server log or an error message', asy
   expect(bridge.output()).toMatch(/CreateResource/);
   expect(bridge.output()).not.toContain(secret);
 });
+
+test('INSERT and DELETE go to the collection table: the resource table refuses them and says where to go', async () => {
+  const before = await requestCount();
+  const c = await client();
+  try {
+    await expect(
+      c.query(
+        `INSERT INTO appflow.connector_profile (region, connector_profile_name, connector_type, connection_mode) VALUES ('${region}', 'wrong-table', 'Slack', 'Public')`,
+      ),
+    ).rejects.toMatchObject({
+      code: '0A000',
+      message: 'INSERT is not supported on appflow.connector_profile',
+      hint: 'Use appflow.connector_profiles, which serves INSERT through its CreateResource method.',
+    });
+    await expect(
+      c.query(`DELETE FROM appflow.connector_profile WHERE region = '${region}' AND data__identifier = 'x'`),
+    ).rejects.toMatchObject({ code: '0A000', hint: expect.stringContaining('DeleteResource') });
+  } finally {
+    await c.end();
+  }
+  expect(await requestCount()).toBe(before);
+});

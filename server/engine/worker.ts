@@ -12,6 +12,7 @@ import {
 import type { ErrorFields, FromWorker, ToWorker, UnitRequest, WorkerData } from './messages.js';
 
 const port = parentPort!;
+const emptyBlob = new Uint8Array(0);
 const data = workerData as WorkerData;
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
@@ -94,15 +95,16 @@ async function runUnit(db: PGlite, unit: UnitRequest): Promise<void> {
   // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
   const chunks: Uint8Array[] = [];
   // COPY data reaches the backend as the file /dev/blob, PGlite's documented way (query()'s `blob` option does
-  // the same), rather than as CopyData through the raw protocol. It is set for this unit only.
-  if (unit.copyData) await db._handleBlob(new Blob([unit.copyData]));
+  // the same), rather than as CopyData through the raw protocol. It is set for this unit only, and to an empty
+  // file when there is no COPY: reading a missing /dev/blob (pg_read_file('/dev/blob')) kills the backend.
+  await db._handleBlob(new Blob([unit.copyData ?? emptyBlob]));
   try {
     await db.execProtocolRawStream(unit.messages, {
       syncToFs: false,
       onRawData: (c) => void chunks.push(c.slice()),
     });
   } finally {
-    if (unit.copyData) await db._cleanupBlob();
+    await db._cleanupBlob();
   }
   const out = concat(chunks);
   if (lastReadyStatus(out) === undefined) db.execProtocolRawSync(syncMessage);

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { deparseSync } from 'pgsql-parser';
-import type { Catalog, ResourceTable as Table } from '../../catalog/types.js';
+import type { Catalog, ResourceTable, SqlVerb } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { PgError, SqlState } from '../errors.js';
@@ -251,6 +251,7 @@ export class Executor {
           : `${verb} is only supported on the tables of AWS resource types`,
         { hint: 'Use INSERT, UPDATE or DELETE on an AWS resource table, one statement at a time.' },
       );
+    requireMethod(target.table, verb as SqlVerb);
     const { cloud } = this.services;
     return this.statement((signal, notices) =>
       executeWrite(
@@ -291,18 +292,7 @@ export class Executor {
         { hint: 'COPY into a table that creates resources, e.g. appflow.connector_profiles.' },
       );
     const { table } = target;
-    if (!creates(table)) {
-      const collection = table.resource.tables.find(creates);
-      throw new PgError(
-        SqlState.feature_not_supported,
-        `COPY FROM is not supported on ${table.schema}.${table.name}: it does not create resources`,
-        {
-          hint: collection
-            ? `COPY into ${collection.schema}.${collection.name}, whose rows are created with CreateResource.`
-            : undefined,
-        },
-      );
-    }
+    requireMethod(table, 'INSERT', 'COPY FROM');
     const copyIn = invocation.copyIn;
     if (!copyIn)
       throw new PgError(SqlState.feature_not_supported, 'COPY FROM STDIN is not supported in this context');
@@ -626,9 +616,22 @@ function durationMs(value: string | undefined): number {
   return Number(m[1]) * unit;
 }
 
-/** Whether rows inserted into the table become CreateResource requests (the collection table's method). */
-function creates(table: Table): boolean {
-  return table.methods.some((m) => m.operation === 'CreateResource');
+/**
+ * The catalog says which statements each table serves (its methods, as in the user's spec): INSERT and DELETE
+ * go to the collection table, SELECT and UPDATE to both. Anything else is refused with the table that serves it.
+ */
+function requireMethod(table: ResourceTable, verb: SqlVerb, statement: string = verb): void {
+  if (table.methods.some((m) => m.verb === verb)) return;
+  const other = table.resource.tables.find((t) => t.methods.some((m) => m.verb === verb));
+  throw new PgError(
+    SqlState.feature_not_supported,
+    `${statement} is not supported on ${table.schema}.${table.name}`,
+    {
+      hint: other
+        ? `Use ${other.schema}.${other.name}, which serves ${verb} through its ${other.methods.find((m) => m.verb === verb)!.operation} method.`
+        : undefined,
+    },
+  );
 }
 
 function quoteIdent(name: string): string {
