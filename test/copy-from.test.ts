@@ -45,12 +45,13 @@ async function raw(): Promise<RawClient> {
 test('psql \\copy from stdin csv header creates one resource per row: COPY 3, live in AWS', async () => {
   const r = psql(stack.pg, [`\\copy appflow.connector_profiles ${COLUMNS} from stdin csv header`], {
     tags: true,
-    // psql reads the rows up to EOF. (A `\.` line ends CSV data only for psql: PostgreSQL 18 takes it as data.)
+    // Typed as at psql's prompt: psql 15 sends the closing `\.` line to the server, which drops it.
     stdin:
       'region,connector_profile_name,connector_type,connection_mode\n' +
       `${region},csv-1,Zendesk,Public\n` +
       `${region},csv-2,Slack,Private\n` +
-      `${region},"csv-3",Datadog,Public\n`,
+      `${region},"csv-3",Datadog,Public\n` +
+      '\\.\n',
   });
   expect(r.stderr).not.toMatch(/ERROR/);
   expect(r.stdout).toContain('COPY 3');

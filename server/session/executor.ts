@@ -325,7 +325,9 @@ export class Executor {
 
       const columns = copy.columns.length || table.columns.length;
       const format = binary ? 1 : 0;
-      const data = await copyIn(copyInResponse(columns, format), signal);
+      const received = await copyIn(copyInResponse(columns, format), signal);
+      const csv = String(copy.options.format ?? '').toLowerCase() === 'csv';
+      const data = csv ? withoutEndOfDataLine(received) : received;
       const [copied, rows] = await this.runReplies([], Buffer.concat([copySql, selectSql]), data);
       if (!copied || !rows) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
       if (copied.error) throw withoutPosition(copied.error);
@@ -632,6 +634,16 @@ function requireMethod(table: ResourceTable, verb: SqlVerb, statement: string = 
         : undefined,
     },
   );
+}
+
+/**
+ * psql before 18 ends COPY FROM STDIN data with a `\.` line, and servers before 18 took it as the end of CSV
+ * data too; PostgreSQL 18 (the engine) reads it as a row. Older clients are the common case, so drop it.
+ */
+function withoutEndOfDataLine(data: Uint8Array): Uint8Array {
+  const tail = Buffer.from(data.subarray(Math.max(0, data.length - 5))).toString('latin1');
+  const match = /(^|\n)\\\.\r?\n?$/.exec(tail);
+  return match ? data.subarray(0, data.length - tail.length + match.index + match[1]!.length) : data;
 }
 
 function quoteIdent(name: string): string {
