@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { startBridge, startEmulator, startNode, type Started } from './support/processes.js';
+import { psql } from './support/psql.js';
 
 let emulator: Started & { endpoint: string };
 beforeAll(async () => {
@@ -59,5 +64,70 @@ test('a database other than aws is refused with 3D000', async () => {
     });
   } finally {
     await bridge.stop();
+  }
+});
+
+test('with --tls-cert/--tls-key psql connects over TLS (sslmode=require); --auth md5 works for md5 clients', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  const bridge = await startBridge(
+    [
+      '--endpoint',
+      emulator.endpoint,
+      '--region',
+      'us-east-1',
+      '--tls-cert',
+      cert,
+      '--tls-key',
+      key,
+      '--auth',
+      'md5',
+    ],
+    { PGBRIDGE_PASSWORD: 'tls-pw' },
+  );
+  try {
+    const r = psql(
+      { host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws', password: 'tls-pw' },
+      [
+        '\\conninfo',
+        "SELECT count(*) > 0 AS has_rows FROM appflow.connector_profiles WHERE region = 'us-east-1'",
+      ],
+      { sslmode: 'require' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/SSL connection \(protocol: TLSv1\.[23]/);
+    expect(r.stdout).toContain('t');
+    const c = new pg.Client({
+      host: '127.0.0.1',
+      port: bridge.port,
+      user: 'postgres',
+      database: 'aws',
+      password: 'wrong',
+      ssl: { rejectUnauthorized: false },
+    });
+    await expect(c.connect()).rejects.toMatchObject({ code: '28P01' });
+  } finally {
+    await bridge.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

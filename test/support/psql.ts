@@ -10,9 +10,16 @@ export interface PsqlResult {
 export function psql(
   conn: { host: string; port: number; user: string; database: string; password?: string },
   commands: string[],
-  options: { aligned?: boolean; stdin?: string; variables?: Record<string, string>; tags?: boolean } = {},
+  options: {
+    aligned?: boolean;
+    stdin?: string;
+    variables?: Record<string, string>;
+    tags?: boolean;
+    sslmode?: string;
+  } = {},
 ): PsqlResult {
-  const args = [`host=${conn.host} port=${conn.port} dbname=${conn.database} user=${conn.user}`, '-X'];
+  const ssl = options.sslmode ? ` sslmode=${options.sslmode}` : '';
+  const args = [`host=${conn.host} port=${conn.port} dbname=${conn.database} user=${conn.user}${ssl}`, '-X'];
   // -q hides command tags (UPDATE 1); tests that assert them keep them.
   if (!options.tags) args.push('-q');
   if (!options.aligned) args.push('-A', '-F', '|');
