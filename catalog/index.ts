@@ -8,6 +8,7 @@ export type * from './types.js';
 export { buildCatalog } from './build-catalog.js';
 export { buildResourceType, columnTypeOf } from './resource-type.js';
 export { catalogDdl } from './ddl.js';
+export { primaryIdentifierOf } from './identifier.js';
 export { resourceRequests } from './cloud-control/resource-requests.js';
 export { columnToProperty, propertyToColumn } from './naming.js';
 

@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { primaryIdentifierOf } from '../catalog/identifier.js';
 import type { ResourceDefinition } from '../catalog/types.js';
 
 export type Model = Record<string, unknown>;
 
 export const accountId = '123456789012';
-
-/** A composite primary identifier is its values joined by `|`, as the service writes it. */
-export function identifierOf(definition: ResourceDefinition, model: Model): string | undefined {
-  const parts = definition.primaryIdentifier.map((name) => model[name]);
-  if (parts.some((part) => part === undefined || part === null)) return undefined;
-  return parts.map(String).join('|');
-}
 
 /** What a read returns: the stored model without write-only properties, which the service never returns. */
 export function readModel(definition: ResourceDefinition, model: Model): Model {
@@ -46,7 +40,7 @@ export function withGeneratedProperties(
   for (const [name, template] of entries) {
     if (!/\{id\}/.test(template)) model[name] = fill(template, '');
   }
-  const id = identifierOf(definition, model) ?? '';
+  const id = primaryIdentifierOf(definition, model) ?? '';
   for (const [name, template] of entries) {
     if (/\{id\}/.test(template)) model[name] = fill(template, id);
   }

@@ -18,7 +18,8 @@ import {
   type RequestOperation,
   type ResourceRequest,
 } from './resource-requests.js';
-import { accountId, identifierOf, readModel, withGeneratedProperties, type Model } from './resource-model.js';
+import { primaryIdentifierOf } from '../catalog/identifier.js';
+import { accountId, readModel, withGeneratedProperties, type Model } from './resource-model.js';
 
 type Input = Record<string, unknown>;
 
@@ -177,7 +178,7 @@ export class EmulatedCloudControl {
     return this.idempotent('CreateResource', input, store, () => {
       validateDesiredState(definition, desired);
       const model = withGeneratedProperties(definition, desired, region);
-      const identifier = identifierOf(definition, model);
+      const identifier = primaryIdentifierOf(definition, model);
       const typeName = definition.typeName;
       return this.accept(store, definition, 'CREATE', identifier, undefined, () => {
         const failure = this.injectedFailure(identifier);

@@ -289,7 +289,9 @@ export class Executor {
       throw new PgError(
         SqlState.feature_not_supported,
         'COPY FROM is only supported on the tables of AWS resource types',
-        { hint: 'COPY into a table that creates resources, e.g. appflow.connector_profiles.' },
+        {
+          hint: 'COPY into the collection table of an AWS resource type, whose rows are created as resources.',
+        },
       );
     const { table } = target;
     requireMethod(table, 'INSERT', 'COPY FROM');

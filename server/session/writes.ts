@@ -1,6 +1,7 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { deparseSync } from 'pgsql-parser';
 import type { Column, ResourceTable as Table } from '../../catalog/types.js';
+import { primaryIdentifierOf } from '../../catalog/identifier.js';
 import type { WriteOutcome, WriteRequest } from '../cloudcontrol/writes.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
@@ -72,7 +73,7 @@ export async function executeWrite(
       : await readBack(
           ctx,
           table,
-          changes.map((c) => requestIdentity(c, kind, ctx.defaultRegions)),
+          changes.map((c) => requestIdentity(c, kind, table, ctx.defaultRegions)),
         );
   const result = await ctx.runReturning(returningSelect(body, table), table, after);
   result.messages.unshift(...messages);
@@ -227,7 +228,7 @@ function properties(row: Row, table: Table): Row {
 function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: string[]): WriteRequest[] {
   if (kind === 'insert') {
     const desiredState = properties(change.new!, table);
-    const { region, identifier } = requestIdentity(change, kind, defaultRegions);
+    const { region, identifier } = requestIdentity(change, kind, table, defaultRegions);
     for (const column of table.columns)
       if (column.property?.flags.requiredOnCreate && desiredState[column.property.name] === undefined)
         throw new PgError(
@@ -237,7 +238,7 @@ function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: st
         );
     return [{ operation: 'CreateResource', region, identifier, desiredState }];
   }
-  const { region, identifier } = requestIdentity(change, kind, defaultRegions);
+  const { region, identifier } = requestIdentity(change, kind, table, defaultRegions);
   if (kind === 'delete') return [{ operation: 'DeleteResource', region, identifier }];
   const patch = patchFor(change, table);
   return patch.length > 0 ? [{ operation: 'UpdateResource', region, identifier, patch }] : [];
@@ -246,6 +247,7 @@ function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: st
 function requestIdentity(
   change: Change,
   kind: Kind,
+  table: Table,
   defaultRegions: string[],
 ): { region: string; identifier: string } {
   if (kind !== 'insert') {
@@ -268,12 +270,8 @@ function requestIdentity(
       );
     region = defaultRegions[0]!;
   }
-  return { region, identifier: identifierOf(row) };
-}
-
-/** The primary identifier as Cloud Control writes it: the identifier properties joined with '|'. */
-function identifierOf(row: Row): string {
-  return String(row.connector_profile_name ?? row.data__identifier ?? '');
+  const identifier = primaryIdentifierOf(table.resource.definition, properties(row, table));
+  return { region, identifier: identifier ?? '' };
 }
 
 /** A raw data__patchdocument passes through as it is; otherwise the difference between old and new. */
