@@ -51,7 +51,9 @@ export async function startServer(
       `refusing to listen on ${config.host} without a password: set PGBRIDGE_PASSWORD (or --password) or listen on 127.0.0.1`,
     );
   if (config.auth.method === 'trust')
-    logger.warn('no password configured: any local user can connect (trust); set PGBRIDGE_PASSWORD (or --password) to require one');
+    logger.warn(
+      'no password configured: any local user can connect (trust); set PGBRIDGE_PASSWORD (or --password) to require one',
+    );
 
   await loadParser();
   const engine: EngineLike = await EnginePool.start({ ddl: catalogDdl(catalog), engines: config.engines });
