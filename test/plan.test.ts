@@ -2,6 +2,7 @@ import { catalog } from '../catalog/index.js';
 import { PgError } from '../server/errors.js';
 import { parseArrayLiteral } from '../server/plan/array-literal.js';
 import { returnsNoRows } from '../server/plan/no-rows.js';
+import { fetchLimit } from '../server/plan/fetch-limit.js';
 import {
   closeOf,
   copyOf,
@@ -997,4 +998,36 @@ describe('returnsNoRows: column probes of BI tools fetch nothing', () => {
     "SELECT * FROM appflow.connector_profile WHERE region = 'x'",
     'SELECT * FROM appflow.connector_profile',
   ])('not %s', (sql) => expect(probe(sql)).toBe(false));
+});
+
+describe('fetchLimit: a plain LIMIT bounds how many rows of the one table are fetched', () => {
+  const limitOf = (sql: string) => fetchLimit(parseStatements(sql)[0]!);
+  test.each([
+    ['SELECT * FROM appflow.connector_profile LIMIT 200', 200],
+    [
+      "SELECT connector_profile_name, region::text FROM appflow.connector_profile WHERE region = 'us-east-1' LIMIT 5",
+      5,
+    ],
+    [
+      "SELECT * FROM appflow.connector_profile p WHERE p.region IN ('a', 'b') AND region = ANY('{a}') LIMIT 3 OFFSET 2",
+      5,
+    ],
+    [
+      'SELECT "appflow"."connector_profile"."connector_type" AS "connector_type" FROM "appflow"."connector_profile" LIMIT 2000',
+      2000,
+    ],
+  ])('%s -> %d', (sql, n) => expect(limitOf(sql)).toBe(n));
+  test.each([
+    'SELECT * FROM appflow.connector_profile',
+    'SELECT * FROM appflow.connector_profile ORDER BY connector_profile_name LIMIT 5',
+    'SELECT count(*) FROM appflow.connector_profile LIMIT 5',
+    'SELECT DISTINCT connector_type FROM appflow.connector_profile LIMIT 5',
+    "SELECT * FROM appflow.connector_profile WHERE connector_type = 'Slack' LIMIT 5",
+    "SELECT * FROM appflow.connector_profile WHERE region = 'a' OR region = 'b' LIMIT 5",
+    'SELECT upper(connector_type) FROM appflow.connector_profile LIMIT 5',
+    'SELECT * FROM appflow.connector_profile a, appflow.connector_profiles b LIMIT 5',
+    'SELECT * FROM appflow.connector_profile LIMIT 5 OFFSET $1',
+    'SELECT * FROM appflow.connector_profile ORDER BY 1 FETCH FIRST 5 ROWS WITH TIES',
+    'SELECT connector_type, row_number() OVER () FROM appflow.connector_profile LIMIT 5',
+  ])('none for %s', (sql) => expect(limitOf(sql)).toBeUndefined());
 });

@@ -199,3 +199,20 @@ test('a BI column probe (WHERE 1 <> 1 LIMIT 0) answers its columns without listi
   // The same table without the probe's conditions lists, and says so.
   expect(run(['SELECT count(*) FROM appflow.connector_profile']).stderr).toMatch(/NOTICE:\s+listed/);
 });
+
+test('a plain LIMIT on the resource table reads only as many resources as it returns', () => {
+  const r = run([
+    "SELECT connector_profile_name FROM appflow.connector_profile WHERE region = 'us-east-1' LIMIT 2",
+  ]);
+  expect(r.status).toBe(0);
+  expect(lines(r.stdout).slice(1, -1)).toHaveLength(2);
+  expect(r.stderr).toMatch(
+    /NOTICE:\s+listed 5 connector profiles in us-east-1 .*reading the first 2 for the LIMIT/,
+  );
+  // With ORDER BY every row matters: all are read.
+  const ordered = run([
+    "SELECT connector_profile_name FROM appflow.connector_profile WHERE region = 'us-east-1' ORDER BY 1 DESC LIMIT 2",
+  ]);
+  expect(lines(ordered.stdout).slice(1, -1)).toEqual(['gamma-snow', 'epsilon-slack']);
+  expect(ordered.stderr).toMatch(/each row costs one GetResource call/);
+});

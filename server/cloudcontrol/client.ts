@@ -39,6 +39,8 @@ export interface CallInfo {
 export interface FetchKeys {
   region?: string[];
   data__identifier?: string[];
+  /** The statement needs at most this many rows of each region (a plain LIMIT): read no more. */
+  limit?: number;
   /** Requests table only: ListResourceRequests' ResourceRequestStatusFilter. */
   operation?: string[];
   operation_status?: string[];
@@ -211,7 +213,9 @@ export class CloudControl {
       if (!targets) {
         const listed = await guard(() => this.#list(resourceTable, region, scope));
         targets = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
-        onNotice(this.#fanOutNotice(resourceTable, region, targets.length));
+        const needed = keys.limit !== undefined && keys.limit < targets.length ? keys.limit : undefined;
+        onNotice(this.#fanOutNotice(resourceTable, region, targets.length, needed));
+        if (needed !== undefined) targets = targets.slice(0, needed);
       }
       const got = await Promise.all(
         targets.map((id) => fanOut(() => guard(() => this.#get(resourceTable, region, id, scope)))),
@@ -367,8 +371,10 @@ export class CloudControl {
     return regions;
   }
 
-  #fanOutNotice(table: ResourceTable, region: string, count: number): string {
+  #fanOutNotice(table: ResourceTable, region: string, count: number, limit?: number): string {
     const noun = resourceNoun(table.resource.typeName, count);
+    if (limit !== undefined)
+      return `listed ${count} ${noun} in ${region} (no data__identifier in WHERE); reading the first ${limit} for the LIMIT.`;
     const collection = table.resource.tables.find((t) => t.kind === 'collection');
     const cheaper = collection ? `, or query ${collection.schema}.${collection.name} for the list alone` : '';
     return (

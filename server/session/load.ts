@@ -2,6 +2,7 @@ import type { Catalog, Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
+import { fetchLimit } from '../plan/fetch-limit.js';
 import { returnsNoRows } from '../plan/no-rows.js';
 import { KEY_COLUMNS, resolveKeys, tableReads, type ResolvedKeys as Keys } from '../plan/table-reads.js';
 
@@ -32,16 +33,19 @@ export async function loadFor(
   signal: AbortSignal,
 ): Promise<EngineUnit['load']> {
   if (returnsNoRows(stmt)) return [];
+  const reads = tableReads(stmt, catalog);
   const byTable = new Map<Table, Keys>();
-  for (const read of tableReads(stmt, catalog)) {
+  for (const read of reads) {
     const keys = resolveKeys(read, params);
     const seen = byTable.get(read.table);
     byTable.set(read.table, seen ? union(seen, keys) : keys);
   }
+  // A plain LIMIT over the statement's only table bounds what it can return.
+  const limit = reads.length === 1 ? fetchLimit(stmt) : undefined;
   return Promise.all(
     [...byTable].map(async ([table, keys]) => ({
       table: `${table.schema}.${table.name}`,
-      rows: await cloud.fetchRows(table, keys, onNotice, signal),
+      rows: await cloud.fetchRows(table, { ...keys, limit }, onNotice, signal),
     })),
   );
 }
