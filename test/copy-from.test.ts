@@ -1,12 +1,7 @@
-import {
-  GetResourceCommand,
-  ListResourceRequestsCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-cloudcontrol';
 import { startBridge } from './support/processes.js';
 import { psql } from './support/psql.js';
 import { names, RawClient, serialize, type Message } from './support/raw-client.js';
-import { startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { startStack, type Stack } from './support/stack.js';
 
 const region = 'ca-central-1';
 let stack: Stack;
@@ -16,25 +11,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
+const awsModel = (identifier: string) => stack.awsModel(region, identifier);
+const requestCount = () => stack.requestCount(region);
+
 const COLUMNS = '(region, connector_profile_name, connector_type, connection_mode)';
-
-/** What AWS now says about a resource (the read model). */
-async function awsModel(identifier: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const r = await stack
-      .sdk(region)
-      .send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: identifier }));
-    return JSON.parse(r.ResourceDescription!.Properties!);
-  } catch (err) {
-    if (err instanceof ResourceNotFoundException) return undefined;
-    throw err;
-  }
-}
-
-async function requestCount(): Promise<number> {
-  const r = await stack.sdk(region).send(new ListResourceRequestsCommand({ MaxResults: 100 }));
-  return r.ResourceRequestStatusSummaries?.length ?? 0;
-}
 
 const find = (messages: Message[], name: string) => messages.find((m) => m.name === name);
 

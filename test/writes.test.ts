@@ -1,8 +1,3 @@
-import {
-  GetResourceCommand,
-  ListResourceRequestsCommand,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-cloudcontrol';
 import net from 'node:net';
 import pg from 'pg';
 import { startBridge } from './support/processes.js';
@@ -17,45 +12,15 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
+const awsModel = (identifier: string) => stack.awsModel(region, identifier);
+const storedModel = (identifier: string) => stack.storedModel(region, identifier);
+const requestCount = () => stack.requestCount(region);
+const setFaults = (faults: Record<string, unknown>) => stack.setFaults(faults);
+
 async function client(): Promise<pg.Client> {
   const c = new pg.Client(stack.pg);
   await c.connect();
   return c;
-}
-
-/** What AWS now says about a resource (the read model: no write-only properties). */
-async function awsModel(identifier: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const r = await stack
-      .sdk(region)
-      .send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: identifier }));
-    return JSON.parse(r.ResourceDescription!.Properties!);
-  } catch (err) {
-    if (err instanceof ResourceNotFoundException) return undefined;
-    throw err;
-  }
-}
-
-/** The emulator's stored model, write-only properties included (its admin view). */
-async function storedModel(identifier: string): Promise<Record<string, unknown> | undefined> {
-  const all = (await (await fetch(`${stack.emulator.endpoint}/__admin/resources`)).json()) as Record<
-    string,
-    Record<string, Record<string, Record<string, unknown>>>
-  >;
-  return all[region]?.[TYPE_NAME]?.[identifier];
-}
-
-async function requestCount(): Promise<number> {
-  const r = await stack.sdk(region).send(new ListResourceRequestsCommand({ MaxResults: 100 }));
-  return r.ResourceRequestStatusSummaries?.length ?? 0;
-}
-
-async function setFaults(faults: Record<string, unknown>): Promise<void> {
-  const r = await fetch(`${stack.emulator.endpoint}/__admin/faults`, {
-    method: 'POST',
-    body: JSON.stringify(faults),
-  });
-  expect(r.status).toBe(200);
 }
 
 /** The error a statement fails with; a statement that succeeds fails the test. */

@@ -37,7 +37,19 @@ export type StatementKind =
   | 'ddl'
   | 'other';
 
-const TRANSACTION_KINDS: Record<string, StatementKind> = {
+export type TransactionKind =
+  | 'begin'
+  | 'commit'
+  | 'rollback'
+  | 'savepoint'
+  | 'release'
+  | 'rollback_to'
+  | 'prepare_transaction'
+  | 'commit_prepared'
+  | 'rollback_prepared';
+
+/** TransactionStmt.kind -> the statement kind; statements.ts reads the same map for transactionOf(). */
+export const TRANSACTION_KINDS: Record<string, TransactionKind> = {
   TRANS_STMT_BEGIN: 'begin',
   TRANS_STMT_START: 'begin',
   TRANS_STMT_COMMIT: 'commit',

@@ -1,5 +1,6 @@
 import { deparseSync } from 'pgsql-parser';
 import { as, constValue, defElems, isTrue, list, type Body } from './ast.js';
+import { TRANSACTION_KINDS, type TransactionKind } from './kinds.js';
 import { nestedStatement } from './nested.js';
 import type { ParsedStatement } from './parse.js';
 
@@ -18,16 +19,7 @@ function deparse(node: unknown): string {
 }
 
 export interface TransactionInfo {
-  kind:
-    | 'begin'
-    | 'commit'
-    | 'rollback'
-    | 'savepoint'
-    | 'release'
-    | 'rollback_to'
-    | 'prepare_transaction'
-    | 'commit_prepared'
-    | 'rollback_prepared';
+  kind: TransactionKind;
   /** Savepoint name, or the GID of PREPARE TRANSACTION / COMMIT PREPARED / ROLLBACK PREPARED. */
   name?: string;
   /** As PostgreSQL spells the level: 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'. */
@@ -38,22 +30,9 @@ export interface TransactionInfo {
   chain?: boolean;
 }
 
-const TRANSACTION_KIND: Record<string, TransactionInfo['kind']> = {
-  TRANS_STMT_BEGIN: 'begin',
-  TRANS_STMT_START: 'begin',
-  TRANS_STMT_COMMIT: 'commit',
-  TRANS_STMT_ROLLBACK: 'rollback',
-  TRANS_STMT_SAVEPOINT: 'savepoint',
-  TRANS_STMT_RELEASE: 'release',
-  TRANS_STMT_ROLLBACK_TO: 'rollback_to',
-  TRANS_STMT_PREPARE: 'prepare_transaction',
-  TRANS_STMT_COMMIT_PREPARED: 'commit_prepared',
-  TRANS_STMT_ROLLBACK_PREPARED: 'rollback_prepared',
-};
-
 export function transactionOf(stmt: ParsedStatement): TransactionInfo {
   const b = body(stmt, 'TransactionStmt');
-  const info: TransactionInfo = { kind: TRANSACTION_KIND[String(b.kind)] ?? 'begin' };
+  const info: TransactionInfo = { kind: TRANSACTION_KINDS[String(b.kind)] ?? 'begin' };
   const name = b.savepoint_name ?? b.gid;
   if (typeof name === 'string') info.name = name;
   if (b.chain) info.chain = true;

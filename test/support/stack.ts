@@ -1,7 +1,10 @@
 import {
   CloudControlClient,
   CreateResourceCommand,
+  GetResourceCommand,
   GetResourceRequestStatusCommand,
+  ListResourceRequestsCommand,
+  ResourceNotFoundException,
 } from '@aws-sdk/client-cloudcontrol';
 import { fakeAwsEnv, startBridge, startEmulator, type Started } from './processes.js';
 
@@ -22,6 +25,14 @@ export interface Stack {
   /** Connection settings for pg.Client and psql. */
   pg: { host: string; port: number; user: string; database: string; password?: string };
   sdk(region: string): CloudControlClient;
+  /** What AWS now says about a resource (the read model: no write-only properties); undefined when gone. */
+  awsModel(region: string, identifier: string): Promise<Record<string, unknown> | undefined>;
+  /** The emulator's stored model, write-only properties included (its admin view). */
+  storedModel(region: string, identifier: string): Promise<Record<string, unknown> | undefined>;
+  /** How many resource requests Cloud Control has seen in a region (up to 100). */
+  requestCount(region: string): Promise<number>;
+  /** Changes the emulator's faults at run time (its admin endpoint). */
+  setFaults(faults: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,10 +59,39 @@ export async function startStack(options: {
     throw err;
   }
   const clients = new Map<string, CloudControlClient>();
-  return {
+  const stack: Stack = {
     emulator,
     bridge,
     pg: { host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' },
+    async awsModel(region, identifier) {
+      try {
+        const r = await stack
+          .sdk(region)
+          .send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: identifier }));
+        return JSON.parse(r.ResourceDescription!.Properties!) as Record<string, unknown>;
+      } catch (err) {
+        if (err instanceof ResourceNotFoundException) return undefined;
+        throw err;
+      }
+    },
+    async storedModel(region, identifier) {
+      const all = (await (await fetch(`${emulator.endpoint}/__admin/resources`)).json()) as Record<
+        string,
+        Record<string, Record<string, Record<string, unknown>>>
+      >;
+      return all[region]?.[TYPE_NAME]?.[identifier];
+    },
+    async requestCount(region) {
+      const r = await stack.sdk(region).send(new ListResourceRequestsCommand({ MaxResults: 100 }));
+      return r.ResourceRequestStatusSummaries?.length ?? 0;
+    },
+    async setFaults(faults) {
+      const r = await fetch(`${emulator.endpoint}/__admin/faults`, {
+        method: 'POST',
+        body: JSON.stringify(faults),
+      });
+      if (r.status !== 200) throw new Error(`the emulator refused the faults: ${await r.text()}`);
+    },
     sdk(region) {
       let c = clients.get(region);
       if (!c) {
@@ -73,6 +113,7 @@ export async function startStack(options: {
       await emulator.stop();
     },
   };
+  return stack;
 }
 
 /** Creates the profiles through Cloud Control and waits until each request succeeded. */
