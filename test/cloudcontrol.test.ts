@@ -13,17 +13,9 @@ import { startEmulator, sampleConnectorProfiles, type RunningEmulator } from '..
 import { CloudControl, type CloudControlOptions } from '../server/cloudcontrol/client.js';
 import { pgErrorFromAws, pgErrorFromProgressEvent } from '../server/cloudcontrol/errors.js';
 import { PgError } from '../server/errors.js';
-import { fakeAwsEnv } from './support/processes.js';
+import { useFakeAwsEnvironment } from './support/processes.js';
 
-// Fake static credentials, and no instance metadata lookups: nothing may leave loopback.
-Object.assign(process.env, {
-  AWS_ACCESS_KEY_ID: fakeAwsEnv.AWS_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: fakeAwsEnv.AWS_SECRET_ACCESS_KEY,
-  AWS_EC2_METADATA_DISABLED: 'true',
-});
-delete process.env.AWS_PROFILE;
-delete process.env.AWS_ENDPOINT_URL;
-delete process.env.AWS_ENDPOINT_URL_CLOUDCONTROL;
+useFakeAwsEnvironment();
 
 const typeName = 'AWS::AppFlow::ConnectorProfile';
 const resource = catalog.table('appflow', 'connector_profile')!;

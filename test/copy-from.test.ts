@@ -1,4 +1,3 @@
-import { startBridge } from './support/processes.js';
 import { psql } from './support/psql.js';
 import { names, RawClient, serialize, type Message } from './support/raw-client.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -263,13 +262,7 @@ test('a read-only transaction and read-only mode refuse COPY FROM with 25006', a
     c.close();
   }
 
-  const bridge = await startBridge([
-    '--endpoint',
-    stack.emulator.endpoint,
-    '--region',
-    region,
-    '--read-only',
-  ]);
+  const bridge = await stack.startBridge(['--read-only']);
   try {
     const r = psql(
       { ...stack.pg, port: bridge.port },

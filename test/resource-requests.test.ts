@@ -6,17 +6,11 @@ import { PgError } from '../server/errors.js';
 import { loadParser, parseStatements } from '../server/plan/parse.js';
 import { resolveKeys, tableReads } from '../server/plan/table-reads.js';
 import { writeTarget } from '../server/plan/writes.js';
-import { fakeAwsEnv } from './support/processes.js';
+import { useFakeAwsEnvironment } from './support/processes.js';
 import { psql } from './support/psql.js';
 import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
 
-// In-process CloudControl clients below: fake static credentials, nothing leaves loopback.
-Object.assign(process.env, {
-  AWS_ACCESS_KEY_ID: fakeAwsEnv.AWS_ACCESS_KEY_ID,
-  AWS_SECRET_ACCESS_KEY: fakeAwsEnv.AWS_SECRET_ACCESS_KEY,
-  AWS_EC2_METADATA_DISABLED: 'true',
-});
-delete process.env.AWS_PROFILE;
+useFakeAwsEnvironment();
 
 const region = 'eu-west-3';
 const profile = (name: string) => ({

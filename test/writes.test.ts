@@ -1,6 +1,5 @@
 import net from 'node:net';
 import pg from 'pg';
-import { startBridge } from './support/processes.js';
 import { psql } from './support/psql.js';
 import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
 
@@ -283,13 +282,7 @@ test('EXPLAIN of a write shows the requests and sends none', async () => {
 });
 
 test('read-only mode refuses every write with 25006', async () => {
-  const bridge = await startBridge([
-    '--endpoint',
-    stack.emulator.endpoint,
-    '--region',
-    region,
-    '--read-only',
-  ]);
+  const bridge = await stack.startBridge(['--read-only']);
   try {
     const r = psql(
       { ...stack.pg, port: bridge.port },
@@ -323,14 +316,7 @@ test('AccessDenied on a write is 42501 with the IAM permissions in the HINT', as
 
 test('connector credentials never reach the server log or an error message', async () => {
   const secret = 'SECRET-ACCESS-TOKEN-4711';
-  const bridge = await startBridge([
-    '--endpoint',
-    stack.emulator.endpoint,
-    '--region',
-    region,
-    '--log-level',
-    'debug',
-  ]);
+  const bridge = await stack.startBridge(['--log-level', 'debug']);
   const c = new pg.Client({ ...stack.pg, port: bridge.port });
   await c.connect();
   try {

@@ -110,7 +110,7 @@ export class Executor {
 
   async execute(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
     const kind = stmt.kind;
-    if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to') this.txn.checkNotFailed();
+    this.txn.checkNotFailed(kind);
     const refusal = refused[kind];
     if (refusal) throw new PgError(SqlState.feature_not_supported, refusal);
     switch (kind) {

@@ -226,9 +226,7 @@ export class Session {
     const statement = this.statement(message.statement);
     if (message.portal !== '' && this.portals.has(message.portal))
       throw new PgError(SqlState.duplicate_cursor, `portal "${message.portal}" already exists`);
-    const kind = statement.parsed?.kind;
-    if (kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to')
-      this.executor.txn.checkNotFailed();
+    this.executor.txn.checkNotFailed(statement.parsed?.kind);
     const run = (
       sql: string,
       bind: Pick<FrontendMessageOf<'Bind'>, 'params' | 'paramFormats' | 'resultFormats'>,

@@ -66,9 +66,9 @@ export class TransactionBlock {
     if (this.inBlock) this.status = 'E';
   }
 
-  /** Refuses ordinary statements in a failed block, as PostgreSQL does. */
-  checkNotFailed(): void {
-    if (this.status === 'E')
+  /** Refuses statements in a failed block, as PostgreSQL does, except those that end or rewind it. */
+  checkNotFailed(kind: string | undefined): void {
+    if (this.status === 'E' && kind !== 'commit' && kind !== 'rollback' && kind !== 'rollback_to')
       throw new PgError(
         SqlState.in_failed_sql_transaction,
         'current transaction is aborted, commands ignored until end of transaction block',

@@ -90,3 +90,14 @@ export async function startBridge(
   );
   return { ...s, port: Number(s.match[1]) };
 }
+
+/**
+ * For tests that run Cloud Control clients in-process: fake static credentials from the environment, and
+ * nothing that could send a request beyond loopback (instance metadata, a profile, an endpoint override).
+ */
+export function useFakeAwsEnvironment(): void {
+  Object.assign(process.env, fakeAwsEnv);
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_ENDPOINT_URL;
+  delete process.env.AWS_ENDPOINT_URL_CLOUDCONTROL;
+}

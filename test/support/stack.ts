@@ -31,6 +31,8 @@ export interface Stack {
   storedModel(region: string, identifier: string): Promise<Record<string, unknown> | undefined>;
   /** How many resource requests Cloud Control has seen in a region (up to 100). */
   requestCount(region: string): Promise<number>;
+  /** Another bridge on the same emulator and default regions, with extra flags (e.g. --read-only). */
+  startBridge(args: string[]): Promise<Started & { port: number }>;
   /** Changes the emulator's faults at run time (its admin endpoint). */
   setFaults(faults: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
@@ -43,17 +45,19 @@ export async function startStack(options: {
   emulatorArgs?: string[];
 }): Promise<Stack> {
   const emulator = await startEmulator(['--completion-delay-ms', '20', ...(options.emulatorArgs ?? [])]);
-  let bridge: Started & { port: number };
-  try {
-    bridge = await startBridge([
+  const bridgeOn = (args: string[]) =>
+    startBridge([
       '--endpoint',
       emulator.endpoint,
       '--region',
       options.regions.join(','),
       '--cache-ttl-ms',
       '0',
-      ...(options.bridgeArgs ?? []),
+      ...args,
     ]);
+  let bridge: Started & { port: number };
+  try {
+    bridge = await bridgeOn(options.bridgeArgs ?? []);
   } catch (err) {
     await emulator.stop();
     throw err;
@@ -85,6 +89,7 @@ export async function startStack(options: {
       const r = await stack.sdk(region).send(new ListResourceRequestsCommand({ MaxResults: 100 }));
       return r.ResourceRequestStatusSummaries?.length ?? 0;
     },
+    startBridge: bridgeOn,
     async setFaults(faults) {
       const r = await fetch(`${emulator.endpoint}/__admin/faults`, {
         method: 'POST',
