@@ -14,10 +14,11 @@ export function buildCatalog(
     if (byName.has(key)) throw new Error(`the catalog defines the table ${key} twice`);
     byName.set(key, table);
   }
+  const byType = new Map(resourceTypes.map((type) => [type.typeName, type]));
   return {
     resourceTypes,
     tables,
-    resourceType: (typeName) => resourceTypes.find((type) => type.typeName === typeName),
+    resourceType: (typeName) => byType.get(typeName),
     table: (schema, name) => byName.get(`${schema}.${name}`),
   };
 }

@@ -1,7 +1,8 @@
-import { columnToProperty, propertyToColumn } from './naming.js';
+import { propertyToColumn } from './naming.js';
 import type {
   Column,
   ColumnType,
+  Handler,
   JsonSchema,
   Method,
   Property,
@@ -72,6 +73,18 @@ function checkPropertyOrder(def: ResourceDefinition): void {
   }
 }
 
+/** Columns every resource table has besides its properties. */
+export const pseudoColumnNames = ['region', 'data__identifier', 'data__patchdocument'];
+
+/**
+ * A property's column: its snake_case name, with `_property` appended when that is a pseudo-column's name
+ * (AWS::SNS::Subscription's `Region`, the topic's region, becomes `region_property`).
+ */
+export function columnOf(property: string): string {
+  const column = propertyToColumn(property);
+  return pseudoColumnNames.includes(column) ? `${column}_property` : column;
+}
+
 function buildProperty(def: ResourceDefinition, name: string): Property {
   const propertySchema = schemaProperties(def)[name];
   const required = (def.schema.required ?? []) as string[];
@@ -82,7 +95,7 @@ function buildProperty(def: ResourceDefinition, name: string): Property {
     '';
   return {
     name,
-    column: propertyToColumn(name),
+    column: columnOf(name),
     type: columnTypeOf(propertySchema, def.schema),
     description,
     flags: {
@@ -122,66 +135,71 @@ function pseudoColumns(def: ResourceDefinition): Column[] {
   ];
 }
 
+/**
+ * The statements each table serves, from the handlers the type has (as the user's spec lists them): a handler
+ * the schema lacks is a method the table lacks, and the session refuses its statement.
+ */
 function methods(def: ResourceDefinition, kind: ResourceTable['kind']): Method[] {
   const { permissions } = def;
-  const update: Method = {
-    name: 'update_resource',
-    verb: 'UPDATE',
-    operation: 'UpdateResource',
-    requiredParams: ['data__Identifier', 'data__PatchDocument', 'region'],
-    permissions: permissions.update,
+  const out: Method[] = [];
+  const add = (handler: Handler, method: Omit<Method, 'permissions'>) => {
+    const granted = permissions[handler];
+    if (granted !== undefined) out.push({ ...method, permissions: granted });
   };
+  const update = (): void =>
+    add('update', {
+      name: 'update_resource',
+      verb: 'UPDATE',
+      operation: 'UpdateResource',
+      requiredParams: ['data__Identifier', 'data__PatchDocument', 'region'],
+    });
   if (kind === 'resource') {
     // The order of the user's spec.
-    return [
-      update,
-      {
-        name: 'get_resource',
-        verb: 'SELECT',
-        operation: 'GetResource',
-        requiredParams: ['data__Identifier', 'region'],
-        permissions: permissions.read,
-      },
-    ];
-  }
-  return [
-    {
-      name: 'list_resources',
+    update();
+    add('read', {
+      name: 'get_resource',
       verb: 'SELECT',
-      operation: 'ListResources',
-      requiredParams: ['region'],
-      permissions: permissions.list,
-    },
-    {
-      name: 'create_resource',
-      verb: 'INSERT',
-      operation: 'CreateResource',
-      // Property names as the model writes them: they are the keys of DesiredState.
-      requiredParams: [...((def.schema.required ?? []) as string[]), 'region'],
-      permissions: permissions.create,
-    },
-    {
-      name: 'delete_resource',
-      verb: 'DELETE',
-      operation: 'DeleteResource',
+      operation: 'GetResource',
       requiredParams: ['data__Identifier', 'region'],
-      permissions: permissions.delete,
-    },
-    update,
-  ];
+    });
+    return out;
+  }
+  add('list', {
+    name: 'list_resources',
+    verb: 'SELECT',
+    operation: 'ListResources',
+    requiredParams: ['region'],
+  });
+  add('create', {
+    name: 'create_resource',
+    verb: 'INSERT',
+    operation: 'CreateResource',
+    // Property names as the model writes them: they are the keys of DesiredState.
+    requiredParams: [...((def.schema.required ?? []) as string[]), 'region'],
+  });
+  add('delete', {
+    name: 'delete_resource',
+    verb: 'DELETE',
+    operation: 'DeleteResource',
+    requiredParams: ['data__Identifier', 'region'],
+  });
+  update();
+  return out;
 }
 
 /** Derives the properties and both tables (single resource and collection) from a definition. */
 export function buildResourceType(def: ResourceDefinition): ResourceType {
   checkPropertyOrder(def);
   const properties = def.propertyOrder.map((name) => buildProperty(def, name));
+  const compound = def.primaryIdentifier.length > 1;
   const columns: Column[] = [
     ...properties.map((property) => ({
       name: property.column,
       type: property.type,
       description: property.description,
       property,
-      key: false,
+      // The parts of a compound identifier are keys too: pinning every part pins the identifier.
+      key: compound && property.flags.identifier,
       flags: property.flags,
     })),
     ...pseudoColumns(def),
@@ -192,16 +210,15 @@ export function buildResourceType(def: ResourceDefinition): ResourceType {
     seen.add(column.name);
   }
 
-  const propertyNames = properties.map((p) => p.name);
+  const byName = new Map(properties.map((p) => [p.name, p]));
+  // Any case: a client may quote the column in any case it likes.
+  const byColumn = new Map(properties.map((p) => [p.column, p]));
   const resourceType: ResourceType = {
     definition: def,
     typeName: def.typeName,
     properties,
-    propertyByName: (name) => properties.find((p) => p.name === name),
-    propertyByColumn: (column) => {
-      const name = columnToProperty(column, propertyNames);
-      return name === undefined ? undefined : properties.find((p) => p.name === name);
-    },
+    propertyByName: (name) => byName.get(name),
+    propertyByColumn: (column) => byColumn.get(column.toLowerCase()),
     tables: [],
   };
   const table = (kind: ResourceTable['kind'], name: string, description: string): ResourceTable => ({
@@ -213,13 +230,30 @@ export function buildResourceType(def: ResourceDefinition): ResourceType {
     columns,
     methods: methods(def, kind),
   });
+  const has = (handler: Handler) => def.permissions[handler] !== undefined;
+  const listing = [has('list') && 'Lists', has('create') && 'creates', has('delete') && 'deletes'].filter(
+    (w): w is string => typeof w === 'string',
+  );
+  const getting = [has('read') && 'get', has('update') && 'update'].filter(
+    (w): w is string => typeof w === 'string',
+  );
+  const collectionDescription =
+    listing.length === 0
+      ? `${def.typeName} has no list, create or delete handler: no statement reads or changes this table`
+      : `${capitalize(join(listing, 'and'))} ${def.typeName} resources` +
+        (getting.length > 0 ? `; use ${def.tables.resource} to ${join(getting, 'or')} one` : '');
   resourceType.tables.push(
     table('resource', def.tables.resource, def.description),
-    table(
-      'collection',
-      def.tables.collection,
-      `Lists, creates and deletes ${def.typeName} resources; use ${def.tables.resource} to get or update one`,
-    ),
+    table('collection', def.tables.collection, collectionDescription),
   );
   return resourceType;
+}
+
+/** `a, b and c`. */
+function join(words: string[], last: string): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} ${last} ${words.at(-1)!}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -31,7 +31,10 @@ export interface Property {
   flags: PropertyFlags;
 }
 
-/** What a resource type's author writes: facts taken from its registry schema. */
+/**
+ * A resource type's facts, taken from its CloudFormation registry schema (catalog/registry/): built at start
+ * from the snapshot by catalog/registry/definitions.ts, never written by hand.
+ */
 export interface ResourceDefinition {
   typeName: string;
   /** Postgres schema the tables live in, e.g. `appflow`. */
@@ -47,19 +50,10 @@ export interface ResourceDefinition {
   readOnlyProperties: string[];
   writeOnlyProperties: string[];
   createOnlyProperties: string[];
-  permissions: Record<Handler, string[]>;
+  /** IAM permissions of each handler the type has; a handler that is absent makes its statements refused. */
+  permissions: Partial<Record<Handler, string[]>>;
   /** Table names: the single-resource table (get, update) and the collection table (list, create, delete). */
   tables: { resource: string; collection: string };
-  /**
-   * How the service fills read-only properties on create, as templates over
-   * {region}, {account}, {id} (the primary identifier), {random} and other property names in braces.
-   * The emulator uses these; the live service does this itself.
-   * Placeholders: {region} the request's region; {account} the 12-digit account id of the caller;
-   * {id} the primary identifier as Cloud Control reports it (values joined by '|');
-   * {random} six random alphanumerics (the suffix Secrets Manager appends to a secret's ARN);
-   * {PropertyName} that property's value in the DesiredState (e.g. {ConnectorProfileName}).
-   */
-  generatedProperties: Record<string, string>;
 }
 
 export interface Column {

@@ -64,6 +64,9 @@ export const errors = {
       `Another resource operation request (RequestToken: ${otherToken}) is in progress on the resource of type` +
         ` '${typeName}' with identifier '${identifier}'.`,
     ),
+  /** The type has no handler for the operation (no list handler, no update handler...). */
+  unsupportedAction: (typeName: string, action: string) =>
+    modeled('UnsupportedActionException')(`Resource type ${typeName} does not support ${action} action`),
   invalidRequest: (message: string) => modeled('InvalidRequestException')(message),
   serviceInternalError: () =>
     modeled('ServiceInternalErrorException', 502)('An internal error occurred. Please retry your request.'),

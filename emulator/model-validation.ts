@@ -36,12 +36,52 @@ function validatorsOf(definition: ResourceDefinition): TypeValidators {
   let validators = compiled.get(definition.typeName);
   if (validators === undefined) {
     validators = {
-      desiredState: ajv.compile(withoutProperties(definition.schema, definition.readOnlyProperties)),
-      model: ajv.compile(definition.schema),
+      desiredState: compile(withoutProperties(definition.schema, definition.readOnlyProperties)),
+      model: compile(definition.schema),
     };
     compiled.set(definition.typeName, validators);
   }
   return validators;
+}
+
+/**
+ * Registry patterns are Java regular expressions; a few do not compile in JavaScript (`\\p{Alnum}`, possessive
+ * quantifiers). The schema is compiled without those patterns rather than refusing the type.
+ */
+function compile(schema: Record<string, unknown>): ValidateFunction {
+  try {
+    return ajv.compile(schema);
+  } catch {
+    return ajv.compile(withoutBadPatterns(schema) as Record<string, unknown>);
+  }
+}
+
+function withoutBadPatterns(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutBadPatterns);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'pattern' && typeof value === 'string' && !compiles(value)) continue;
+    if (key === 'patternProperties' && typeof value === 'object' && value !== null) {
+      out[key] = Object.fromEntries(
+        Object.entries(value)
+          .filter(([p]) => compiles(p))
+          .map(([p, v]) => [p, withoutBadPatterns(v)]),
+      );
+      continue;
+    }
+    out[key] = withoutBadPatterns(value);
+  }
+  return out;
+}
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function withoutProperties(schema: Record<string, unknown>, names: string[]): Record<string, unknown> {

@@ -118,6 +118,9 @@ export class EmulatedCloudControl {
     const typeName = input.TypeName as string;
     const type = this.catalog.resourceType(typeName);
     if (type === undefined) throw errors.typeNotFound(typeName);
+    const handler = handlerOf[operation];
+    if (handler !== undefined && type.definition.permissions[handler] === undefined)
+      throw errors.unsupportedAction(typeName, handler.toUpperCase());
     this.checkAccess(operation, type.definition);
     return type.definition;
   }

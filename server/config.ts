@@ -17,6 +17,8 @@ export interface ServerConfig {
   /** Engine workers evaluating statements side by side (about 300 MB RSS each). */
   engines: number;
   logLevel: string;
+  /** `--types`: globs over type names selecting the resource types served; empty: every type. */
+  types: string[];
 }
 
 const usage = `Usage: aws-sql-bridge [options]
@@ -34,6 +36,8 @@ const usage = `Usage: aws-sql-bridge [options]
   --max-concurrency <n>      Cloud Control calls in flight at once (default 8)
   --engines <n>              embedded PostgreSQL workers running statements side by side, about 300 MB
                              of memory each (default 2, or 1 on a single CPU)
+  --types <glob>[,<glob>...]  resource types to serve, e.g. 'AWS::AppFlow::*,AWS::S3::Bucket'
+                             (default: every type of the registry snapshot, about 1,200)
   --log-level <level>        pino level (default info)`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -55,6 +59,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'max-concurrency': { type: 'string', default: '8' },
       engines: { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
+      types: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
   });
@@ -94,7 +99,23 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     maxConcurrency: Number(values['max-concurrency']),
     engines,
     logLevel: values['log-level']!,
+    types: parseTypes(values.types ?? []),
   };
+}
+
+/** `AWS::AppFlow::*,AWS::S3::Bucket` (repeatable): each glob is three `::`-separated parts, `*` any run. */
+function parseTypes(args: string[]): string[] {
+  const globs = args
+    .flatMap((a) => a.split(','))
+    .map((g) => g.trim())
+    .filter(Boolean);
+  for (const glob of globs) {
+    if (!/^[A-Za-z0-9*]+::[A-Za-z0-9*]+::[A-Za-z0-9*]+$/.test(glob) && glob !== '*')
+      throw new Error(
+        `--types ${glob}: give a type name or a glob such as AWS::S3::Bucket or AWS::AppFlow::*`,
+      );
+  }
+  return globs;
 }
 
 /** Two engines let a long statement run beside short ones; with one CPU they would only share it. */

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
-import { catalog, catalogDdl } from '../catalog/index.js';
+import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
@@ -56,6 +56,7 @@ export async function startServer(
     );
 
   await loadParser();
+  const catalog = selectCatalog(config.types);
   const engine: EngineLike = await EnginePool.start({ ddl: catalogDdl(catalog), engines: config.engines });
   const cloud = new CloudControl(
     {

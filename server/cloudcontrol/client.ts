@@ -44,6 +44,8 @@ export interface FetchKeys {
   /** Requests table only: ListResourceRequests' ResourceRequestStatusFilter. */
   operation?: string[];
   operation_status?: string[];
+  /** A compound identifier's part columns (catalog `key`), e.g. `rest_api_id`: pinning every part pins the identifier. */
+  [partColumn: string]: string[] | number | undefined;
 }
 
 type Got = { description: Description };
@@ -181,10 +183,10 @@ export class CloudControl {
     if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
     const resourceTable: ResourceTable = table;
     // Cloud Control identifiers are 1-1024 characters: any other value matches no resource.
+    const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
     const ids =
-      keys.data__identifier === undefined
-        ? undefined
-        : unique(keys.data__identifier).filter((id) => id.length >= 1 && id.length <= 1024);
+      pinned === undefined ? undefined : unique(pinned).filter((id) => id.length >= 1 && id.length <= 1024);
+    requireHandlers(resourceTable, ids !== undefined);
     if (regions.length === 0 || ids?.length === 0) return [];
 
     // The first failure stops the rest of this read's calls: their results could not be returned anyway.
@@ -380,6 +382,65 @@ export class CloudControl {
     return (
       `listed ${count} ${noun} in ${region} (no data__identifier in WHERE); each row costs one GetResource call. ` +
       `Add WHERE data__identifier = '...' to read only some${cheaper}.`
+    );
+  }
+}
+
+/** More identifiers than this from the parts' product is no longer a narrowing worth its GetResource calls. */
+const maxIdentifiersFromParts = 1000;
+
+/**
+ * A compound primary identifier is its parts' values joined by `|`, as Cloud Control writes it: when WHERE pins
+ * every part column, the product of their values is the list of identifiers to get.
+ */
+function identifiersFromParts(table: ResourceTable, keys: FetchKeys): string[] | undefined {
+  const parts = table.resource.definition.primaryIdentifier;
+  if (parts.length < 2) return undefined;
+  let ids: string[] = [''];
+  for (const [i, name] of parts.entries()) {
+    const column = table.resource.propertyByName(name)?.column;
+    const values = column === undefined ? undefined : keys[column];
+    if (!Array.isArray(values)) return undefined;
+    ids = ids.flatMap((id) => values.map((v) => (i === 0 ? v : `${id}|${v}`)));
+    if (ids.length > maxIdentifiersFromParts) return undefined;
+  }
+  return ids;
+}
+
+/**
+ * A type without a list handler cannot be listed, and one without a read handler cannot be read: such a SELECT
+ * is refused before any call, saying what would work.
+ */
+function requireHandlers(table: ResourceTable, identified: boolean): void {
+  const def = table.resource.definition;
+  const name = `${table.schema}.${table.name}`;
+  const resource = table.resource.tables.find((t) => t.kind === 'resource')!;
+  const parts = def.primaryIdentifier;
+  const pinHint =
+    `Add WHERE data__identifier = '<${parts.join('>|<')}>'` +
+    (parts.length > 1
+      ? `, or pin each of ${parts.map((p) => table.resource.propertyByName(p)?.column ?? p).join(', ')} with =`
+      : '') +
+    ` on ${resource.schema}.${resource.name}.`;
+  if (table.kind === 'collection' && def.permissions.list === undefined) {
+    throw new PgError(
+      SqlState.feature_not_supported,
+      `SELECT is not supported on ${name}: ${def.typeName} has no list handler, so Cloud Control cannot list its resources`,
+      def.permissions.read === undefined ? {} : { hint: pinHint },
+    );
+  }
+  if (table.kind !== 'resource') return;
+  if (def.permissions.read === undefined) {
+    throw new PgError(
+      SqlState.feature_not_supported,
+      `SELECT is not supported on ${name}: ${def.typeName} has no read handler, so Cloud Control cannot read its resources`,
+    );
+  }
+  if (!identified && def.permissions.list === undefined) {
+    throw new PgError(
+      SqlState.feature_not_supported,
+      `SELECT from ${name} needs the resources' identifiers: ${def.typeName} has no list handler, so Cloud Control cannot list its resources`,
+      { hint: pinHint },
     );
   }
 }

@@ -7,9 +7,13 @@ export type KeyExpr =
   /** `array`: the parameter is a text array (`col = ANY($1)`), one value per element. */
   | { kind: 'param'; index: number; array?: boolean };
 
-/** Columns a read can be narrowed by; a table's own `key` columns say which of them apply to it. */
+/**
+ * Columns a read can be narrowed by; a table's own `key` columns say which of them apply to it. Besides these,
+ * the parts of a compound primary identifier are keys of their type's tables (catalog `key`).
+ */
 export const KEY_COLUMNS = ['region', 'data__identifier', 'operation', 'operation_status'] as const;
-export type KeyColumn = (typeof KEY_COLUMNS)[number];
+/** One of KEY_COLUMNS, or a compound identifier's part column (e.g. `rest_api_id`). */
+export type KeyColumn = string;
 
 /** `column <op> values` found in one conjunct; `column` is the ColumnRef's name parts. */
 export interface KeyComparison {

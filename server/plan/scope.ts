@@ -1,5 +1,5 @@
 import type { Table } from '../../catalog/types.js';
-import { conjuncts, KEY_COLUMNS, keyComparison, type KeyColumn, type KeyExpr } from './keys.js';
+import { conjuncts, keyComparison, type KeyColumn, type KeyExpr } from './keys.js';
 
 export interface TableRead {
   table: Table;
@@ -35,11 +35,10 @@ export function pinKeys(quals: unknown, entries: Entry[]): void {
     const cmp = keyComparison(conjunct);
     if (!cmp) continue;
     const column = cmp.column[cmp.column.length - 1];
-    if (!(KEY_COLUMNS as readonly string[]).includes(column)) continue;
     const target = cmp.column.length === 1 ? unqualified(entries, column) : qualified(entries, cmp.column);
     if (!target) continue;
     for (const read of target.reads) {
-      if (isKey(read.table, column)) setKey(read, column as KeyColumn, cmp.values);
+      if (isKey(read.table, column)) setKey(read, column, cmp.values);
     }
   }
 }

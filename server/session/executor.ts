@@ -627,9 +627,14 @@ function durationMs(value: string | undefined): number {
 function requireMethod(table: ResourceTable, verb: SqlVerb, statement: string = verb): void {
   if (table.methods.some((m) => m.verb === verb)) return;
   const other = table.resource.tables.find((t) => t.methods.some((m) => m.verb === verb));
+  // No table of the type serves it: the type lacks the handler (registry schema `handlers`).
+  const handler = { INSERT: 'create', UPDATE: 'update', DELETE: 'delete', SELECT: 'read' }[verb];
+  const reason = other
+    ? ''
+    : `: ${table.resource.typeName} has no ${handler} handler, so Cloud Control cannot ${handler} its resources`;
   throw new PgError(
     SqlState.feature_not_supported,
-    `${statement} is not supported on ${table.schema}.${table.name}`,
+    `${statement} is not supported on ${table.schema}.${table.name}${reason}`,
     {
       hint: other
         ? `Use ${other.schema}.${other.name}, which serves ${verb} through its ${other.methods.find((m) => m.verb === verb)!.operation} method.`

@@ -4,7 +4,7 @@ import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import { fetchLimit } from '../plan/fetch-limit.js';
 import { returnsNoRows } from '../plan/no-rows.js';
-import { KEY_COLUMNS, resolveKeys, tableReads, type ResolvedKeys as Keys } from '../plan/table-reads.js';
+import { resolveKeys, tableReads, type ResolvedKeys as Keys } from '../plan/table-reads.js';
 
 /**
  * Parameter values as text, by position; `undefined` where the value is not known before execution
@@ -15,7 +15,7 @@ export type ParamValues = (string | null | undefined)[];
 /** Several references to one table need what each of them needs: an unpinned key wins over values. */
 function union(a: Keys, b: Keys): Keys {
   const out: Keys = {};
-  for (const key of KEY_COLUMNS) {
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     const x = a[key];
     const y = b[key];
     if (x && y) out[key] = [...new Set([...x, ...y])];
