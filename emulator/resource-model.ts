@@ -176,7 +176,13 @@ export function withGeneratedProperties(
   const random = hex(6);
   for (const [name, kind] of later) {
     const id = arnOwnId();
-    if (kind === 'own-arn') model[name] = arnOf(service, region, `${arnResource(definition.typeName)}/${id}`);
+    // An S3 ARN is the bucket's name alone (`arn:aws:s3:::my-bucket`).
+    if (kind === 'own-arn')
+      model[name] = arnOf(
+        service,
+        region,
+        noAccount.has(service) ? id : `${arnResource(definition.typeName)}/${id}`,
+      );
     else if (kind === 'secret-arn')
       model[name] =
         `arn:aws:secretsmanager:${region}:${accountId}:secret:${service}!${accountId}-${id}-${random}`;
