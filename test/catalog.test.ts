@@ -330,7 +330,6 @@ describe('generic mapping', () => {
     createOnlyProperties: [],
     permissions: { create: ['c'], read: ['r'], update: ['u'], delete: ['d'], list: ['l'] },
     tables: { resource: 'widget', collection: 'widgets' },
-    generatedProperties: {},
   };
 
   it('maps JSON types to column types and takes descriptions from overrides, properties or definitions', () => {

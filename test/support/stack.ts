@@ -27,6 +27,12 @@ export interface Stack {
   sdk(region: string): CloudControlClient;
   /** What AWS now says about a resource (the read model: no write-only properties); undefined when gone. */
   awsModel(region: string, identifier: string): Promise<Record<string, unknown> | undefined>;
+  /** The same for a resource of any type. */
+  awsModelOf(
+    typeName: string,
+    region: string,
+    identifier: string,
+  ): Promise<Record<string, unknown> | undefined>;
   /** The emulator's stored model, write-only properties included (its admin view). */
   storedModel(region: string, identifier: string): Promise<Record<string, unknown> | undefined>;
   /** How many resource requests Cloud Control has seen in a region (up to 100). */
@@ -67,11 +73,12 @@ export async function startStack(options: {
     emulator,
     bridge,
     pg: { host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' },
-    async awsModel(region, identifier) {
+    awsModel: (region, identifier) => stack.awsModelOf(TYPE_NAME, region, identifier),
+    async awsModelOf(typeName, region, identifier) {
       try {
         const r = await stack
           .sdk(region)
-          .send(new GetResourceCommand({ TypeName: TYPE_NAME, Identifier: identifier }));
+          .send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }));
         return JSON.parse(r.ResourceDescription!.Properties!) as Record<string, unknown>;
       } catch (err) {
         if (err instanceof ResourceNotFoundException) return undefined;

@@ -1,0 +1,299 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { catalog, definitions, selectCatalog, type ResourceTable } from '../catalog/index.js';
+import { pluralize, tablesOf } from '../catalog/registry/definitions.js';
+import { psql } from './support/psql.js';
+import { startStack, type Stack } from './support/stack.js';
+
+/** CI clones the repository with shared/ beside it. */
+const seedPath = path.join(process.cwd(), '..', 'shared', 'reference', 'connector_profile.seed.md');
+
+function decode(html: string): string {
+  return html
+    .replace(/&#x([0-9a-f]+);/gi, (_, h: string) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"');
+}
+
+/** The seed's tables as the user wrote them: name, description, fields, methods and permissions. */
+function parseSeed(text: string) {
+  const cell = (row: string) => [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]!);
+  const code = (html: string) =>
+    decode(/code="([^"]*)"|<code>([^<]*)<\/code>/.exec(html)!.slice(1).find(Boolean)!);
+  const section = (title: string) => text.slice(text.indexOf(`## ${title}`)).split(/\n## /)[0]!;
+  const overview = Object.fromEntries(
+    section('Overview')
+      .split('\n')
+      .filter((l) => l.startsWith('<tr><td><b>'))
+      .map((l) => {
+        const [k, v] = cell(l);
+        return [k!.replace(/<\/?b>/g, ''), v!.includes('code') ? code(v!) : decode(v!)];
+      }),
+  );
+  const fields = section('Fields')
+    .split('\n')
+    .filter((l) => l.startsWith('<tr><td>'))
+    .map((l) => {
+      const [name, type, description] = cell(l);
+      return { name: code(name!), type: code(type!), description: decode(description!) };
+    });
+  const methodRows = [...section('Methods').matchAll(/<tr>\s*<td>([\s\S]*?)<\/tr>/g)].map((m) =>
+    [...m[0].matchAll(/<td>(.*?)<\/td>/g)].map((c) => code(c[1]!)),
+  );
+  const permissions = Object.fromEntries(
+    [...section('Permissions').matchAll(/### (\w+)\n```json\n([\s\S]*?)```/g)].map((m) => [
+      m[1]!.toLowerCase(),
+      m[2]!
+        .split(/,?\n/)
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ]),
+  );
+  const select = /```sql\n([\s\S]*?)```/.exec(section('`SELECT` Example'))![1]!;
+  return { overview, fields, methods: methodRows, permissions, select };
+}
+
+const seed = parseSeed(readFileSync(seedPath, 'utf8'));
+const jsonTypes: Record<string, string> = {
+  text: 'string',
+  jsonb: 'object',
+  bigint: 'integer',
+  boolean: 'boolean',
+};
+
+describe('the seed (../shared/reference/connector_profile.seed.md) from the registry snapshot', () => {
+  const table = catalog.table('appflow', 'connector_profile') as ResourceTable;
+
+  it('names and describes the table as the seed does', () => {
+    expect(seed.overview.Name).toBe('connector_profile');
+    expect(seed.overview.Id).toBe(`aws.${table.schema}.${table.name}`);
+    expect(table.description).toBe(seed.overview.Description);
+    expect(table.resource.tables.map((t) => t.name)).toEqual(['connector_profile', 'connector_profiles']);
+  });
+
+  it('has the seed fields, in order, with their types and descriptions, then the two pseudo-columns', () => {
+    const shown = table.columns.filter((c) => !['data__identifier', 'data__patchdocument'].includes(c.name));
+    expect(shown.map((c) => ({ name: c.name, type: jsonTypes[c.type], description: c.description }))).toEqual(
+      seed.fields,
+    );
+    expect(table.columns.slice(-2).map((c) => c.name)).toEqual(['data__identifier', 'data__patchdocument']);
+  });
+
+  it('has the seed methods with their verbs and required params, and the permissions of each', () => {
+    expect(table.methods.map((m) => [m.name, m.verb, m.requiredParams.join(', ')])).toEqual(seed.methods);
+    expect(table.methods.find((m) => m.verb === 'SELECT')!.permissions).toEqual(seed.permissions.read);
+    expect(table.methods.find((m) => m.verb === 'UPDATE')!.permissions).toEqual(seed.permissions.update);
+  });
+});
+
+describe('table names', () => {
+  it('serves every type of the snapshot, two tables each, no name twice', () => {
+    expect(definitions.length).toBeGreaterThan(1100);
+    expect(catalog.tables.filter((t) => t.kind !== 'requests')).toHaveLength(2 * definitions.length);
+    expect(catalog.table('s3', 'bucket')).toMatchObject({ kind: 'resource' });
+    expect(catalog.table('s3', 'buckets')).toMatchObject({ kind: 'collection' });
+  });
+
+  it('gives the collection table `_list` when StackQL names both tables alike', () => {
+    const type = catalog.resourceType('AWS::WorkSpacesWeb::NetworkSettings')!;
+    expect(type.tables.map((t) => `${t.schema}.${t.name}`)).toEqual([
+      'workspacesweb.network_settings',
+      'workspacesweb.network_settings_list',
+    ]);
+  });
+
+  it('derives names for types StackQL does not list: snake case of the last part, pluralized', () => {
+    expect(catalog.resourceType('AWS::Events::EventBusPolicy')!.tables.map((t) => t.name)).toEqual([
+      'event_bus_policy',
+      'event_bus_policies',
+    ]);
+    expect(tablesOf('AWS::Example::Analysis', undefined)).toEqual({
+      schema: 'example',
+      resource: 'analysis',
+      collection: 'analyses',
+    });
+    expect(['bucket', 'policy', 'alias', 'index', 'key'].map(pluralize)).toEqual([
+      'buckets',
+      'policies',
+      'aliases',
+      'indexes',
+      'keys',
+    ]);
+  });
+
+  it('renames a property whose column would be a pseudo-column', () => {
+    const columns = catalog.table('sns', 'subscription')!.columns.map((c) => c.name);
+    expect(columns).toContain('region_property');
+    expect(columns.filter((c) => c === 'region')).toHaveLength(1);
+  });
+
+  it('serves only the types --types selects, and refuses a glob that selects none', () => {
+    const some = selectCatalog(['AWS::AppFlow::*', 'AWS::S3::Bucket']);
+    expect(new Set(some.resourceTypes.map((t) => t.typeName.split('::')[1]))).toEqual(
+      new Set(['AppFlow', 'S3']),
+    );
+    expect(some.table('s3', 'bucket')).toBeDefined();
+    expect(some.table('s3', 'access_point')).toBeUndefined();
+    expect(() => selectCatalog(['AWS::Nope::*'])).toThrow(/no resource type/);
+  });
+});
+
+describe('through the server', () => {
+  let stack: Stack;
+  let client: pg.Client;
+  const region = 'us-east-1';
+  const notices: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ regions: [region], emulatorArgs: ['--sample-data'] });
+    client = new pg.Client(stack.pg);
+    client.on('notice', (n) => notices.push(n.message ?? ''));
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await stack?.stop();
+  });
+
+  const fails = (sql: string) =>
+    client.query(sql).then(
+      () => undefined,
+      (e: pg.DatabaseError) => ({ code: e.code, message: e.message, hint: e.hint }),
+    );
+
+  it('psql \\dt *.* lists the tables of more than 1,100 types', async () => {
+    const out = psql(stack.pg, ['\\dt *.*']);
+    expect(out.stderr).toBe('');
+    const rows = out.stdout
+      .split('\n')
+      .map((l) => l.split('|'))
+      .filter((cells) => cells.length === 4 && cells[2] === 'table')
+      .filter(([schema]) => !['pg_catalog', 'information_schema'].includes(schema!));
+    expect(rows.length).toBe(catalog.tables.length);
+    expect(rows.length).toBeGreaterThan(2 * 1100);
+  });
+
+  it("answers the seed's SELECT verbatim", async () => {
+    const sql = seed.select.replace('<ConnectorProfileName>', 'salesforce-prod');
+    const { rows } = await client.query(sql);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        region,
+        connector_profile_name: 'salesforce-prod',
+        connector_type: 'Salesforce',
+        connector_profile_arn: `arn:aws:appflow:${region}:123456789012:connectorprofile/salesforce-prod`,
+        connector_profile_config: null,
+      }),
+    ]);
+  });
+
+  it('joins AppFlow flows with the connector profiles they read from', async () => {
+    const { rows } = await client.query(
+      `SELECT f.flow_name, p.connector_type, f.destination_flow_config_list->0->'DestinationConnectorProperties'->'S3'->>'BucketName' AS bucket
+         FROM appflow.flows f
+         JOIN appflow.connector_profiles p ON p.connector_profile_name = f.source_flow_config->>'ConnectorProfileName'
+        WHERE f.region = 'us-east-1' AND p.region = 'us-east-1'
+        ORDER BY f.flow_name`,
+    );
+    expect(rows).toEqual([
+      { flow_name: 'salesforce-accounts', connector_type: 'Salesforce', bucket: 'example-appflow-landing' },
+      {
+        flow_name: 'salesforce-opportunities',
+        connector_type: 'Salesforce',
+        bucket: 'example-analytics-exports',
+      },
+      { flow_name: 'slack-messages', connector_type: 'Slack', bucket: 'example-appflow-landing' },
+    ]);
+  });
+
+  it('INSERT into s3.buckets creates a bucket that s3.bucket then reads by identifier', async () => {
+    await client.query(
+      `INSERT INTO s3.buckets (region, bucket_name, tags) VALUES ('${region}', 'inserted-bucket', '[{"Key":"k","Value":"v"}]')`,
+    );
+    const { rows } = await client.query(
+      `SELECT bucket_name, arn, tags FROM s3.bucket WHERE region = '${region}' AND data__identifier = 'inserted-bucket'`,
+    );
+    expect(rows).toEqual([
+      {
+        bucket_name: 'inserted-bucket',
+        arn: 'arn:aws:s3:::inserted-bucket',
+        tags: [{ Key: 'k', Value: 'v' }],
+      },
+    ]);
+  });
+
+  it('UPDATE of iam.role becomes a JSON Patch', async () => {
+    const explain = await client.query(
+      `EXPLAIN UPDATE iam.role SET max_session_duration = 7200 WHERE region = '${region}' AND data__identifier = 'AppFlowRedshiftAccess'`,
+    );
+    const plan = explain.rows.map((r: Record<string, string>) => Object.values(r).join('')).join('\n');
+    expect(plan).toContain('UpdateResource');
+    expect(plan).toContain('"op":"replace","path":"/MaxSessionDuration","value":7200');
+    await client.query(
+      `UPDATE iam.role SET max_session_duration = 7200 WHERE region = '${region}' AND data__identifier = 'AppFlowRedshiftAccess'`,
+    );
+    expect(
+      (await stack.awsModelOf('AWS::IAM::Role', region, 'AppFlowRedshiftAccess'))?.MaxSessionDuration,
+    ).toBe(7200);
+  });
+
+  it('pins a compound identifier by its part columns: GetResource, no listing', async () => {
+    await client.query(
+      `INSERT INTO apigateway.documentation_versions (region, rest_api_id, documentation_version, description)
+       VALUES ('${region}', 'api1', 'v1', 'first'), ('${region}', 'api1', 'v2', 'second')`,
+    );
+    const identifiers = await client.query(
+      `SELECT data__identifier FROM apigateway.documentation_versions WHERE region = '${region}' ORDER BY 1`,
+    );
+    expect(identifiers.rows).toEqual([{ data__identifier: 'v1|api1' }, { data__identifier: 'v2|api1' }]);
+    notices.length = 0;
+    const byParts = await client.query(
+      `SELECT description FROM apigateway.documentation_version
+        WHERE region = '${region}' AND rest_api_id = 'api1' AND documentation_version = 'v2'`,
+    );
+    expect(byParts.rows).toEqual([{ description: 'second' }]);
+    const byIdentifier = await client.query(
+      `SELECT description FROM apigateway.documentation_version WHERE region = '${region}' AND data__identifier = 'v1|api1'`,
+    );
+    expect(byIdentifier.rows).toEqual([{ description: 'first' }]);
+    // Without them, the resource table lists first and says so.
+    expect(notices.filter((n) => n.startsWith('listed'))).toEqual([]);
+    await client.query(`SELECT description FROM apigateway.documentation_version WHERE region = '${region}'`);
+    expect(notices.filter((n) => n.startsWith('listed'))).toHaveLength(1);
+  });
+
+  it('a type without a list handler: a clear error saying what to pin', async () => {
+    expect(await fails(`SELECT * FROM apigateway.account WHERE region = '${region}'`)).toEqual({
+      code: '0A000',
+      message:
+        "SELECT from apigateway.account needs the resources' identifiers: AWS::ApiGateway::Account has no list handler, so Cloud Control cannot list its resources",
+      hint: "Add WHERE data__identifier = '<Id>' on apigateway.account.",
+    });
+    expect(await fails(`SELECT * FROM apigateway.accounts WHERE region = '${region}'`)).toMatchObject({
+      code: '0A000',
+      message: expect.stringMatching(
+        /SELECT is not supported on apigateway\.accounts: .* has no list handler/,
+      ),
+    });
+    // With an identifier, GetResource answers (here: no such resource, no row).
+    const { rows } = await client.query(
+      `SELECT * FROM apigateway.account WHERE region = '${region}' AND data__identifier = 'nope'`,
+    );
+    expect(rows).toEqual([]);
+  });
+
+  it('a type without an update handler refuses UPDATE and says why', async () => {
+    expect(
+      await fails(
+        `UPDATE apigateway.usage_plan_key SET key_type = 'API_KEY' WHERE region = '${region}' AND data__identifier = 'x'`,
+      ),
+    ).toMatchObject({
+      code: '0A000',
+      message:
+        'UPDATE is not supported on apigateway.usage_plan_key: AWS::ApiGateway::UsagePlanKey has no update handler, so Cloud Control cannot update its resources',
+    });
+  });
+});
