@@ -19,7 +19,7 @@ export function catalogDdl(catalog: Catalog): string {
   const schemas = new Map<string, Set<string>>();
   for (const table of catalog.tables) {
     const typeNames = schemas.get(table.schema) ?? new Set<string>();
-    if (table.kind !== 'requests') typeNames.add(table.resource.typeName);
+    if (table.kind === 'resource' || table.kind === 'collection') typeNames.add(table.resource.typeName);
     schemas.set(table.schema, typeNames);
   }
   for (const [schema, typeNames] of schemas) {
@@ -28,7 +28,7 @@ export function catalogDdl(catalog: Catalog): string {
     const comment =
       typeNames.size > 0
         ? `AWS resource types: ${[...typeNames].join(', ')}`
-        : 'AWS Cloud Control API requests';
+        : 'AWS Cloud Control API requests and the resource types served';
     statements.push(`COMMENT ON SCHEMA ${identifier(schema)} IS ${literal(comment)};`);
   }
   for (const table of catalog.tables) {

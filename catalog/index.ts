@@ -1,8 +1,9 @@
 /** The catalog: every resource type of the registry snapshot served as tables, built from its schema. */
 import { buildCatalog } from './build-catalog.js';
 import { resourceRequests } from './cloud-control/resource-requests.js';
+import { resourceTypes } from './cloud-control/resource-types.js';
 import { registryDefinitions, typeFilter } from './registry/definitions.js';
-import type { Catalog, RequestsTable, ResourceDefinition } from './types.js';
+import type { Catalog, RequestsTable, ResourceDefinition, ResourceTypesTable } from './types.js';
 
 export type * from './types.js';
 export { buildCatalog } from './build-catalog.js';
@@ -10,6 +11,7 @@ export { buildResourceType, columnTypeOf } from './resource-type.js';
 export { catalogDdl } from './ddl.js';
 export { primaryIdentifierOf } from './identifier.js';
 export { resourceRequests } from './cloud-control/resource-requests.js';
+export { resourceTypeRow, resourceTypes } from './cloud-control/resource-types.js';
 export { columnToProperty, propertyToColumn } from './naming.js';
 export { typeFilter } from './registry/definitions.js';
 
@@ -17,7 +19,10 @@ export { typeFilter } from './registry/definitions.js';
 export const definitions: readonly ResourceDefinition[] = registryDefinitions();
 
 /** Tables over Cloud Control itself rather than a resource type, declared as they are. */
-export const requestsTables: readonly RequestsTable[] = [resourceRequests];
+export const requestsTables: readonly (RequestsTable | ResourceTypesTable)[] = [
+  resourceRequests,
+  resourceTypes,
+];
 
 /** Every type of the snapshot. */
 export const catalog: Catalog = buildCatalog(definitions, requestsTables);

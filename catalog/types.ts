@@ -6,7 +6,7 @@
 export type JsonSchema = { [key: string]: unknown };
 
 /** PostgreSQL type of a column: from the property's JSON type, or declared (timestamptz: a request's times). */
-export type ColumnType = 'text' | 'jsonb' | 'bigint' | 'numeric' | 'boolean' | 'timestamptz';
+export type ColumnType = 'text' | 'jsonb' | 'bigint' | 'numeric' | 'boolean' | 'timestamptz' | 'text[]';
 
 export type Handler = 'create' | 'read' | 'update' | 'delete' | 'list';
 
@@ -111,8 +111,13 @@ export interface RequestsTable extends TableBase {
   kind: 'requests';
 }
 
+/** The resource types this server serves (one row each), from the catalog itself: read-only, no AWS call. */
+export interface ResourceTypesTable extends TableBase {
+  kind: 'resource_types';
+}
+
 /** Every table the catalog serves; narrow on `kind` before using what only resource tables have. */
-export type Table = ResourceTable | RequestsTable;
+export type Table = ResourceTable | RequestsTable | ResourceTypesTable;
 
 /** A ResourceDefinition with everything derived from it. */
 export interface ResourceType {

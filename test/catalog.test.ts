@@ -429,7 +429,7 @@ describe('DDL in PostgreSQL', () => {
       `SELECT obj_description('cloud_control.resource_requests'::regclass, 'pg_class') AS t,
               obj_description('cloud_control'::regnamespace, 'pg_namespace') AS s`,
     );
-    expect(comments.rows[0]).toEqual({ t: requests.description, s: 'AWS Cloud Control API requests' });
+    expect(comments.rows[0]).toEqual({ t: requests.description, s: 'AWS Cloud Control API requests and the resource types served' });
   });
 
   it('loads a row without the write-only properties (no constraints)', async () => {

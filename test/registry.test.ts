@@ -152,7 +152,8 @@ describe('through the server', () => {
     client = new pg.Client(stack.pg);
     client.on('notice', (n) => notices.push(n.message ?? ''));
     await client.connect();
-  });
+    // The first start on a machine builds the engine template of ~2,400 tables (docs/BENCHMARKS.md).
+  }, 180_000);
   afterAll(async () => {
     await client?.end();
     await stack?.stop();
@@ -296,4 +297,61 @@ describe('through the server', () => {
         'UPDATE is not supported on apigateway.usage_plan_key: AWS::ApiGateway::UsagePlanKey has no update handler, so Cloud Control cannot update its resources',
     });
   });
+
+  it('cloud_control.resource_types has one row per served type, with handlers and flags', async () => {
+    const { rows } = await client.query(
+      `SELECT type_name, schema, resource_table, collection_table, primary_identifier, handlers->'update'->'permissions'->>0 AS update_permission,
+              read_only_properties, write_only_properties, create_only_properties
+         FROM cloud_control.resource_types WHERE type_name LIKE 'AWS::AppFlow::Connector%' ORDER BY type_name`,
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({ type_name: 'AWS::AppFlow::Connector', schema: 'appflow' }),
+      {
+        type_name: 'AWS::AppFlow::ConnectorProfile',
+        schema: 'appflow',
+        resource_table: 'connector_profile',
+        collection_table: 'connector_profiles',
+        primary_identifier: ['ConnectorProfileName'],
+        update_permission: 'appflow:UpdateConnectorProfile',
+        read_only_properties: ['ConnectorProfileArn', 'CredentialsArn'],
+        write_only_properties: ['ConnectorProfileConfig', 'KMSArn'],
+        create_only_properties: ['ConnectorProfileName', 'ConnectorType', 'ConnectorLabel'],
+      },
+    ]);
+    const noList = await client.query(
+      `SELECT count(*)::int AS n FROM cloud_control.resource_types WHERE NOT handlers ? 'list'`,
+    );
+    expect(noList.rows[0].n).toBe(catalog.resourceTypes.filter((t) => !t.definition.permissions.list).length);
+    expect(await fails(`DELETE FROM cloud_control.resource_types`)).toMatchObject({ code: '0A000' });
+  });
+
+  // Its own engine template (another selection): built on the first run.
+  it('--types serves only the selected types', async () => {
+    const narrow = await stack.startBridge(['--types', 'AWS::AppFlow::*,AWS::S3::Bucket']);
+    const c = new pg.Client({ ...stack.pg, port: narrow.port });
+    await c.connect();
+    try {
+      const types = await c.query(`SELECT type_name FROM cloud_control.resource_types ORDER BY 1`);
+      expect(types.rows.map((r: { type_name: string }) => r.type_name)).toEqual(
+        catalog.resourceTypes
+          .map((t) => t.typeName)
+          .filter((t) => t.startsWith('AWS::AppFlow::') || t === 'AWS::S3::Bucket')
+          .sort(),
+      );
+      const schemas = await c.query(
+        `SELECT DISTINCT table_schema FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+      );
+      expect(schemas.rows.map((r: { table_schema: string }) => r.table_schema)).toEqual([
+        'appflow',
+        'cloud_control',
+        's3',
+      ]);
+      await expect(c.query(`SELECT * FROM iam.roles WHERE region = '${region}'`)).rejects.toThrow(
+        'relation "iam.roles" does not exist',
+      );
+    } finally {
+      await c.end();
+      await narrow.stop();
+    }
+  }, 120_000);
 });

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-cloudcontrol';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { pino, type Logger } from 'pino';
+import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import { ReadCache, untilAborted } from './cache.js';
@@ -179,6 +180,8 @@ export class CloudControl {
     onNotice: (message: string) => void,
     signal?: AbortSignal,
   ): Promise<Row[]> {
+    // From the catalog itself: no region, no call.
+    if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
     const regions = this.#regions(keys.region);
     if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
     const resourceTable: ResourceTable = table;

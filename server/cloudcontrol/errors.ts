@@ -380,9 +380,9 @@ function createOnly(table: Table): string {
     .join(', ');
 }
 
-/** The resource type a table shows; none for cloud_control.resource_requests. */
+/** The resource type a table shows; none for cloud_control's own tables. */
 function resourceOf(table: Table): ResourceType | undefined {
-  return table.kind === 'requests' ? undefined : table.resource;
+  return table.kind === 'resource' || table.kind === 'collection' ? table.resource : undefined;
 }
 
 /** AWS messages stay short and never echo what the caller marked secret. */

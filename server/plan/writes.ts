@@ -43,7 +43,7 @@ function collect(node: unknown, catalog: Catalog, nested: boolean, out: WriteTar
   const add = (rel: unknown, kind: WriteTarget['kind']): void => {
     if (!isObject(rel)) return;
     for (const table of resolveRelation(rel, catalog)) {
-      if (table.kind === 'requests') throw readOnly(table, kind);
+      if (table.kind !== 'resource' && table.kind !== 'collection') throw readOnly(table, kind);
       out.push({ table, kind, nested });
     }
   };
@@ -64,9 +64,16 @@ function readOnly(table: Table, kind: WriteTarget['kind']): PgError {
     SqlState.feature_not_supported,
     `cannot ${kind.toUpperCase()} ${table.schema}.${table.name}: it is read-only`,
     {
-      detail:
-        "It lists Cloud Control's resource requests; AWS keeps them for 7 days and no API changes them.",
-      hint: 'Change resources through their own tables (INSERT, UPDATE or DELETE); their requests then appear here.',
+      ...(table.kind === 'requests'
+        ? {
+            detail:
+              "It lists Cloud Control's resource requests; AWS keeps them for 7 days and no API changes them.",
+            hint: 'Change resources through their own tables (INSERT, UPDATE or DELETE); their requests then appear here.',
+          }
+        : {
+            detail: 'It lists the resource types this server serves, from its registry snapshot.',
+            hint: 'Start the server with --types to serve other types.',
+          }),
     },
   );
 }
