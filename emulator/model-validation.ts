@@ -30,18 +30,17 @@ interface TypeValidators {
   model: ValidateFunction;
 }
 
-const compiled = new Map<string, TypeValidators>();
+const compiled = new Map<string, Partial<TypeValidators>>();
 
-function validatorsOf(definition: ResourceDefinition): TypeValidators {
+/** Compiled when first needed: a large registry schema (AWS::S3::Bucket) takes ajv about half a second. */
+function validatorOf(definition: ResourceDefinition, kind: keyof TypeValidators): ValidateFunction {
   let validators = compiled.get(definition.typeName);
-  if (validators === undefined) {
-    validators = {
-      desiredState: compile(withoutProperties(definition.schema, definition.readOnlyProperties)),
-      model: compile(definition.schema),
-    };
-    compiled.set(definition.typeName, validators);
-  }
-  return validators;
+  if (validators === undefined) compiled.set(definition.typeName, (validators = {}));
+  return (validators[kind] ??= compile(
+    kind === 'model'
+      ? definition.schema
+      : withoutProperties(definition.schema, definition.readOnlyProperties),
+  ));
 }
 
 /**
@@ -92,11 +91,11 @@ function withoutProperties(schema: Record<string, unknown>, names: string[]): Re
 }
 
 export function validateDesiredState(definition: ResourceDefinition, model: unknown): void {
-  check(validatorsOf(definition).desiredState, model);
+  check(validatorOf(definition, 'desiredState'), model);
 }
 
 export function validateModel(definition: ResourceDefinition, model: unknown): void {
-  check(validatorsOf(definition).model, model);
+  check(validatorOf(definition, 'model'), model);
 }
 
 function check(validate: ValidateFunction, model: unknown): void {
