@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { closed } from '../catalog/registry/definitions.js';
 import type { ResourceDefinition } from '../catalog/types.js';
 import { errors } from './errors.js';
 
@@ -47,7 +48,8 @@ function validatorOf(definition: ResourceDefinition, kind: keyof TypeValidators)
  * Registry patterns are Java regular expressions; a few do not compile in JavaScript (`\\p{Alnum}`, possessive
  * quantifiers). The schema is compiled without those patterns rather than refusing the type.
  */
-function compile(schema: Record<string, unknown>): ValidateFunction {
+function compile(raw: Record<string, unknown>): ValidateFunction {
+  const schema = closed(raw) as Record<string, unknown>;
   try {
     return ajv.compile(schema);
   } catch {

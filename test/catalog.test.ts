@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Ajv } from 'ajv';
+import { closed } from '../catalog/registry/definitions.js';
 import {
   buildCatalog,
   buildResourceType,
@@ -231,7 +232,9 @@ describe('naming', () => {
 });
 
 describe('schema', () => {
-  const validate = new Ajv({ strict: false, allErrors: true }).compile(connectorProfile.schema);
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(
+    closed(connectorProfile.schema) as object,
+  );
   const salesforce = {
     ConnectorProfileName: 'sales-prod',
     ConnectorType: 'Salesforce',
@@ -429,7 +432,10 @@ describe('DDL in PostgreSQL', () => {
       `SELECT obj_description('cloud_control.resource_requests'::regclass, 'pg_class') AS t,
               obj_description('cloud_control'::regnamespace, 'pg_namespace') AS s`,
     );
-    expect(comments.rows[0]).toEqual({ t: requests.description, s: 'AWS Cloud Control API requests and the resource types served' });
+    expect(comments.rows[0]).toEqual({
+      t: requests.description,
+      s: 'AWS Cloud Control API requests and the resource types served',
+    });
   });
 
   it('loads a row without the write-only properties (no constraints)', async () => {
