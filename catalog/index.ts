@@ -2,6 +2,7 @@
 import { connectorProfile } from './appflow/connector-profile.js';
 import { buildCatalog } from './build-catalog.js';
 import { resourceRequests } from './cloud-control/resource-requests.js';
+import { resources } from './cloud-control/resources.js';
 import type { Catalog, RequestsTable, ResourceDefinition } from './types.js';
 
 export type * from './types.js';
@@ -16,6 +17,6 @@ export { columnToProperty, propertyToColumn } from './naming.js';
 export const definitions: readonly ResourceDefinition[] = [connectorProfile];
 
 /** Tables over Cloud Control itself rather than a resource type, declared as they are. */
-export const requestsTables: readonly RequestsTable[] = [resourceRequests];
+export const requestsTables: readonly RequestsTable[] = [resourceRequests, resources];
 
 export const catalog: Catalog = buildCatalog(definitions, requestsTables);

@@ -8,7 +8,14 @@ export type KeyExpr =
   | { kind: 'param'; index: number; array?: boolean };
 
 /** Columns a read can be narrowed by; a table's own `key` columns say which of them apply to it. */
-export const KEY_COLUMNS = ['region', 'data__identifier', 'operation', 'operation_status'] as const;
+export const KEY_COLUMNS = [
+  'region',
+  'data__identifier',
+  'operation',
+  'operation_status',
+  'type_name',
+  'identifier',
+] as const;
 export type KeyColumn = (typeof KEY_COLUMNS)[number];
 
 /** `column <op> values` found in one conjunct; `column` is the ColumnRef's name parts. */

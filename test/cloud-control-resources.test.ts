@@ -1,0 +1,244 @@
+import { GetResourceCommand } from '@aws-sdk/client-cloudcontrol';
+import pg from 'pg';
+import { connectorProfile } from '../catalog/appflow/connector-profile.js';
+import { buildCatalog, catalog as shippedCatalog, requestsTables } from '../catalog/index.js';
+import { emulatorClient } from '../emulator/client.js';
+import { startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { startBridge, useFakeAwsEnvironment, type Started } from './support/processes.js';
+import { createProfiles, TYPE_NAME } from './support/stack.js';
+
+useFakeAwsEnvironment();
+
+/** A type the emulator serves and the bridge's catalog does not have: only cloud_control.resources reaches it. */
+const OTHER_TYPE = 'Example::Test::Profile';
+const region = 'ca-central-1';
+let emulator: RunningEmulator;
+let bridge: Started & { port: number };
+let sdk: ReturnType<typeof emulatorClient>;
+
+beforeAll(async () => {
+  expect(shippedCatalog.resourceType(OTHER_TYPE)).toBeUndefined();
+  const other = {
+    ...connectorProfile,
+    typeName: OTHER_TYPE,
+    service: 'example',
+    tables: { resource: 'profile', collection: 'profiles' },
+  };
+  emulator = await startEmulator({
+    port: 0,
+    logLevel: 'silent',
+    completionDelayMs: 20,
+    catalog: buildCatalog([connectorProfile, other], requestsTables),
+  });
+  sdk = emulatorClient(emulator.endpoint, region);
+  bridge = await startBridge(['--endpoint', emulator.endpoint, '--region', region, '--cache-ttl-ms', '0']);
+});
+afterAll(async () => {
+  sdk?.destroy();
+  await bridge?.stop();
+  await emulator?.close();
+});
+
+async function connect(): Promise<pg.Client> {
+  const c = new pg.Client({ host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' });
+  await c.connect();
+  return c;
+}
+
+async function withClient<T>(run: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = await connect();
+  try {
+    return await run(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function failureOf(query: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
+  try {
+    await query;
+  } catch (err) {
+    return err as { code: string; message: string; hint?: string };
+  }
+  throw new Error('the statement succeeded');
+}
+
+/** What the emulator now holds for a resource (its read model), or undefined when it is gone. */
+async function atEmulator(typeName: string, identifier: string) {
+  try {
+    const out = await sdk.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }));
+    return JSON.parse(out.ResourceDescription!.Properties!) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+const profile = (name: string) => ({
+  ConnectorProfileName: name,
+  ConnectorType: 'Salesforce',
+  ConnectionMode: 'Public',
+});
+
+test('reads a type by type_name (ListResources) and one resource by identifier (GetResource)', async () => {
+  await createProfiles(sdk, [profile('cc-read-1') as never, profile('cc-read-2') as never]);
+  await withClient(async (c) => {
+    const listed = await c.query(
+      `SELECT type_name, region, identifier, properties->>'ConnectionMode' AS mode
+         FROM cloud_control.resources WHERE type_name = $1 ORDER BY identifier`,
+      [TYPE_NAME],
+    );
+    expect(listed.rows).toEqual([
+      { type_name: TYPE_NAME, region, identifier: 'cc-read-1', mode: 'Public' },
+      { type_name: TYPE_NAME, region, identifier: 'cc-read-2', mode: 'Public' },
+    ]);
+    // The same resources as the typed table shows.
+    const typed = await c.query(`SELECT data__identifier FROM appflow.connector_profiles ORDER BY 1`);
+    expect(typed.rows.map((r) => r.data__identifier)).toEqual(['cc-read-1', 'cc-read-2']);
+
+    const one = await c.query(
+      `SELECT identifier, properties FROM cloud_control.resources
+        WHERE type_name = 'AWS::AppFlow::ConnectorProfile' AND identifier = 'cc-read-2' AND region = $1`,
+      [region],
+    );
+    expect(one.rows).toHaveLength(1);
+    expect(one.rows[0].properties).toMatchObject({
+      ConnectorProfileName: 'cc-read-2',
+      ConnectorProfileArn: expect.stringContaining(':connectorprofile/cc-read-2'),
+    });
+    const none = await c.query(
+      `SELECT * FROM cloud_control.resources WHERE type_name = $1 AND identifier = 'no-such-profile'`,
+      [TYPE_NAME],
+    );
+    expect(none.rows).toEqual([]);
+  });
+});
+
+test('INSERT, UPDATE and DELETE a type the bridge has no tables for; each change is live at the emulator', async () => {
+  await withClient(async (c) => {
+    const notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    const inserted = await c.query(
+      `INSERT INTO cloud_control.resources (type_name, region, properties)
+       VALUES ($1, $2, $3) RETURNING identifier, properties->>'ConnectorProfileArn' AS arn`,
+      [OTHER_TYPE, region, JSON.stringify(profile('cc-write-1'))],
+    );
+    expect(inserted.command).toBe('INSERT');
+    expect(inserted.rows).toEqual([
+      { identifier: 'cc-write-1', arn: expect.stringContaining(':connectorprofile/cc-write-1') },
+    ]);
+    expect(await atEmulator(OTHER_TYPE, 'cc-write-1')).toMatchObject(profile('cc-write-1'));
+    expect(notices.some((n) => /CreateResource .* in ca-central-1: SUCCESS/.test(n))).toBe(true);
+
+    const read = await c.query(`SELECT identifier FROM cloud_control.resources WHERE type_name = $1`, [
+      OTHER_TYPE,
+    ]);
+    expect(read.rows).toEqual([{ identifier: 'cc-write-1' }]);
+
+    const plan = await c.query(
+      `EXPLAIN UPDATE cloud_control.resources SET properties = properties || '{"ConnectionMode": "Private"}'
+        WHERE type_name = $1 AND identifier = 'cc-write-1'`,
+      [OTHER_TYPE],
+    );
+    expect(plan.rows.map((r) => r['QUERY PLAN'])).toEqual([
+      `UpdateResource ${OTHER_TYPE} "cc-write-1" in ${region}`,
+      // The type's schema is unknown here: every value sent is masked, as a write-only one would be.
+      '  PatchDocument: [{"op":"replace","path":"/ConnectionMode","value":"***"}]',
+    ]);
+    const updated = await c.query(
+      `UPDATE cloud_control.resources SET properties = properties || '{"ConnectionMode": "Private"}'
+        WHERE type_name = $1 AND identifier = 'cc-write-1' RETURNING properties->>'ConnectionMode' AS mode`,
+      [OTHER_TYPE],
+    );
+    expect(updated.rowCount).toBe(1);
+    expect(updated.rows).toEqual([{ mode: 'Private' }]);
+    expect(await atEmulator(OTHER_TYPE, 'cc-write-1')).toMatchObject({ ConnectionMode: 'Private' });
+
+    const deleted = await c.query(
+      `DELETE FROM cloud_control.resources WHERE type_name = $1 AND identifier = 'cc-write-1'`,
+      [OTHER_TYPE],
+    );
+    expect(deleted.rowCount).toBe(1);
+    expect(await atEmulator(OTHER_TYPE, 'cc-write-1')).toBeUndefined();
+  });
+});
+
+test('an UPDATE of a catalog type diffs properties to a JSON Patch, as the typed tables do', async () => {
+  await createProfiles(sdk, [profile('cc-patch-1') as never]);
+  await withClient(async (c) => {
+    const sql = `UPDATE cloud_control.resources
+        SET properties = jsonb_set(properties, '{ConnectionMode}', '"Private"') - 'ConnectorLabel'
+      WHERE type_name = $1 AND identifier = 'cc-patch-1'`;
+    const plan = await c.query(`EXPLAIN ${sql}`, [TYPE_NAME]);
+    expect(plan.rows.map((r) => r['QUERY PLAN'])).toEqual([
+      `UpdateResource ${TYPE_NAME} "cc-patch-1" in ${region}`,
+      '  PatchDocument: [{"op":"replace","path":"/ConnectionMode","value":"Private"}]',
+    ]);
+    await c.query(sql, [TYPE_NAME]);
+    expect(await atEmulator(TYPE_NAME, 'cc-patch-1')).toMatchObject({ ConnectionMode: 'Private' });
+    const typed = await c.query(
+      `SELECT connection_mode FROM appflow.connector_profile WHERE data__identifier = 'cc-patch-1'`,
+    );
+    expect(typed.rows).toEqual([{ connection_mode: 'Private' }]);
+  });
+});
+
+test('without a pinned type_name, reads and writes are refused with what to add to WHERE', async () => {
+  await withClient(async (c) => {
+    for (const sql of [
+      `SELECT * FROM cloud_control.resources`,
+      `SELECT * FROM cloud_control.resources WHERE identifier = 'x'`,
+      `SELECT * FROM cloud_control.resources WHERE type_name = 'AWS::S3::Bucket' OR region = 'us-east-1'`,
+      `UPDATE cloud_control.resources SET properties = '{}' WHERE identifier = 'x'`,
+      `DELETE FROM cloud_control.resources`,
+    ]) {
+      const err = await failureOf(c.query(sql));
+      expect({ sql, code: err.code, message: err.message }).toEqual({
+        sql,
+        code: '22023',
+        message: "cloud_control.resources needs the resource type: add WHERE type_name = '...' to the query",
+      });
+      expect(err.hint).toContain("WHERE type_name = 'AWS::S3::Bucket'");
+    }
+    // A column probe (BI tools) fetches nothing, so it needs no type.
+    const probe = await c.query(`SELECT * FROM cloud_control.resources LIMIT 0`);
+    expect(probe.fields.map((f) => f.name)).toEqual(['type_name', 'region', 'identifier', 'properties']);
+  });
+});
+
+test('bad input gets a clear error before any call', async () => {
+  await withClient(async (c) => {
+    const badName = await failureOf(
+      c.query(`SELECT * FROM cloud_control.resources WHERE type_name = 'S3 bucket'`),
+    );
+    expect(badName).toMatchObject({ code: '22023', message: 'invalid resource type name "S3 bucket"' });
+    const unknown = await failureOf(
+      c.query(`SELECT * FROM cloud_control.resources WHERE type_name = 'AWS::Nothing::Here'`),
+    );
+    expect(unknown).toMatchObject({
+      code: '42P01',
+      message: `Resource type AWS::Nothing::Here of cloud_control.resources is not available in ${region}`,
+    });
+    const noType = await failureOf(
+      c.query(`INSERT INTO cloud_control.resources (region, properties) VALUES ($1, '{}')`, [region]),
+    );
+    expect(noType).toMatchObject({ code: '23502', message: expect.stringContaining('"type_name"') });
+    const notObject = await failureOf(
+      c.query(`INSERT INTO cloud_control.resources (type_name, properties) VALUES ($1, '[1]')`, [OTHER_TYPE]),
+    );
+    expect(notObject).toMatchObject({
+      code: '22023',
+      message: 'properties must be a JSON object: the resource model',
+    });
+    const identifier = await failureOf(
+      c.query(
+        `UPDATE cloud_control.resources SET identifier = 'other' WHERE type_name = $1 AND identifier = 'x'`,
+        [TYPE_NAME],
+      ),
+    );
+    expect(identifier).toMatchObject({
+      code: '428C9',
+      message: 'column "identifier" identifies the resource and cannot be updated',
+    });
+  });
+});
