@@ -17,6 +17,8 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist dist
+# The registry snapshot: the emulator answers CloudFormation ListTypes/DescribeType from it.
+COPY catalog/registry/schemas-us-east-1.json.gz catalog/registry/schemas-us-east-1.json.gz
 USER node
 EXPOSE 5433
 ENTRYPOINT ["node", "dist/server/main.js"]

@@ -137,6 +137,7 @@ describe('tables', () => {
       'appflow.connector_profile',
       'appflow.connector_profiles',
       'cloud_control.resource_requests',
+      'cloud_control.resources',
     ]);
     expect(catalog.resourceType('AWS::AppFlow::ConnectorProfile')?.tables).toEqual(
       catalog.tables.filter((t) => t.schema === 'appflow'),
