@@ -1,10 +1,15 @@
 import { GetResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { connectorProfile } from '../catalog/appflow/connector-profile.js';
+import { resources } from '../catalog/cloud-control/resources.js';
 import { buildCatalog, catalog as shippedCatalog, requestsTables } from '../catalog/index.js';
 import { emulatorClient } from '../emulator/client.js';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { loadParser, parseStatements } from '../server/plan/parse.js';
+import { resolveKeys, tableReads } from '../server/plan/table-reads.js';
+import { writeTarget } from '../server/plan/writes.js';
 import { startBridge, useFakeAwsEnvironment, type Started } from './support/processes.js';
+import { spawn } from 'node:child_process';
 import { createProfiles, TYPE_NAME } from './support/stack.js';
 
 useFakeAwsEnvironment();
@@ -52,6 +57,22 @@ async function withClient<T>(run: (c: pg.Client) => Promise<T>): Promise<T> {
   } finally {
     await c.end();
   }
+}
+
+/** psql 15 with `-c` commands and `stdin`, without blocking this process (the emulator runs in it). */
+function psqlAsync(commands: string[], stdin: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const args = [`host=127.0.0.1 port=${bridge.port} dbname=aws user=postgres`, '-X', '-A'];
+    for (const command of commands) args.push('-c', command);
+    const child = spawn('psql', args, { env: { ...process.env, PGCONNECT_TIMEOUT: '10', PAGER: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', () => resolve({ stdout, stderr }));
+    child.stdin.end(stdin);
+  });
 }
 
 async function failureOf(query: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
@@ -128,7 +149,7 @@ test('INSERT, UPDATE and DELETE a type the bridge has no tables for; each change
       { identifier: 'cc-write-1', arn: expect.stringContaining(':connectorprofile/cc-write-1') },
     ]);
     expect(await atEmulator(OTHER_TYPE, 'cc-write-1')).toMatchObject(profile('cc-write-1'));
-    expect(notices.some((n) => /CreateResource .* in ca-central-1: SUCCESS/.test(n))).toBe(true);
+    expect(notices).toContain(`CreateResource (new ${OTHER_TYPE}) in ${region}: SUCCESS`);
 
     const read = await c.query(`SELECT identifier FROM cloud_control.resources WHERE type_name = $1`, [
       OTHER_TYPE,
@@ -240,5 +261,101 @@ test('bad input gets a clear error before any call', async () => {
       code: '428C9',
       message: 'column "identifier" identifies the resource and cannot be updated',
     });
+  });
+});
+
+test('one INSERT may create resources of several types, and COPY FROM creates them too', async () => {
+  await withClient(async (c) => {
+    const r = await c.query(
+      `INSERT INTO cloud_control.resources (type_name, region, properties)
+       VALUES ($1, $3, $4), ($2, $3, $5) RETURNING type_name, identifier`,
+      [
+        TYPE_NAME,
+        OTHER_TYPE,
+        region,
+        JSON.stringify(profile('cc-multi-1')),
+        JSON.stringify(profile('cc-multi-2')),
+      ],
+    );
+    expect(r.rows).toEqual([
+      { type_name: TYPE_NAME, identifier: 'cc-multi-1' },
+      { type_name: OTHER_TYPE, identifier: 'cc-multi-2' },
+    ]);
+    expect(await atEmulator(TYPE_NAME, 'cc-multi-1')).toMatchObject(profile('cc-multi-1'));
+    expect(await atEmulator(OTHER_TYPE, 'cc-multi-2')).toMatchObject(profile('cc-multi-2'));
+  });
+  // psql runs asynchronously: the emulator answers from this process.
+  const copied = await psqlAsync(
+    [`\\copy cloud_control.resources (type_name, region, properties) from stdin`],
+    `${OTHER_TYPE}\t${region}\t${JSON.stringify(profile('cc-copy-1'))}\n\\.\n`,
+  );
+  expect(copied.stderr).not.toMatch(/ERROR/);
+  expect(copied.stderr).toContain(`CreateResource (new ${OTHER_TYPE}) in ${region}: SUCCESS`);
+  expect(copied.stdout).toContain('COPY 1');
+  expect(await atEmulator(OTHER_TYPE, 'cc-copy-1')).toMatchObject(profile('cc-copy-1'));
+});
+
+test('an error about a type the catalog does not describe never shows the values sent', async () => {
+  await withClient(async (c) => {
+    const err = (await failureOf(
+      c.query(`INSERT INTO cloud_control.resources (type_name, region, properties) VALUES ($1, $2, $3)`, [
+        OTHER_TYPE,
+        region,
+        JSON.stringify({ ...profile('cc-secret-1'), ConnectionMode: 'hunter2-token' }),
+      ]),
+    )) as { code: string; message: string; detail?: string };
+    expect(err.code).toBe('22023');
+    expect(err.detail).toContain('*** is not a valid enum value');
+    expect(JSON.stringify(err)).not.toContain('hunter2-token');
+  });
+});
+
+describe('the planner', () => {
+  beforeAll(() => loadParser());
+  const keys = (sql: string, params: string[] = []) => {
+    const [stmt] = parseStatements(sql);
+    return tableReads(stmt!, shippedCatalog).map((r) => ({
+      table: `${r.table.schema}.${r.table.name}`,
+      keys: resolveKeys(r, params),
+    }));
+  };
+
+  test('pins type_name, identifier and region of cloud_control.resources', () => {
+    expect(
+      keys(
+        `SELECT * FROM cloud_control.resources WHERE type_name = ANY($1) AND identifier IN ('a', 'b') AND region = 'eu-west-1'`,
+        ['{AWS::S3::Bucket,AWS::IAM::Role}'],
+      ),
+    ).toEqual([
+      {
+        table: 'cloud_control.resources',
+        keys: {
+          type_name: ['AWS::S3::Bucket', 'AWS::IAM::Role'],
+          identifier: ['a', 'b'],
+          region: ['eu-west-1'],
+        },
+      },
+    ]);
+    // The same column names are not keys of resource_requests: its fetch is not narrowed by them.
+    expect(
+      keys(
+        `SELECT * FROM cloud_control.resource_requests WHERE type_name = 'AWS::S3::Bucket' AND identifier = 'a'`,
+      ),
+    ).toEqual([{ table: 'cloud_control.resource_requests', keys: {} }]);
+  });
+
+  test('writes target the table as a view of no type yet; resource_requests stays read-only', () => {
+    const [update] = parseStatements(
+      `UPDATE cloud_control.resources SET properties = '{}' WHERE type_name = 'A::B::C'`,
+    );
+    const target = writeTarget(update!, shippedCatalog)!;
+    expect(target.table).toMatchObject({
+      schema: 'cloud_control',
+      name: 'resources',
+      anyType: resources,
+      bare: true,
+    });
+    const [del] = parseStatements(`DELETE FROM cloud_control.resource_requests`);
+    expect(() => writeTarget(del!, shippedCatalog)).toThrow('is read-only');
   });
 });

@@ -141,8 +141,9 @@ function requestFor(
     const row = change.new!;
     const desiredState = model(row.properties, 'INSERT');
     const region = regionOf(row, defaultRegions);
-    const identifier =
-      primaryIdentifierOf(view.resource.definition, desiredState) ?? `(new ${view.resource.typeName})`;
+    // Cloud Control names the new resource when it is created; a type the catalog describes says so before.
+    const known = view.bare ? undefined : primaryIdentifierOf(view.resource.definition, desiredState);
+    const identifier = known || `(new ${view.resource.typeName})`;
     return { operation: 'CreateResource', region, identifier, desiredState };
   }
   const old = change.old!;
