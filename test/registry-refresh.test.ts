@@ -9,6 +9,7 @@ import {
   type ListTypesCommandInput,
 } from '@aws-sdk/client-cloudformation';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { describeExtraTypes, parseExtraTypes } from '../catalog/registry/extra-types.js';
 import { parseRefreshArgs } from '../catalog/registry/refresh-cli.js';
 import { refreshRegistry } from '../catalog/registry/refresh.js';
 import {
@@ -270,6 +271,50 @@ describe('the emulated registry (ListTypes, DescribeType) through @aws-sdk/clien
     expect(seen).toContain('Throttling');
     expect(readSnapshot(out)).toEqual(
       small.filter((s) => s.handlers?.create).sort((a, b) => (a.typeName < b.typeName ? -1 : 1)),
+    );
+  });
+});
+
+describe('extra types (private and third-party, by name)', () => {
+  const privateType: RegistrySchema = {
+    typeName: 'MyOrg::Test::Widget',
+    description: 'A private type activated in the account',
+    properties: { Name: { type: 'string' }, Arn: { type: 'string' } },
+    primaryIdentifier: ['/properties/Name'],
+    readOnlyProperties: ['/properties/Arn'],
+    handlers: { create: { permissions: [] }, read: { permissions: [] }, list: { permissions: [] } },
+  };
+  let emulator: RunningEmulator;
+  beforeAll(async () => {
+    // describeExtraTypes uses the SDK's default credential chain, as the server would.
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: fakeAwsEnv.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: fakeAwsEnv.AWS_SECRET_ACCESS_KEY,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    emulator = await startEmulator({
+      port: 0,
+      logLevel: 'silent',
+      registry: () => [...shipped, privateType],
+    });
+  });
+  afterAll(() => emulator?.close());
+  const options = () => ({ region: 'us-east-1', endpoint: emulator.endpoint });
+
+  test('are read with DescribeType, in the order named', async () => {
+    const names = parseExtraTypes(' MyOrg::Test::Widget, AWS::S3::Bucket,MyOrg::Test::Widget ');
+    expect(names).toEqual(['MyOrg::Test::Widget', 'AWS::S3::Bucket']);
+    const schemas = await describeExtraTypes(names, options());
+    expect(schemas).toEqual([privateType, shipped.find((s) => s.typeName === 'AWS::S3::Bucket')]);
+  });
+
+  test('a name that is not a type, or a type the account lacks, fails with what to do', async () => {
+    expect(() => parseExtraTypes('MyOrg::Widget')).toThrow(
+      '--extra-types: "MyOrg::Widget" is not a resource type name (e.g. MyOrg::Service::Thing)',
+    );
+    await expect(describeExtraTypes(['MyOrg::Test::Missing'], options())).rejects.toThrow(
+      '--extra-types: MyOrg::Test::Missing is not registered or activated in us-east-1; activate a public ' +
+        'third-party type first (aws cloudformation activate-type), or check the name and region',
     );
   });
 });
