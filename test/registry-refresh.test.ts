@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -104,6 +104,19 @@ describe('npm run refresh-registry against the emulator', () => {
     expect(run.stderr).toContain('--concurrency needs a whole number');
     expect(run.stderr).toContain('Usage: npm run refresh-registry');
   });
+});
+
+test('npm run refresh-registry runs this CLI; the CloudFormation client is pinned like the Cloud Control one', () => {
+  const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    dependencies: Record<string, string>;
+  };
+  expect(pkg.scripts['refresh-registry']).toBe(
+    'npm run -s build && node dist/catalog/registry/refresh-main.js',
+  );
+  expect(pkg.dependencies['@aws-sdk/client-cloudformation']).toBe(
+    pkg.dependencies['@aws-sdk/client-cloudcontrol'],
+  );
 });
 
 describe('the flags', () => {
