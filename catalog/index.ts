@@ -2,6 +2,7 @@
 import { buildCatalog } from './build-catalog.js';
 import { resourceRequests } from './cloud-control/resource-requests.js';
 import { resourceTypes } from './cloud-control/resource-types.js';
+import { resources } from './cloud-control/resources.js';
 import { registryDefinitions, typeFilter } from './registry/definitions.js';
 import type { Catalog, RequestsTable, ResourceDefinition, ResourceTypesTable } from './types.js';
 
@@ -22,6 +23,7 @@ export const definitions: readonly ResourceDefinition[] = registryDefinitions();
 export const requestsTables: readonly (RequestsTable | ResourceTypesTable)[] = [
   resourceRequests,
   resourceTypes,
+  resources,
 ];
 
 /** Every type of the snapshot. */

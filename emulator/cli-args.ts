@@ -11,7 +11,8 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --internal-error-rate R     share (0..1) of requests answered with ServiceInternalErrorException
   --fail-identifier ID=Code[:message]   requests on ID fail later with ErrorCode Code; repeatable
   --deny-operation Op         answer AccessDeniedException to Op; repeatable
-  --log-level L               pino level (default info)`;
+  --log-level L               pino level (default info)
+It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz.`;
 
 /** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */
 export function parseCliArgs(argv: string[]): EmulatorOptions {

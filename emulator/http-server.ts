@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { EmulatedRegistry, errorResponse, QueryError, queryErrors } from './cloudformation.js';
 import { ApiError, errors } from './errors.js';
 import { RateLimiter, type Faults } from './faults.js';
 import { isOperationName, targetPrefix, type OperationName } from './operations.js';
@@ -18,11 +19,15 @@ export interface AdminControls {
 const maxBodyBytes = 1024 * 1024;
 const jsonContentType = 'application/x-amz-json-1.0';
 
-/** Serves the Cloud Control JSON 1.0 protocol on `POST /` and the admin endpoints under `/__admin/`. */
+/**
+ * Serves the Cloud Control JSON 1.0 protocol on `POST /`, CloudFormation's registry reads (awsQuery: a
+ * form-encoded POST without X-Amz-Target) on the same path, and the admin endpoints under `/__admin/`.
+ */
 export function createHttpServer(
   service: EmulatedCloudControl,
   admin: AdminControls,
   log: Logger,
+  registry = new EmulatedRegistry(),
 ): http.Server {
   const limiter = new RateLimiter();
   return http.createServer((req, res) => {
@@ -32,6 +37,7 @@ export function createHttpServer(
       .then(async (body) => {
         if (req.url?.startsWith('/__admin/'))
           return handleAdmin(req.method ?? 'GET', req.url, body, admin, res);
+        if (isQueryRequest(req)) return serveQuery(req, body, res, requestId, started);
         const target = String(req.headers['x-amz-target'] ?? '');
         const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
         let status = 200;
@@ -59,6 +65,39 @@ export function createHttpServer(
       });
   });
 
+  /** CloudFormation ListTypes / DescribeType: an XML answer, or an <ErrorResponse>. */
+  function serveQuery(
+    req: http.IncomingMessage,
+    body: string,
+    res: http.ServerResponse,
+    requestId: string,
+    started: number,
+  ): void {
+    const params = new URLSearchParams(body);
+    let status = 200;
+    let xml: string;
+    try {
+      if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
+        throw queryErrors.invalidAction(params.get('Action') ?? '');
+      const region = regionOfRequest(req.headers.authorization);
+      if (!limiter.admit(admin.faults().throttleRps)) throw queryErrors.throttling();
+      xml = registry.handle(params, region);
+    } catch (e) {
+      const error =
+        e instanceof QueryError
+          ? e
+          : e instanceof ApiError
+            ? new QueryError(e.code, e.status, e.message)
+            : (log.error({ err: e }, 'unexpected error'),
+              new QueryError('InternalFailure', 500, 'An internal error occurred', 'Receiver'));
+      status = error.status;
+      xml = errorResponse(error, requestId);
+    }
+    res.writeHead(status, { 'Content-Type': 'text/xml', 'x-amzn-RequestId': requestId });
+    res.end(xml);
+    log.info({ requestId, operation: params.get('Action'), status, ms: Date.now() - started }, 'request');
+  }
+
   async function serve(operation: OperationName, region: string, body: string): Promise<unknown> {
     const faults = admin.faults();
     if (!limiter.admit(faults.throttleRps)) throw errors.throttling();
@@ -68,6 +107,14 @@ export function createHttpServer(
       throw errors.serviceInternalError();
     return service.handle(operation, parseInput(body), region);
   }
+}
+
+/** awsQuery (CloudFormation): form-encoded, and no X-Amz-Target, which every JSON protocol request has. */
+function isQueryRequest(req: http.IncomingMessage): boolean {
+  const contentType = String(req.headers['content-type'] ?? '');
+  return (
+    req.headers['x-amz-target'] === undefined && contentType.startsWith('application/x-www-form-urlencoded')
+  );
 }
 
 function parseInput(body: string): Record<string, unknown> {

@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Level, type Logger } from 'pino';
 import { catalog as defaultCatalog } from '../catalog/index.js';
 import type { Catalog } from '../catalog/types.js';
+import type { RegistrySchema } from '../catalog/registry/snapshot.js';
+import { EmulatedRegistry } from './cloudformation.js';
 import { applyFaults, defaultFaults, type Faults } from './faults.js';
 import { createHttpServer } from './http-server.js';
 import { loadSampleData } from './sample-data.js';
@@ -20,6 +22,8 @@ export interface EmulatorOptions extends Partial<Faults> {
   logLevel?: Level | 'silent';
   /** The resource types served; the project's catalog unless a test brings its own. */
   catalog?: Catalog;
+  /** The registry schemas CloudFormation ListTypes/DescribeType serve; the shipped snapshot (read on first use) unless a test brings its own. */
+  registry?: () => RegistrySchema[];
 }
 
 export interface RunningEmulator {
@@ -65,7 +69,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     dump: () => service.dump(),
   };
-  const server = createHttpServer(service, admin, log);
+  const server = createHttpServer(service, admin, log, new EmulatedRegistry(options.registry));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

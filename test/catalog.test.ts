@@ -141,6 +141,8 @@ describe('tables', () => {
         'appflow.connector_profile',
         'appflow.connector_profiles',
         'cloud_control.resource_requests',
+        'cloud_control.resource_types',
+        'cloud_control.resources',
       ]),
     );
     expect(catalog.resourceType('AWS::AppFlow::ConnectorProfile')?.tables).toEqual(

@@ -7,8 +7,16 @@ import {
 import pLimit, { type LimitFunction } from 'p-limit';
 import { pino, type Logger } from 'pino';
 import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
-import type { Catalog, ResourceTable, Table } from '../../catalog/types.js';
+import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
+import {
+  anyTypeRow,
+  anyTypeView,
+  checkTypeName,
+  isAnyTypeView,
+  missingTypeName,
+  servesAnyType,
+} from './any-type.js';
 import { ReadCache, untilAborted } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests } from './requests.js';
@@ -45,6 +53,9 @@ export interface FetchKeys {
   /** Requests table only: ListResourceRequests' ResourceRequestStatusFilter. */
   operation?: string[];
   operation_status?: string[];
+  /** cloud_control.resources only: the resource types and identifiers its WHERE pins. */
+  type_name?: string[];
+  identifier?: string[];
   /** A compound identifier's part columns (catalog `key`), e.g. `rest_api_id`: pinning every part pins the identifier. */
   [partColumn: string]: string[] | number | undefined;
 }
@@ -173,6 +184,8 @@ export class CloudControl {
    * requests in flight).
    * Rows are keyed by column name; jsonb values are parsed JSON; write-only columns and data__patchdocument
    * are null. Rejects with a PgError, or with `signal.reason` itself when the signal aborts.
+   * cloud_control.resources (and its view of one type): per pinned type_name, GetResource per identifier,
+   * else ListResources; no pinned type_name is an error (22023).
    */
   async fetchRows(
     table: Table,
@@ -182,6 +195,7 @@ export class CloudControl {
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
+    if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal);
     const regions = this.#regions(keys.region);
     if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
     const resourceTable: ResourceTable = table;
@@ -235,6 +249,49 @@ export class CloudControl {
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       // Promise.all rejects with the first failure: the one that aborted the others.
+      throw err;
+    }
+  }
+
+  /** cloud_control.resources: rows of each pinned type in each region; the first failure aborts the rest. */
+  async #anyTypeRows(table: Table, keys: FetchKeys, signal?: AbortSignal): Promise<Row[]> {
+    const view = isAnyTypeView(table) ? table : undefined;
+    const generic = view ? view.anyType : (table as RequestsTable);
+    const typeNames = view ? [view.resource.typeName] : keys.type_name;
+    if (typeNames === undefined) throw missingTypeName(generic);
+    for (const typeName of typeNames) checkTypeName(typeName);
+    const regions = this.#regions(keys.region);
+    const pinned = view ? keys.data__identifier : keys.identifier;
+    const ids =
+      pinned === undefined ? undefined : unique(pinned).filter((id) => id.length >= 1 && id.length <= 1024);
+    if (regions.length === 0 || typeNames.length === 0 || ids?.length === 0) return [];
+
+    const failed = new AbortController();
+    const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    const fanOut = pLimit({ concurrency: this.#concurrency, rejectOnClear: true });
+    const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (err) {
+        failed.abort(err);
+        fanOut.clearQueue();
+        throw err;
+      }
+    };
+    const read = async (typeName: string, region: string): Promise<Row[]> => {
+      const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
+      const descriptions = ids
+        ? await Promise.all(ids.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))))
+        : await guard(() => this.#list(typed, region, scope));
+      return descriptions
+        .filter((d): d is Description => d !== undefined)
+        .map((d) => anyTypeRow(typeName, region, d));
+    };
+    try {
+      const reads = unique(typeNames).flatMap((typeName) => regions.map((region) => read(typeName, region)));
+      return (await Promise.all(reads)).flat();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw err;
     }
   }

@@ -34,6 +34,8 @@ export interface WriteOutcome {
   status: FinalStatus;
   /** Absent when the call was refused synchronously. */
   requestToken?: string;
+  /** The resource's identifier as Cloud Control reported it when the request ended (a create's new resource). */
+  identifier?: string;
   /** For FAILED / CANCEL_COMPLETE / synchronous refusals; write-only values masked. */
   error?: PgError;
 }
@@ -155,7 +157,12 @@ async function run(
   }
 
   const status = final.OperationStatus as FinalStatus;
-  const outcome: WriteOutcome = { request, status, requestToken };
+  const outcome: WriteOutcome = {
+    request,
+    status,
+    requestToken,
+    ...(final.Identifier ? { identifier: final.Identifier } : {}),
+  };
   if (status === 'FAILED') outcome.error = pgErrorFromProgressEvent(final, context);
   if (status === 'CANCEL_COMPLETE') outcome.error = cancelledElsewhere(t, table);
   return settle(t, outcome);

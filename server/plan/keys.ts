@@ -11,7 +11,14 @@ export type KeyExpr =
  * Columns a read can be narrowed by; a table's own `key` columns say which of them apply to it. Besides these,
  * the parts of a compound primary identifier are keys of their type's tables (catalog `key`).
  */
-export const KEY_COLUMNS = ['region', 'data__identifier', 'operation', 'operation_status'] as const;
+export const KEY_COLUMNS = [
+  'region',
+  'data__identifier',
+  'operation',
+  'operation_status',
+  'type_name',
+  'identifier',
+] as const;
 /** One of KEY_COLUMNS, or a compound identifier's part column (e.g. `rest_api_id`). */
 export type KeyColumn = string;
 

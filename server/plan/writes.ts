@@ -1,4 +1,5 @@
-import type { Catalog, ResourceTable, Table } from '../../catalog/types.js';
+import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
+import { anyTypeView, servesAnyType } from '../cloudcontrol/any-type.js';
 import { PgError, SqlState } from '../errors.js';
 import { as, defElems, isObject, isTrue, list, type Body } from './ast.js';
 import type { ParsedStatement } from './parse.js';
@@ -22,7 +23,8 @@ const MODIFY: Record<string, WriteTarget['kind']> = {
  * Every catalog table this statement writes when it runs: its own target, data-modifying CTEs
  * (PostgreSQL allows them only at the top level), EXPLAIN ANALYZE's statement (it executes),
  * COPY ... FROM (inserts) and TRUNCATE. PREPARE and DECLARE bodies do not run here.
- * A write to a read-only table (cloud_control.resource_requests) is refused here: 0A000.
+ * A write to a read-only table (cloud_control.resource_requests) is refused here: 0A000. A write to
+ * cloud_control.resources targets its view of no type yet (server/cloudcontrol/any-type.ts).
  */
 export function writeTargets(stmt: ParsedStatement, catalog: Catalog): WriteTarget[] {
   const out: WriteTarget[] = [];
@@ -43,8 +45,11 @@ function collect(node: unknown, catalog: Catalog, nested: boolean, out: WriteTar
   const add = (rel: unknown, kind: WriteTarget['kind']): void => {
     if (!isObject(rel)) return;
     for (const table of resolveRelation(rel, catalog)) {
-      if (table.kind !== 'resource' && table.kind !== 'collection') throw readOnly(table, kind);
-      out.push({ table, kind, nested });
+      // cloud_control.resources: the type each row names is known once the engine has run the statement.
+      if (servesAnyType(table))
+        out.push({ table: anyTypeView(table as RequestsTable, '', catalog), kind, nested });
+      else if (table.kind !== 'resource' && table.kind !== 'collection') throw readOnly(table, kind);
+      else out.push({ table, kind, nested });
     }
   };
   if (MODIFY[type]) add(body.relation, MODIFY[type]);

@@ -8,6 +8,8 @@ import type { ParsedStatement } from '../plan/parse.js';
 import { dataRow, noticeResponse, rowDescription } from '../wire/backend-serializer.js';
 import { parseDataRow, parseRowDescription } from '../wire/backend-parser.js';
 import { emptyResult, type Result } from './result.js';
+import { isAnyTypeView } from '../cloudcontrol/any-type.js';
+import { createAnyTypeRows, executeAnyTypeWrite } from './any-type-writes.js';
 
 /** What the write path needs from the executor: run SQL in the engine over fetched rows, and the services. */
 export interface WriteContext {
@@ -42,6 +44,8 @@ export async function executeWrite(
   ctx: WriteContext,
   explain = false,
 ): Promise<Result> {
+  // cloud_control.resources: rows of any type (any-type-writes.ts).
+  if (isAnyTypeView(table)) return executeAnyTypeWrite(stmt, table, ctx, explain);
   const kind = stmt.kind as Kind;
   const verb = kind.toUpperCase();
   if (!explain) checkWritable(verb, ctx.readOnly);
@@ -90,6 +94,8 @@ export async function createCopiedRows(
   table: Table,
   ctx: Pick<WriteContext, 'apply' | 'defaultRegions' | 'inTransactionBlock'>,
 ): Promise<Result> {
+  // cloud_control.resources: rows of any type (any-type-writes.ts).
+  if (isAnyTypeView(table)) return createAnyTypeRows(rows, table, ctx);
   const changes = decodeChanges(rows, table, 'insert');
   const requests = changes.flatMap((c) => requestFor(c, table, 'insert', ctx.defaultRegions));
   const messages = await send(table, requests, 'COPY', ctx);
@@ -159,7 +165,7 @@ function targetNames(list: unknown): string[] {
 }
 
 /** The statement with RETURNING of what the bridge needs: old and new rows for UPDATE, the row otherwise. */
-function rewriteReturning(stmt: ParsedStatement, kind: Kind): string {
+export function rewriteReturning(stmt: ParsedStatement, kind: Kind): string {
   const ast = structuredClone(stmt.ast);
   const body = Object.values(ast)[0] as Body;
   const star = (qualifier?: string) => ({
@@ -173,12 +179,12 @@ function rewriteReturning(stmt: ParsedStatement, kind: Kind): string {
   return deparseSync(ast as never);
 }
 
-interface Change {
+export interface Change {
   old?: Row;
   new?: Row;
 }
 
-function decodeChanges(result: Result, table: Table, kind: Kind): Change[] {
+export function decodeChanges(result: Result, table: Table, kind: Kind): Change[] {
   if (!result.description) return [];
   const fields = parseRowDescription(result.description.subarray(5));
   const width = table.columns.length;
@@ -313,7 +319,7 @@ async function readBack(
 }
 
 /** SELECT <the client's RETURNING list> FROM <the target, with its alias>. */
-function returningSelect(body: Body, table: Table): string {
+export function returningSelect(body: Body, table: Table): string {
   const relation = body.relation as Body;
   const rangeVar = ('RangeVar' in relation ? relation.RangeVar : relation) as Body;
   const select = {
@@ -337,7 +343,7 @@ function returningSelect(body: Body, table: Table): string {
   return deparseSync(select as never);
 }
 
-function explainResult(table: Table, requests: WriteRequest[]): Result {
+export function explainResult(table: Table, requests: WriteRequest[]): Result {
   const lines: string[] = [];
   if (requests.length === 0) lines.push('No Cloud Control request: no row changes');
   const writeOnly = new Set(table.resource.properties.filter((p) => p.flags.writeOnly).map((p) => p.name));
@@ -372,7 +378,7 @@ function masked(state: Row, writeOnly: Set<string>): Row {
   return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, writeOnly.has(k) ? '***' : v]));
 }
 
-function failure(outcomes: WriteOutcome[], failed: WriteOutcome[], messages: Buffer[]): PgError {
+export function failure(outcomes: WriteOutcome[], failed: WriteOutcome[], messages: Buffer[]): PgError {
   const first = failed[0]!.error ?? new PgError(SqlState.fdw_error, 'the request failed');
   if (outcomes.length === 1) return withMessages(first, messages);
   const succeeded = outcomes.filter((o) => o.status === 'SUCCESS').map((o) => `"${o.request.identifier}"`);
