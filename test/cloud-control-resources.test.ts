@@ -16,7 +16,7 @@ useFakeAwsEnvironment();
 const connectorProfile = definitions.find((d) => d.typeName === TYPE_NAME)!;
 
 /** A type the emulator serves and the bridge's catalog does not have: only cloud_control.resources reaches it. */
-const OTHER_TYPE = 'Example::Test::Profile';
+const OTHER_TYPE = 'Example::AppFlow::ConnectorProfile';
 const region = 'ca-central-1';
 let emulator: RunningEmulator;
 let bridge: Started & { port: number };
@@ -147,7 +147,7 @@ test('INSERT, UPDATE and DELETE a type the bridge has no tables for; each change
     );
     expect(inserted.command).toBe('INSERT');
     expect(inserted.rows).toEqual([
-      { identifier: 'cc-write-1', arn: expect.stringMatching(/^arn:aws:.*cc-write-1/) },
+      { identifier: 'cc-write-1', arn: expect.stringContaining(':connectorprofile/cc-write-1') },
     ]);
     expect(await atEmulator(OTHER_TYPE, 'cc-write-1')).toMatchObject(profile('cc-write-1'));
     expect(notices).toContain(`CreateResource (new ${OTHER_TYPE}) in ${region}: SUCCESS`);
