@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { names, RawClient, serialize, type Message } from './support/raw-client.js';
+import { APPFLOW_DDL } from './support/appflow-ddl.js';
 import { psql } from './support/psql.js';
 import { createProfiles, startStack, type Stack } from './support/stack.js';
 import { startLocalPostgres, type LocalPostgres } from './compat/harness.js';
@@ -13,20 +14,12 @@ import { startLocalPostgres, type LocalPostgres } from './compat/harness.js';
 let stack: Stack;
 let pg: LocalPostgres;
 
-/** The columns of appflow.connector_profiles, to give the local PostgreSQL the same table. */
-const TABLE_DDL = `CREATE SCHEMA appflow;
-CREATE TABLE appflow.connector_profiles (connector_profile_arn text, connector_label text,
-  connector_profile_name text, kms_arn text, connector_type text, connection_mode text,
-  connector_profile_config jsonb, credentials_arn text, region text, data__identifier text,
-  data__patchdocument text);
-CREATE TABLE appflow.connector_profile (LIKE appflow.connector_profiles);`;
-
 beforeAll(async () => {
   [stack, pg] = await Promise.all([startStack({ regions: ['us-east-2'] }), startLocalPostgres()]);
   await createProfiles(stack.sdk('us-east-2'), [
     { ConnectorProfileName: 'c1', ConnectorType: 'Snowflake', ConnectionMode: 'Public' },
   ]);
-  const ddl = await pg.psql(TABLE_DDL);
+  const ddl = await pg.psql(APPFLOW_DDL);
   if (ddl.status !== 0) throw new Error(ddl.stderr);
 }, 180000);
 afterAll(async () => {
