@@ -103,6 +103,19 @@ describe.each(targets)('%s', (target) => {
     expect(again[0]).toMatchObject({ code: '26000' });
   });
 
+  test('an error at Parse, or a syntax error, in a transaction block aborts the block', async () => {
+    await query(client, 'BEGIN');
+    client.send(serialize.parse({ text: 'SELECT * FROM appflow.no_such_table' }), serialize.sync());
+    const parsed = await client.untilReady();
+    expect(names(parsed)).toEqual(['error', 'readyForQuery']);
+    expect(parsed[1]).toMatchObject({ status: 'E' });
+    expect((await query(client, 'SELECT 1'))[0]).toMatchObject({ name: 'error', code: '25P02' });
+    await query(client, 'ROLLBACK');
+    await query(client, 'BEGIN');
+    expect((await query(client, 'SELEC 1')).at(-1)).toMatchObject({ status: 'E' });
+    expect((await query(client, 'ROLLBACK')).at(-1)).toMatchObject({ status: 'I' });
+  });
+
   test('Describe of INSERT, UPDATE and DELETE with $n gives their parameter types; RETURNING its row', async () => {
     client.send(
       serialize.parse({
@@ -196,6 +209,10 @@ describe.each(targets)('%s', (target) => {
   test('pg_backend_pid() is the process id of BackendKeyData', async () => {
     expect(client.processId).toBeGreaterThan(0);
     expect(firstField(await query(client, 'SELECT pg_backend_pid()'))).toBe(String(client.processId));
+    // Tools find their own session in pg_stat_activity by it.
+    expect(
+      firstField(await query(client, 'SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid()')),
+    ).toBe('1');
     const other = await connect(target);
     expect(firstField(await query(other, 'SELECT pg_backend_pid()'))).toBe(String(other.processId));
     other.close();

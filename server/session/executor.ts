@@ -280,13 +280,8 @@ export class Executor {
     const out: Buffer[] = [];
     if (this.inReadOnlyTransaction())
       out.push(serializeFrontend({ type: 'Query', sql: 'SET transaction_read_only = on' }));
-    if (this.processId !== undefined && /pg_backend_pid/i.test(stmt.sql))
-      out.push(
-        serializeFrontend({
-          type: 'Query',
-          sql: `CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE AS 'SELECT ${this.processId}'`,
-        }),
-      );
+    if (this.processId !== undefined && /pg_backend_pid|pg_stat_activity/i.test(stmt.sql))
+      out.push(serializeFrontend({ type: 'Query', sql: backendPidSql(this.processId) }));
     return out;
   }
 
@@ -691,6 +686,7 @@ export class Executor {
       this.settings.resetAll();
       this.prepared.clear();
       this.cursors.close(null);
+      this.portals?.close(null);
     }
     return emptyResult(`DISCARD ${target.toUpperCase()}`);
   }
@@ -711,6 +707,21 @@ function describedByEngine(stmt: ParsedStatement): boolean {
 
 function isTransactionCharacteristic(name: string): boolean {
   return name.startsWith('transaction_') || name === 'session_characteristics';
+}
+
+/**
+ * pg_backend_pid() and pg_stat_activity's pid as the session's process id, for this unit only (its rollback undoes
+ * both): tools compare the two (`WHERE pid <> pg_backend_pid()`), so neither may say the engine's own 42 alone.
+ * Where the engine does not allow it, both stay as they are rather than failing the client's statement.
+ */
+function backendPidSql(processId: number): string {
+  return `DO $bridge$BEGIN
+  CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE
+    AS 'SELECT ${processId}';
+  EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
+    || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
+EXCEPTION WHEN insufficient_privilege THEN NULL;
+END$bridge$`;
 }
 
 /**

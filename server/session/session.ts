@@ -198,7 +198,6 @@ export class Session {
         return; // outside COPY FROM STDIN these are ignored, as PostgreSQL does
       case 'FunctionCall':
         // The call would run in its own engine unit, so large objects could not outlive it: refuse it.
-        this.executor.txn.fail();
         throw new PgError(
           SqlState.feature_not_supported,
           'the fastpath function call protocol is not supported',
@@ -430,6 +429,8 @@ export class Session {
    * (asyncpg, psycopg 3 pipelines) waits for the error before it sends anything more.
    */
   private sendError(err: unknown): void {
+    // Any error in a transaction block aborts it, wherever it came from (Parse's analysis, Bind, a syntax error).
+    this.executor.txn.fail();
     if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
     this.send(backend.errorResponse(fields));
