@@ -295,6 +295,14 @@ describe.each(targets)('%s', (target) => {
 });
 
 describe('bridge only', () => {
+  test("psql's \\lo_import (a FunctionCall) fails at once with the error, and psql goes on", () => {
+    const r = psql(stack.pg, ['\\lo_import /etc/hostname', 'SELECT 1 AS after'], {
+      variables: { ON_ERROR_STOP: '0' },
+    });
+    expect(r.stderr).toContain('the fastpath function call protocol is not supported');
+    expect(r.stdout).toContain('after\n1\n');
+  });
+
   test('database postgres serves the same tables as aws, and \\l lists both', async () => {
     const client = await RawClient.connect(stack.bridge.port, { database: 'postgres' });
     const m = await query(
