@@ -34,6 +34,9 @@ async def step(coro):
         return "hang"
     except asyncpg.PostgresError as e:
         return {"error": type(e).__name__, "sqlstate": e.sqlstate}
+    except asyncpg.InterfaceError as e:
+        # asyncpg's own refusals, e.g. "the server expects 0 arguments" after a wrong Describe.
+        return {"error": type(e).__name__, "message": str(e)}
 
 
 def rows(records):
