@@ -4,6 +4,7 @@
  * A few facts only the bridge has (its tables' rows, BackendKeyData matching, database aliases) are checked on
  * the bridge alone.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { names, RawClient, serialize, type Message } from './support/raw-client.js';
 import { APPFLOW_DDL } from './support/appflow-ddl.js';
@@ -315,6 +316,27 @@ describe('bridge only', () => {
     const unnamed = await RawClient.connect(stack.bridge.port, { database: '' });
     expect(firstField(await query(unnamed, 'SELECT 1'))).toBe('1');
     unnamed.close();
+    // psql with no dbname, as user postgres: libpq asks for database postgres.
+    const env = { ...process.env, PAGER: '' };
+    delete env.PGDATABASE;
+    const plain = spawnSync(
+      'psql',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(stack.bridge.port),
+        '-U',
+        'postgres',
+        '-X',
+        '-A',
+        '-c',
+        'SELECT count(*) AS n FROM appflow.connector_profiles',
+      ],
+      { encoding: 'utf8', timeout: 60000, env },
+    );
+    expect(plain.stderr).toBe('');
+    expect(plain.stdout).toBe('n\n1\n(1 row)\n');
     const list = psql({ ...stack.pg, database: 'postgres' }, ['\\l']);
     expect(list.stderr).toBe('');
     const databases = list.stdout.split('\n').map((line) => line.split('|')[0]);
