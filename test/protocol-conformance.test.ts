@@ -104,6 +104,20 @@ describe.each(targets)('%s', (target) => {
     expect(again[0]).toMatchObject({ code: '26000' });
   });
 
+  test('Parse analyzes with the search_path of the moment', async () => {
+    const parse = async () => {
+      client.send(
+        serialize.parse({ text: 'SELECT connector_type FROM connector_profiles' }),
+        serialize.sync(),
+      );
+      return names(await client.untilReady());
+    };
+    await query(client, 'SET search_path = appflow');
+    expect(await parse()).toEqual(['parseComplete', 'readyForQuery']);
+    await query(client, 'SET search_path = public');
+    expect(await parse()).toEqual(['error', 'readyForQuery']);
+  });
+
   test('an error at Parse, or a syntax error, in a transaction block aborts the block', async () => {
     await query(client, 'BEGIN');
     client.send(serialize.parse({ text: 'SELECT * FROM appflow.no_such_table' }), serialize.sync());

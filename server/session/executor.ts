@@ -109,6 +109,8 @@ export class Executor {
   /** The engine is shared: a cancel names this session's own unit. */
   private runningUnit: EngineUnit | undefined;
 
+  /** Descriptions the engine gave, by statement text, parameter types and settings (oldest first). */
+  private readonly descriptions = new Map<string, { params: Buffer | null; row: Buffer | null }>();
   /** The session's protocol portals, which SQL's FETCH, MOVE and CLOSE reach by name as they do cursors. */
   portals: ProtocolPortals | undefined;
 
@@ -224,6 +226,11 @@ export class Executor {
       return { params: null, row: (await this.cursorNamed(name)).result.description };
     }
     if (!describedByEngine(stmt)) return { params: null, row: null };
+    // Parse describes every statement, so a client that sends the same one again (each Parse of the unnamed
+    // statement) gets the kept answer: the tables never change, the settings are part of the key.
+    const key = JSON.stringify([stmt.sql, paramTypes, this.settings.forUnit()]);
+    const known = this.descriptions.get(key);
+    if (known) return known;
     const messages = Buffer.concat([
       serializeFrontend({
         type: 'Parse',
@@ -237,7 +244,11 @@ export class Executor {
     const reply = singleResult(
       await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }),
     );
-    return { params: reply.parameterDescription ?? null, row: reply.result.description };
+    const described = { params: reply.parameterDescription ?? null, row: reply.result.description };
+    if (this.descriptions.size >= MAX_DESCRIPTIONS)
+      this.descriptions.delete(this.descriptions.keys().next().value!);
+    this.descriptions.set(key, described);
+    return described;
   }
 
   private inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
@@ -691,6 +702,9 @@ export class Executor {
     return emptyResult(`DISCARD ${target.toUpperCase()}`);
   }
 }
+
+/** Descriptions a session keeps: enough for an application's statements, bounded for one that builds them. */
+const MAX_DESCRIPTIONS = 256;
 
 /** Statements the engine can Describe: those that run there. */
 export function runsInEngine(stmt: ParsedStatement): boolean {
