@@ -12,6 +12,8 @@ packages=(
   golang-github-lib-pq-dev      # lib/pq source under /usr/share/gocode
   python3-psycopg2
   python3-psycopg               # psycopg 3
+  python3-asyncpg               # asyncpg, plain, pooled and under SQLAlchemy's async engine
+  python3-greenlet              # SQLAlchemy's asyncio extension needs it
   python3-sqlalchemy
   python3-pandas
 )

@@ -85,7 +85,9 @@ export async function startServer(
       cert: fs.readFileSync(config.tls.certFile),
       key: fs.readFileSync(config.tls.keyFile),
     },
-    databases: ['aws'],
+    // `postgres` is where psql (as user postgres), pgcli -l, DBeaver and pgAdmin connect first: it serves the same
+    // tables as `aws`, as every database of the engine would, rather than refusing them.
+    databases: ['aws', 'postgres'],
     serverParameters: (startup) => {
       const params: Record<string, string> = { ...defaults, session_authorization: startup.user ?? '' };
       for (const name of reportedParameters) {

@@ -54,13 +54,13 @@ test('without a password the server refuses to listen beyond loopback, and says 
   );
 });
 
-test('a database other than aws is refused with 3D000', async () => {
+test('a database other than aws and postgres is refused with 3D000', async () => {
   const bridge = await startBridge(['--endpoint', emulator.endpoint, '--region', 'us-east-1']);
   try {
-    const c = new pg.Client({ host: '127.0.0.1', port: bridge.port, database: 'postgres', user: 'postgres' });
+    const c = new pg.Client({ host: '127.0.0.1', port: bridge.port, database: 'sales', user: 'postgres' });
     await expect(c.connect()).rejects.toMatchObject({
       code: '3D000',
-      message: 'database "postgres" does not exist',
+      message: 'database "sales" does not exist',
     });
   } finally {
     await bridge.stop();

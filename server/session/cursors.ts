@@ -8,7 +8,7 @@ export type FetchDirection = 'forward' | 'backward' | 'absolute' | 'relative';
  * `position` follows PostgreSQL: 0 is before the first row, 1..n on a row, n + 1 after the last.
  */
 export class Cursor {
-  private position = 0;
+  private at = 0;
 
   constructor(
     readonly result: Result,
@@ -21,34 +21,39 @@ export class Cursor {
     const n = rows.length;
     switch (direction) {
       case 'forward': {
-        const from = this.position; // rows[from] is row from + 1
+        const from = this.at; // rows[from] is row from + 1
         const to = Math.min(from + count, n);
-        this.position = from + count > n ? n + 1 : from + count;
+        this.at = from + count > n ? n + 1 : from + count;
         return rows.slice(Math.min(from, n), to);
       }
       case 'backward': {
         const out: Buffer[] = [];
-        let p = this.position;
+        let p = this.at;
         for (let i = 0; i < count && p > 1; i++) out.push(rows[--p - 1]!);
-        this.position = this.position - count < 1 ? 0 : this.position - count;
+        this.at = this.at - count < 1 ? 0 : this.at - count;
         return out;
       }
       case 'absolute':
         return this.moveTo(count < 0 ? n + count + 1 : count);
       case 'relative':
-        return this.moveTo(this.position + count);
+        return this.moveTo(this.at + count);
     }
+  }
+
+  /** 0 before the first row, n + 1 after the last: rows before it have been read. */
+  get position(): number {
+    return this.at;
   }
 
   /** Whether rows remain after the current position. */
   get hasMore(): boolean {
-    return this.position < this.result.rows.length;
+    return this.at < this.result.rows.length;
   }
 
   private moveTo(target: number): Buffer[] {
     const n = this.result.rows.length;
-    this.position = Math.max(0, Math.min(target, n + 1));
-    return this.position >= 1 && this.position <= n ? [this.result.rows[this.position - 1]!] : [];
+    this.at = Math.max(0, Math.min(target, n + 1));
+    return this.at >= 1 && this.at <= n ? [this.result.rows[this.at - 1]!] : [];
   }
 }
 

@@ -21,8 +21,9 @@ import {
 } from '../plan/statements.js';
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
+import { setConfigCalls, type SetConfigCall } from '../plan/set-config.js';
 import { writeTarget } from '../plan/writes.js';
-import { copyInResponse, noticeResponse } from '../wire/backend-serializer.js';
+import { copyInResponse, noticeResponse, parameterStatus } from '../wire/backend-serializer.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
 import { loadFor, type ParamValues } from './load.js';
@@ -71,6 +72,14 @@ export interface Invocation {
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
 export const simpleInvocation: Invocation = { params: [], messages: query, resultMessages: query };
 
+/** Portals made by Bind, seen from SQL: PostgreSQL keeps cursors and portals in one namespace. */
+export interface ProtocolPortals {
+  /** The named portal's rows as a cursor (run now if it has not run yet); undefined when there is none. */
+  cursor(name: string): Promise<Cursor | undefined>;
+  /** Closes the named portal, or every named portal (null); false when there was none by that name. */
+  close(name: string | null): boolean;
+}
+
 /** A SQL-level prepared statement (PREPARE name AS ...). */
 interface SqlPrepared {
   /** The PREPARE statement itself: re-run in each unit, since nothing stays in the engine. */
@@ -81,7 +90,6 @@ interface SqlPrepared {
 const refused: Partial<Record<ParsedStatement['kind'], string>> = {
   listen: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
   notify: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
-  unlisten: 'LISTEN/NOTIFY is not supported: live AWS state has no notification channel',
   ddl: 'this database serves live AWS resources and has no storage of its own: CREATE, ALTER and DROP are not supported',
   prepare_transaction: 'PREPARE TRANSACTION is not supported',
 };
@@ -101,9 +109,16 @@ export class Executor {
   /** The engine is shared: a cancel names this session's own unit. */
   private runningUnit: EngineUnit | undefined;
 
+  /** Descriptions the engine gave, by statement text, parameter types and settings (oldest first). */
+  private readonly descriptions = new Map<string, { params: Buffer | null; row: Buffer | null }>();
+  /** The session's protocol portals, which SQL's FETCH, MOVE and CLOSE reach by name as they do cursors. */
+  portals: ProtocolPortals | undefined;
+
   constructor(
     private readonly services: Services,
     startupSettings: Map<string, string>,
+    /** BackendKeyData's process id: what pg_backend_pid() returns. */
+    private readonly processId?: number,
   ) {
     this.settings = new Settings(startupSettings);
   }
@@ -144,11 +159,17 @@ export class Executor {
       case 'move':
         return this.fetch(stmt);
       case 'close': {
-        this.cursors.close(closeOf(stmt).name);
-        return emptyResult(closeOf(stmt).name === null ? 'CLOSE CURSOR ALL' : 'CLOSE CURSOR');
+        const { name } = closeOf(stmt);
+        if (name === null) this.portals?.close(null);
+        if (name === null || !this.portals?.close(name)) this.cursors.close(name);
+        return emptyResult(name === null ? 'CLOSE CURSOR ALL' : 'CLOSE CURSOR');
       }
       case 'discard':
         return this.discard(stmt);
+      case 'unlisten':
+        // Nothing can be listened to (LISTEN is refused), so there is nothing to stop listening to: as in
+        // PostgreSQL, UNLISTEN of a channel not listened to does nothing. Pools (asyncpg) run UNLISTEN * on release.
+        return emptyResult('UNLISTEN');
       case 'insert':
       case 'update':
       case 'delete':
@@ -202,9 +223,14 @@ export class Executor {
   ): Promise<{ params: Buffer | null; row: Buffer | null }> {
     if (stmt.kind === 'fetch') {
       const { name } = fetchOf(stmt);
-      return { params: null, row: this.cursors.get(name).result.description };
+      return { params: null, row: (await this.cursorNamed(name)).result.description };
     }
-    if (!runsInEngine(stmt)) return { params: null, row: null };
+    if (!describedByEngine(stmt)) return { params: null, row: null };
+    // Parse describes every statement, so a client that sends the same one again (each Parse of the unnamed
+    // statement) gets the kept answer: the tables never change, the settings are part of the key.
+    const key = JSON.stringify([stmt.sql, paramTypes, this.settings.forUnit()]);
+    const known = this.descriptions.get(key);
+    if (known) return known;
     const messages = Buffer.concat([
       serializeFrontend({
         type: 'Parse',
@@ -218,16 +244,85 @@ export class Executor {
     const reply = singleResult(
       await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }),
     );
-    return { params: reply.parameterDescription ?? null, row: reply.result.description };
+    const described = { params: reply.parameterDescription ?? null, row: reply.result.description };
+    if (this.descriptions.size >= MAX_DESCRIPTIONS)
+      this.descriptions.delete(this.descriptions.keys().next().value!);
+    this.descriptions.set(key, described);
+    return described;
   }
 
   private inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
     return this.statement(async (signal, notices) => {
       const load = await this.load(stmt, invocation.params, signal, notices);
-      const prelude = this.preparedStatementsFor(stmt);
-      const messages = Buffer.concat([...prelude, invocation.messages(withRenamedCatalogColumns(stmt.sql))]);
-      return this.runUnit(load, messages, replyIndex + prelude.length);
+      const prelude = [...this.sessionPrelude(stmt), ...this.preparedStatementsFor(stmt)];
+      const setConfigs = setConfigCalls(stmt, invocation.params);
+      const readBack = setConfigs.length
+        ? [
+            serializeFrontend({
+              type: 'Query',
+              sql: `SELECT ${setConfigs.map((c) => `pg_catalog.current_setting(${quoteLiteral(c.name)}, true)`).join(', ')}`,
+            }),
+          ]
+        : [];
+      const messages = Buffer.concat([
+        ...prelude,
+        invocation.messages(withRenamedCatalogColumns(stmt.sql)),
+        ...readBack,
+      ]);
+      const replies = await this.runReplies(load, messages);
+      const at = replyIndex + prelude.length;
+      const reply = replies[at];
+      if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
+      if (reply.error) throw reply.error;
+      const values = replies[at + 1]?.result.rows[0];
+      if (setConfigs.length && values)
+        reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));
+      return reply.result;
     });
+  }
+
+  /**
+   * What the engine's own session cannot know about this one, set up before the client's statement: a read-only
+   * transaction (so SHOW transaction_read_only and the engine's own checks agree with the block), and the
+   * process id of BackendKeyData for pg_backend_pid(), which tools match against cancel keys. The unit's
+   * rollback undoes both.
+   */
+  private sessionPrelude(stmt: ParsedStatement): Buffer[] {
+    const out: Buffer[] = [];
+    if (this.inReadOnlyTransaction())
+      out.push(serializeFrontend({ type: 'Query', sql: 'SET transaction_read_only = on' }));
+    if (this.processId !== undefined && /pg_backend_pid|pg_stat_activity/i.test(stmt.sql))
+      out.push(serializeFrontend({ type: 'Query', sql: backendPidSql(this.processId) }));
+    return out;
+  }
+
+  /**
+   * set_config() changed settings in the engine's unit, which rolls back: keep them as SET / SET LOCAL would.
+   * Returns the ParameterStatus frames of reported settings that changed.
+   */
+  private keepSetConfigs(calls: SetConfigCall[], values: (string | null)[]): Buffer[] {
+    const frames: Buffer[] = [];
+    calls.forEach((call, i) => {
+      const value = values[i];
+      if (value === null || value === undefined) return;
+      if (call.name === 'transaction_read_only') {
+        if (this.txn.inBlock) this.txn.readOnly = value === 'on';
+        return;
+      }
+      if (isTransactionCharacteristic(call.name)) return;
+      // Outside a transaction block a local value ended with the statement.
+      if (call.local && !this.txn.inBlock) return;
+      frames.push(...this.keepSetting(call.name, value, call.local));
+    });
+    return frames;
+  }
+
+  /** Keeps a value the engine accepted; a change of a setting PostgreSQL reports is sent as ParameterStatus. */
+  private keepSetting(name: string, value: string, local: boolean): Buffer[] {
+    const before = this.settings.get(name);
+    this.settings.set(name, value, local);
+    const reported = REPORTED_SETTINGS[name];
+    return reported && before !== value ? [parameterStatus(reported, value)] : [];
   }
 
   /**
@@ -487,10 +582,12 @@ export class Executor {
     );
     if (!applied || !readBack) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
     if (applied.error) throw applied.error;
-    if (s.isReset || s.value === null) this.settings.reset(s.name);
+    if (s.name === 'transaction_read_only') {
+      if (this.txn.inBlock) this.txn.readOnly = !s.isReset && ['on', 'true'].includes(s.value ?? '');
+    } else if (s.isReset || s.value === null) this.settings.reset(s.name);
     else if (!isTransactionCharacteristic(s.name)) {
       const value = readBack.result.rows[0] ? dataRowText(readBack.result.rows[0]) : null;
-      if (value !== null) this.settings.set(s.name, value, s.local);
+      if (value !== null) applied.result.messages.push(...this.keepSetting(s.name, value, s.local));
     }
     applied.result.tag ??= s.isReset ? 'RESET' : 'SET';
     return applied.result;
@@ -521,9 +618,12 @@ export class Executor {
   /** Why this session cannot write now, if it cannot. */
   private readOnlyReason(): string | undefined {
     if (this.services.readOnly) return 'read-only mode';
-    if (this.txn.inBlock ? this.txn.readOnly : this.settings.get('default_transaction_read_only') === 'on')
-      return 'a read-only transaction';
+    if (this.inReadOnlyTransaction()) return 'a read-only transaction';
     return undefined;
+  }
+
+  private inReadOnlyTransaction(): boolean {
+    return this.txn.inBlock ? this.txn.readOnly : this.settings.get('default_transaction_read_only') === 'on';
   }
 
   private prepare(stmt: ParsedStatement): Result {
@@ -576,13 +676,18 @@ export class Executor {
     return declared;
   }
 
-  private fetch(stmt: ParsedStatement): Result {
+  private async fetch(stmt: ParsedStatement): Promise<Result> {
     const f = fetchOf(stmt);
-    const cursor = this.cursors.get(f.name);
+    const cursor = await this.cursorNamed(f.name);
     const count = f.count === 'all' ? Number.MAX_SAFE_INTEGER : f.count;
     const rows = cursor.fetch(f.direction, count);
     if (f.move) return emptyResult(`MOVE ${rows.length}`);
     return { ...emptyResult(`FETCH ${rows.length}`), description: cursor.result.description, rows };
+  }
+
+  /** A DECLAREd cursor, else a named protocol portal; 34000 when neither exists. */
+  private async cursorNamed(name: string): Promise<Cursor> {
+    return this.cursors.find(name) ?? (await this.portals?.cursor(name)) ?? this.cursors.get(name);
   }
 
   private discard(stmt: ParsedStatement): Result {
@@ -592,18 +697,77 @@ export class Executor {
       this.settings.resetAll();
       this.prepared.clear();
       this.cursors.close(null);
+      this.portals?.close(null);
     }
     return emptyResult(`DISCARD ${target.toUpperCase()}`);
   }
 }
+
+/** Descriptions a session keeps: enough for an application's statements, bounded for one that builds them. */
+const MAX_DESCRIPTIONS = 256;
 
 /** Statements the engine can Describe: those that run there. */
 export function runsInEngine(stmt: ParsedStatement): boolean {
   return ['select', 'show', 'explain', 'copy', 'other'].includes(stmt.kind);
 }
 
+/**
+ * Statements the engine can Describe: those that run there, and writes, which the engine describes over the
+ * catalog's tables as PostgreSQL would (their $n types, and RETURNING's row).
+ */
+function describedByEngine(stmt: ParsedStatement): boolean {
+  return runsInEngine(stmt) || ['insert', 'update', 'delete'].includes(stmt.kind);
+}
+
 function isTransactionCharacteristic(name: string): boolean {
   return name.startsWith('transaction_') || name === 'session_characteristics';
+}
+
+/**
+ * pg_backend_pid() and pg_stat_activity's pid as the session's process id, for this unit only (its rollback undoes
+ * both): tools compare the two (`WHERE pid <> pg_backend_pid()`), so neither may say the engine's own 42 alone.
+ * Where the engine does not allow it, both stay as they are rather than failing the client's statement.
+ */
+function backendPidSql(processId: number): string {
+  return `DO $bridge$BEGIN
+  CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE
+    AS 'SELECT ${processId}';
+  EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
+    || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
+EXCEPTION WHEN insufficient_privilege THEN NULL;
+END$bridge$`;
+}
+
+/**
+ * Settings whose changes PostgreSQL reports with ParameterStatus (GUC_REPORT), by lower-cased name. The engine
+ * runs each unit in a session of its own and reports nothing the client can use, so the bridge does.
+ */
+const REPORTED_SETTINGS: Record<string, string> = {
+  application_name: 'application_name',
+  datestyle: 'DateStyle',
+  intervalstyle: 'IntervalStyle',
+  timezone: 'TimeZone',
+  default_transaction_read_only: 'default_transaction_read_only',
+  standard_conforming_strings: 'standard_conforming_strings',
+};
+
+/** The values of a text DataRow. */
+function dataRowTexts(frame: Buffer): (string | null)[] {
+  const out: (string | null)[] = [];
+  let at = 7;
+  for (let i = frame.readInt16BE(5); i > 0; i--) {
+    const length = frame.readInt32BE(at);
+    at += 4;
+    out.push(length < 0 ? null : frame.subarray(at, at + length).toString('utf8'));
+    if (length > 0) at += length;
+  }
+  return out;
+}
+
+/** A string literal whatever standard_conforming_strings the session has set. */
+function quoteLiteral(text: string): string {
+  const quoted = `'${text.replaceAll("'", "''")}'`;
+  return text.includes('\\') ? `E${quoted.replaceAll('\\', '\\\\')}` : quoted;
 }
 
 /** The value of a one-column text DataRow. */

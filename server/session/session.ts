@@ -11,6 +11,7 @@ import {
   type FrontendMessage,
   type FrontendMessageOf,
 } from '../wire/messages.js';
+import { Cursor } from './cursors.js';
 import { Executor, simpleInvocation, type Invocation, type Services } from './executor.js';
 import { EngineError, emptyResult, type Result } from './result.js';
 import { WriteError } from './writes.js';
@@ -24,13 +25,13 @@ interface PreparedStatement {
   described?: { params: Buffer | null; row: Buffer | null };
 }
 
-/** A portal made by Bind. Its result is materialized at the first Describe or Execute. */
+/** A portal made by Bind. Its result is materialized at the first Describe or Execute (or a FETCH by name). */
 interface Portal {
   statement: PreparedStatement;
   invocation: Invocation;
   result?: Result;
-  /** Rows already sent by Execute. */
-  sent: number;
+  /** Where Execute goes on from: row-limited Executes and SQL's FETCH and MOVE by the portal's name move it. */
+  cursor?: Cursor;
 }
 
 /**
@@ -58,7 +59,20 @@ export class Session {
     services: Services,
     startupSettings: Map<string, string>,
   ) {
-    this.executor = new Executor(services, startupSettings);
+    this.executor = new Executor(services, startupSettings, connection.processId);
+    this.executor.portals = {
+      cursor: async (name) => {
+        const portal = name === '' ? undefined : this.portals.get(name);
+        if (!portal) return undefined;
+        await this.materialize(portal);
+        return portal.cursor;
+      },
+      close: (name) => {
+        if (name !== null) return name !== '' && this.portals.delete(name);
+        for (const key of this.portals.keys()) if (key !== '') this.portals.delete(key);
+        return true;
+      },
+    };
     this.log = services.logger.child({ session: connection.processId });
   }
 
@@ -67,12 +81,25 @@ export class Session {
     this.inbox = this.connection.messages();
     for (let message = await this.next(); message; message = await this.next()) {
       if (message.type === 'Terminate') break;
+      // PostgreSQL cannot tell where a message of an unknown type ends, so it gives up on the connection.
+      if (message.type === 'Unknown') {
+        this.sendError(
+          new PgError(
+            SqlState.protocol_violation,
+            `invalid frontend message type ${message.code.charCodeAt(0)}`,
+            { severity: 'FATAL' },
+          ),
+        );
+        break;
+      }
       if (this.ignoreTillSync && message.type !== 'Sync') continue;
       try {
         await this.handle(message);
       } catch (err) {
         this.sendError(err);
-        if (message.type !== 'Query') this.ignoreTillSync = true;
+        // A Query and a FunctionCall end with their own ReadyForQuery; only the extended protocol skips to Sync.
+        if (message.type === 'FunctionCall') this.readyForQuery();
+        else if (message.type !== 'Query') this.ignoreTillSync = true;
       }
       if (this.terminated) break;
     }
@@ -170,14 +197,15 @@ export class Session {
       case 'CopyFail':
         return; // outside COPY FROM STDIN these are ignored, as PostgreSQL does
       case 'FunctionCall':
+        // The call would run in its own engine unit, so large objects could not outlive it: refuse it.
         throw new PgError(
           SqlState.feature_not_supported,
           'the fastpath function call protocol is not supported',
+          { hint: 'Call the function with SELECT; large objects cannot be stored here.' },
         );
       case 'Terminate':
-        return;
       case 'Unknown':
-        throw new PgError(SqlState.protocol_violation, `invalid frontend message type "${message.code}"`);
+        return; // the message loop handles both
     }
   }
 
@@ -205,20 +233,32 @@ export class Session {
     this.readyForQuery();
   }
 
-  private parse(message: FrontendMessageOf<'Parse'>): void {
+  /**
+   * PostgreSQL analyzes a statement at Parse (unknown tables, columns, types are errors there), so the engine
+   * describes it now; the description is kept for Describe.
+   */
+  private async parse(message: FrontendMessageOf<'Parse'>): Promise<void> {
     if (message.statement !== '' && this.statements.has(message.statement))
       throw new PgError(
         SqlState.duplicate_prepared_statement,
         `prepared statement "${message.statement}" already exists`,
       );
+    // PostgreSQL drops the unnamed statement before it looks at the new one: after a failed Parse it is gone.
+    if (message.statement === '') this.statements.delete('');
     const parsed = parseStatements(message.sql);
     if (parsed.length > 1)
       throw new PgError(SqlState.syntax_error, 'cannot insert multiple commands into a prepared statement');
-    this.statements.set(message.statement, {
+    const statement: PreparedStatement = {
       sql: message.sql,
       parsed: parsed[0] ?? null,
       paramTypes: message.paramTypes,
-    });
+    };
+    if (statement.parsed) {
+      this.executor.txn.checkNotFailed(statement.parsed.kind);
+      if (analyzedAtParse(statement.parsed))
+        statement.described = await this.executor.describe(statement.parsed, statement.paramTypes);
+    }
+    this.statements.set(message.statement, statement);
     this.send(backend.parseComplete());
   }
 
@@ -258,7 +298,7 @@ export class Session {
         run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
       copyIn: this.copyIn,
     };
-    this.portals.set(message.portal, { statement, invocation, sent: 0 });
+    this.portals.set(message.portal, { statement, invocation });
     this.send(backend.bindComplete());
   }
 
@@ -306,13 +346,15 @@ export class Session {
       return;
     }
     const result = await this.materialize(portal);
-    this.sendResult(result, { description: false, maxRows: message.maxRows, sent: portal.sent }, portal);
+    const sent = Math.min(portal.cursor!.position, result.rows.length);
+    this.sendResult(result, { description: false, maxRows: message.maxRows, sent }, portal);
   }
 
   private async materialize(portal: Portal): Promise<Result> {
     if (!portal.result) {
       const stmt = portal.statement.parsed;
       portal.result = stmt ? await this.runStatement(stmt, portal.invocation) : emptyResult(null);
+      portal.cursor = new Cursor(portal.result, false);
     }
     return portal.result;
   }
@@ -350,7 +392,7 @@ export class Session {
     if (how.description && result.description) this.send(result.description);
     const end = how.maxRows > 0 ? Math.min(how.sent + how.maxRows, result.rows.length) : result.rows.length;
     for (let i = how.sent; i < end; i++) this.send(result.rows[i]!);
-    if (portal) portal.sent = end;
+    portal?.cursor?.fetch('forward', end - how.sent);
     if (end < result.rows.length) {
       this.send(backend.portalSuspended());
       return;
@@ -382,10 +424,17 @@ export class Session {
     return portal;
   }
 
+  /**
+   * Errors go out at once, as PostgreSQL's elog.c flushes them: a client that sent Flush rather than Sync
+   * (asyncpg, psycopg 3 pipelines) waits for the error before it sends anything more.
+   */
   private sendError(err: unknown): void {
+    // Any error in a transaction block aborts it, wherever it came from (Parse's analysis, Bind, a syntax error).
+    this.executor.txn.fail();
     if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
     this.send(backend.errorResponse(fields));
+    this.connection.flush();
   }
 
   private readyForQuery(): void {
@@ -418,6 +467,11 @@ function elapsed(since: number): number {
 
 /** Input a COPY FROM STDIN takes in; beyond it the statement fails (each row is an AWS request anyway). */
 const MAX_COPY_IN_BYTES = 64 * 1024 * 1024;
+
+/** The statements PostgreSQL's parse analysis looks into at Parse; utility statements wait for Execute. */
+function analyzedAtParse(stmt: ParsedStatement): boolean {
+  return ['select', 'insert', 'update', 'delete', 'explain'].includes(stmt.kind);
+}
 
 function isCopyFromStdin(stmt: ParsedStatement | null): boolean {
   return stmt?.kind === 'copy' && copyOf(stmt).fromStdin;

@@ -22,8 +22,9 @@ export class RawClient {
     });
   }
 
-  static async connect(port: number, params: Record<string, string> = {}): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
+  /** `port` on 127.0.0.1, or a Unix socket's path (a local PostgreSQL to compare with). */
+  static async connect(port: number | string, params: Record<string, string> = {}): Promise<RawClient> {
+    const socket = typeof port === 'string' ? net.connect(port) : net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const client = new RawClient(socket);
     socket.write(serialize.startup({ user: 'postgres', database: 'aws', ...params }));
@@ -67,6 +68,12 @@ export class RawClient {
       });
     }
     return this.queue.splice(0, count);
+  }
+
+  /** Resolves when the server has closed the connection. */
+  ended(): Promise<void> {
+    if (this.socket.readableEnded || this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.socket.once('close', () => resolve()));
   }
 
   close(): void {
