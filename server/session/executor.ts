@@ -23,6 +23,7 @@ import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
 import { writeTarget } from '../plan/writes.js';
 import { copyInResponse, noticeResponse } from '../wire/backend-serializer.js';
+import { clientEncodingName } from '../wire/encoding.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
 import { loadFor, type ParamValues } from './load.js';
@@ -473,6 +474,12 @@ export class Executor {
       return result;
     }
     if (s.name === 'transaction') return this.setTransaction(s.items ?? []);
+    if (s.name === 'client_encoding') {
+      // Kept by the bridge, never sent to the engine; the connection converts and reports the change.
+      if (s.isReset || s.value === null) this.settings.reset(s.name);
+      else this.settings.set(s.name, clientEncodingName(s.value), s.local);
+      return emptyResult(s.isReset ? 'RESET' : 'SET');
+    }
     if (s.name === 'session characteristics') {
       for (const item of s.items ?? []) this.settings.set(item.name, item.value, false);
       return emptyResult('SET');
