@@ -14,8 +14,10 @@ import * as frontend from '../../server/wire/frontend-serializer.js';
  */
 export class ByteClient {
   readonly socket: net.Socket;
-  private data = Buffer.alloc(0);
-  private taken = 0;
+  /** Bytes of a frame not yet complete. */
+  private pending = Buffer.alloc(0);
+  /** Complete frames not yet taken by until(). */
+  private frames: BackendFrame[] = [];
   private waiters: (() => void)[] = [];
   readonly closed: Promise<void>;
 
@@ -23,7 +25,10 @@ export class ByteClient {
     this.socket = socket;
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
-      this.data = Buffer.concat([this.data, chunk]);
+      const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+      const complete = completeLength(data, 0);
+      for (const f of splitBackendMessages(data.subarray(0, complete))) this.frames.push(f);
+      this.pending = Buffer.from(data.subarray(complete));
       this.wake();
     });
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
@@ -62,21 +67,11 @@ export class ByteClient {
   async until(code: string, timeoutMs = 30000): Promise<BackendFrame[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const frames = splitBackendMessages(
-        this.data.subarray(this.taken, this.taken + completeLength(this.data, this.taken)),
-      );
-      const i = frames.findIndex((f) => f.code === code);
-      if (i >= 0) {
-        const out = frames.slice(0, i + 1);
-        for (const f of out) this.taken += f.raw.length;
-        return out;
-      }
-      if (this.socket.destroyed || this.socket.readableEnded) {
-        for (const f of frames) this.taken += f.raw.length;
-        return frames;
-      }
+      const i = this.frames.findIndex((f) => f.code === code);
+      if (i >= 0) return this.frames.splice(0, i + 1);
+      if (this.socket.destroyed || this.socket.readableEnded) return this.frames.splice(0);
       if (Date.now() > deadline)
-        throw new Error(`no '${code}' frame; got ${frames.map((f) => f.code).join('')}`);
+        throw new Error(`no '${code}' frame; got ${this.frames.map((f) => f.code).join('')}`);
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200);
