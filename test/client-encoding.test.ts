@@ -102,6 +102,8 @@ test('SET client_encoding / SET NAMES / RESET change the conversion and are repo
 
     c.query("SET NAMES 'KOI8-R'");
     expect(parameterStatuses(await c.until('Z'))).toEqual([['client_encoding', 'KOI8R']]);
+    c.query('SHOW client_encoding');
+    expect(rowsOf(await c.until('Z'))).toEqual([[Buffer.from('KOI8R')]]);
     c.query("SELECT U&'\\043F\\0440\\0438\\0432\\0435\\0442'"); // привет, typed in ASCII
     // KOI8-R bytes of 'привет'.
     expect(rowsOf(await c.until('Z'))).toEqual([[Buffer.from('d0d2c9d7c5d4', 'hex')]]);

@@ -17,13 +17,14 @@ import {
   fetchOf,
   prepareOf,
   setOf,
+  showOf,
   transactionOf,
 } from '../plan/statements.js';
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
 import { writeTarget } from '../plan/writes.js';
 import { copyInResponse, noticeResponse } from '../wire/backend-serializer.js';
-import { clientEncodingName } from '../wire/encoding.js';
+import { clientCodec, clientEncodingName } from '../wire/encoding.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
 import { loadFor, type ParamValues } from './load.js';
@@ -150,6 +151,13 @@ export class Executor {
       }
       case 'discard':
         return this.discard(stmt);
+      case 'show':
+        // client_encoding is the bridge's (the engine's is always UTF8).
+        if (showOf(stmt).name === 'client_encoding') {
+          const name = clientCodec(this.settings.get('client_encoding')).name;
+          return this.runUnit([], invocation.messages(`SELECT '${name}'::text AS client_encoding`));
+        }
+        return this.inEngine(stmt, invocation);
       case 'insert':
       case 'update':
       case 'delete':
