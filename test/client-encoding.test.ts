@@ -183,6 +183,45 @@ test('bytes that are not valid in the client encoding get 22021, and the session
   }
 });
 
+test('COPY FROM STDIN data is text in the client encoding: converted, and 22021 when it is not valid', async () => {
+  const c = await ByteClient.connect(stack.pg.port, { client_encoding: 'LATIN1' });
+  const copy = Buffer.from(
+    'COPY appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode) FROM STDIN',
+  );
+  try {
+    // LATIN1: the value reaches the engine as 'café' (one character); the type check quotes it back in LATIN1.
+    c.query(copy);
+    expect((await c.until('G')).at(-1)!.code).toBe('G');
+    c.send(
+      frontend.copyData(Buffer.from('us-east-1\tlatin1-copy\tcaf\xe9\tPublic\n', 'latin1')),
+      frontend.copyDone(),
+    );
+    let frames = await c.until('Z');
+    const error = frames.find((f) => f.code === 'E')!.payload;
+    expect(error.includes(Buffer.from('caf\xe9', 'latin1'))).toBe(true);
+    expect(error.includes(Buffer.from('café', 'utf8'))).toBe(false);
+
+    // SJIS: the data ends inside a two-byte character.
+    c.query("SET client_encoding TO 'SJIS'");
+    await c.until('Z');
+    c.query(copy);
+    await c.until('G');
+    c.send(
+      frontend.copyData(Buffer.from([...Buffer.from('us-east-1\tsjis-copy\tSalesforce\tPublic'), 0x93])),
+      frontend.copyDone(),
+    );
+    frames = await c.until('Z');
+    expect(errorOf(frames)).toMatchObject({
+      code: '22021',
+      message: 'invalid byte sequence for encoding "SJIS": 0x93',
+    });
+    c.query('SELECT 1');
+    expect(rowsOf(await c.until('Z'))).toEqual([[Buffer.from('1')]]);
+  } finally {
+    c.close();
+  }
+});
+
 test('client_encoding in the startup packet is checked; a bad one is FATAL 22023, and no engine ever restarts', async () => {
   const c = await ByteClient.open(stack.pg.port);
   c.send(frontend.startupMessage({ user: 'postgres', database: 'aws', client_encoding: 'EBCDIC' }));
