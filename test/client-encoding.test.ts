@@ -93,6 +93,27 @@ test('SET client_encoding / SET NAMES / RESET change the conversion and are repo
     );
     expect(rowsOf(await c.until('Z'))).toEqual([[Buffer.from('\xfc', 'latin1'), Buffer.from('1')]]);
 
+    // Binary results: text-like types are text in binary too (converted); others are left alone.
+    c.send(
+      frontend.parse({
+        statement: '',
+        sql: `SELECT U&'\\00e9'::text, U&'\\00e9'::varchar, jsonb_build_object('k', U&'\\00e9'), 256::int4`,
+        paramTypes: [],
+      }),
+      frontend.bind({ portal: '', statement: '', paramFormats: [], params: [], resultFormats: [1] }),
+      frontend.describe('P'),
+      frontend.execute(),
+      frontend.sync(),
+    );
+    expect(rowsOf(await c.until('Z'))).toEqual([
+      [
+        Buffer.from('\xe9', 'latin1'),
+        Buffer.from('\xe9', 'latin1'),
+        Buffer.from('\x01{"k": "\xe9"}', 'latin1'),
+        Buffer.from([0, 0, 1, 0]),
+      ],
+    ]);
+
     // COPY TO STDOUT text is converted as well.
     c.query(Buffer.from("COPY (SELECT 'gar\xe7on') TO STDOUT", 'latin1'));
     frames = await c.until('Z');

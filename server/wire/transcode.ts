@@ -5,27 +5,28 @@ import { BackendCode } from './messages.js';
 
 /**
  * Converts the text of backend frames (UTF-8, as the engine and the session write them) to the client encoding,
- * as PostgreSQL's pq_sendstring / pq_sendtext do: RowDescription names, text-format DataRow values, COPY TO STDOUT
+ * as PostgreSQL's pq_sendstring / pq_sendtext do: RowDescription names, text-format DataRow values (and binary
+ * text, varchar, bpchar, name, json and jsonb values, whose binary form is text), COPY TO STDOUT
  * text data, ErrorResponse / NoticeResponse fields, CommandComplete and ParameterStatus. A DataRow, a name or copy
  * data with a character the client encoding lacks throws 22P05; error and notice fields never throw (such a
  * character becomes '?', as elog.c sends them when an error is already being reported).
  */
 export class OutputTranscoder {
-  /** Per-column formats of the rows being sent (from the last RowDescription, or rowFormats()). */
-  private formats: number[] = [];
+  /** How each column of the rows being sent converts (from the last RowDescription, or rowFormats()). */
+  private columns: Conversion[] = [];
   /** COPY TO STDOUT in text (or CSV) format: its CopyData is text. */
   private copyOutText = false;
 
   /** The formats of the DataRows that follow, from a RowDescription frame, when it is not sent (Execute). */
   rowFormats(description: Buffer | null): void {
-    this.formats = description ? rowDescriptionFormats(description) : [];
+    this.columns = description ? columnConversions(description) : [];
   }
 
   frame(frame: Buffer, codec: ClientCodec): Buffer {
     const code = String.fromCharCode(frame[0]!);
     switch (code) {
       case BackendCode.RowDescription:
-        this.formats = rowDescriptionFormats(frame);
+        this.columns = columnConversions(frame);
         return codec.passthrough ? frame : convertRowDescription(frame, codec);
       case BackendCode.CopyOutResponse:
         this.copyOutText = frame[5] === 0;
@@ -64,11 +65,16 @@ export class OutputTranscoder {
     let changed = false;
     for (let i = 0; i < count; i++) {
       const value = r.lengthPrefixed();
-      if (value === null || (this.formats[i] ?? 0) !== 0) {
+      const conversion = this.columns[i] ?? 'text';
+      if (value === null || conversion === 'none') {
         values.push(value);
         continue;
       }
-      const converted = codec.fromUtf8(value);
+      // Binary jsonb is a version byte and then text.
+      const converted =
+        conversion === 'jsonb' && value.length > 0
+          ? Buffer.concat([value.subarray(0, 1), codec.fromUtf8(value.subarray(1))])
+          : codec.fromUtf8(value);
       changed ||= converted !== value;
       values.push(converted);
     }
@@ -79,15 +85,29 @@ export class OutputTranscoder {
   }
 }
 
-function rowDescriptionFormats(frame: Buffer): number[] {
+/** 'text': the value is text; 'jsonb': binary jsonb (version byte + text); 'none': binary, not text. */
+type Conversion = 'text' | 'jsonb' | 'none';
+
+/** Types whose binary form is their text, as textsend / varcharsend / namesend / json_send write it. */
+const BINARY_TEXT_TYPES = new Set([
+  25 /* text */, 1043 /* varchar */, 1042 /* bpchar */, 19 /* name */, 114 /* json */, 705 /* unknown */,
+]);
+const JSONB = 3802;
+
+function columnConversions(frame: Buffer): Conversion[] {
   const r = new Reader(frame, 5);
-  const formats: number[] = [];
+  const columns: Conversion[] = [];
   for (let n = r.int16(); n > 0; n--) {
     r.cstring();
-    r.bytes(16);
-    formats.push(r.int16());
+    r.bytes(6);
+    const typeOid = r.int32();
+    r.bytes(6);
+    const format = r.int16();
+    columns.push(
+      format === 0 || BINARY_TEXT_TYPES.has(typeOid) ? 'text' : typeOid === JSONB ? 'jsonb' : 'none',
+    );
   }
-  return formats;
+  return columns;
 }
 
 function convertRowDescription(frame: Buffer, codec: ClientCodec): Buffer {
