@@ -2,6 +2,7 @@ import pg from 'pg';
 import * as frontend from '../server/wire/frontend-serializer.js';
 import { ByteClient, errorOf } from './support/byte-client.js';
 import { startBridge, startEmulator, type Started } from './support/processes.js';
+import { psql } from './support/psql.js';
 
 let emulator: Started & { endpoint: string };
 beforeAll(async () => {
@@ -220,6 +221,23 @@ test('failed logins are logged with user, address, method and reason, never the 
     const good = client(bridge.port, { user: 'analyst', password: secret });
     await good.connect();
     await good.end();
+
+    // psql sslmode=require against a server without TLS: refused, and logged as such.
+    const tlsOnly = psql(
+      { host: '127.0.0.1', port: bridge.port, database: 'aws', user: 'analyst' },
+      ['SELECT 1'],
+      {
+        sslmode: 'require',
+      },
+    );
+    expect(tlsOnly.status).not.toBe(0);
+    expect(tlsOnly.stderr).toMatch(/server does not support SSL/);
+    await eventually(
+      'the TLS refusal is logged',
+      () =>
+        logLines(bridge, 'connection refused: the client asked for TLS, which is not configured').length ===
+        1,
+    );
     await eventually('both failures logged', () => logLines(bridge, 'login failed').length === 2);
     expect(logLines(bridge, 'login failed')).toEqual([
       expect.objectContaining({

@@ -171,6 +171,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
   let encrypted = false;
   const from = socket.remoteAddress ?? '';
   let user: string | undefined;
+  let sslDeclined = false;
   // A permanent listener: once the TLS socket owns the connection the raw socket may still emit errors.
   const ignore = (): void => {};
   socket.on('error', ignore);
@@ -211,6 +212,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
         sslAsked = true;
         if (!options.tls) {
           options.logger?.debug({ from }, 'SSL requested but not configured: answered N');
+          sslDeclined = true;
           write(Buffer.from('N'));
           continue;
         }
@@ -301,6 +303,9 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
     }
   } catch (err) {
     reader.detach();
+    // A client that asked for TLS, was told there is none and went away (sslmode=require) was refused.
+    if (err instanceof Hangup && sslDeclined && user === undefined)
+      options.logger?.warn({ from }, 'connection refused: the client asked for TLS, which is not configured');
     if (!(err instanceof Hangup)) {
       const fields = backend.errorFieldsOf(err);
       if (err instanceof PgError)
