@@ -43,7 +43,7 @@ const usage = `Usage: aws-sql-bridge [options]
   --engines <n>              embedded PostgreSQL workers running statements side by side, about 300 MB
                              of memory each (default 2, or 1 on a single CPU)
   --max-connections <n>      client connections at once, starting ones included; more get 53300 (default 100)
-  --max-startup-connections <n>  connections still starting up or authenticating at once (default 20)
+  --max-startup-connections <n>  connections still starting up or authenticating at once (default 64)
   --authentication-timeout <s>   seconds a client has to finish startup and authentication (default 60)
   --max-message-size <bytes> largest message a client may send: Query, Bind, CopyData... (default 64MB;
                              kB, MB and GB suffixes)
@@ -68,7 +68,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'max-concurrency': { type: 'string', default: '8' },
       engines: { type: 'string' },
       'max-connections': { type: 'string', default: '100' },
-      'max-startup-connections': { type: 'string', default: '20' },
+      'max-startup-connections': { type: 'string', default: '64' },
       'authentication-timeout': { type: 'string', default: '60' },
       'max-message-size': { type: 'string', default: '64MB' },
       'log-level': { type: 'string', default: 'info' },
