@@ -11,7 +11,8 @@ beforeAll(async () => {
 afterAll(() => emulator?.stop());
 
 const bridgeWith = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  startBridge(['--endpoint', emulator.endpoint, '--region', 'us-east-1', ...args], env);
+  // One engine each: these tests are about the connection, and CI runs other suites beside them.
+  startBridge(['--endpoint', emulator.endpoint, '--region', 'us-east-1', '--engines', '1', ...args], env);
 
 /** The bridge's pino lines (JSON on stderr) with a given msg. */
 function logLines(bridge: Started, msg: string | RegExp): Record<string, unknown>[] {
