@@ -16,6 +16,14 @@ export interface ServerConfig {
   maxConcurrency: number;
   /** Engine workers evaluating statements side by side (about 300 MB RSS each). */
   engines: number;
+  /** Client connections at once, those starting up included (PostgreSQL's max_connections). */
+  maxConnections: number;
+  /** Connections still in startup or authentication at once; more are refused at once. */
+  maxStartupConnections: number;
+  /** PostgreSQL's authentication_timeout, in milliseconds. */
+  authenticationTimeoutMs: number;
+  /** The largest message a client may send after startup (Query, Bind, CopyData...), in bytes. */
+  maxMessageBytes: number;
   logLevel: string;
   /** `--types`: globs over type names selecting the resource types served; empty: every type. */
   types: string[];
@@ -38,6 +46,11 @@ const usage = `Usage: aws-sql-bridge [options]
                              of memory each (default 2, or 1 on a single CPU)
   --types <glob>[,<glob>...]  resource types to serve, e.g. 'AWS::AppFlow::*,AWS::S3::Bucket'
                              (default: every type of the registry snapshot, about 1,200)
+  --max-connections <n>      client connections at once, starting ones included; more get 53300 (default 100)
+  --max-startup-connections <n>  connections still starting up or authenticating at once (default 64)
+  --authentication-timeout <s>   seconds a client has to finish startup and authentication (default 60)
+  --max-message-size <bytes> largest message a client may send: Query, Bind, CopyData... (default 64MB;
+                             kB, MB and GB suffixes)
   --log-level <level>        pino level (default info)`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
@@ -58,6 +71,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'cache-ttl-ms': { type: 'string', default: '5000' },
       'max-concurrency': { type: 'string', default: '8' },
       engines: { type: 'string' },
+      'max-connections': { type: 'string', default: '100' },
+      'max-startup-connections': { type: 'string', default: '64' },
+      'authentication-timeout': { type: 'string', default: '60' },
+      'max-message-size': { type: 'string', default: '64MB' },
       'log-level': { type: 'string', default: 'info' },
       types: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
@@ -84,6 +101,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   const engines = values.engines === undefined ? defaultEngines() : Number(values.engines);
   if (!Number.isInteger(engines) || engines < 1)
     throw new Error(`--engines ${values.engines}: give a whole number of at least 1`);
+  const positive = (flag: string, value: string | undefined): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--${flag} ${value}: give a whole number of at least 1`);
+    return n;
+  };
+  const maxConnections = positive('max-connections', values['max-connections']);
+  const maxStartupConnections = positive('max-startup-connections', values['max-startup-connections']);
+  const authenticationTimeout = Number(values['authentication-timeout']);
+  if (!(authenticationTimeout > 0 && authenticationTimeout <= 600))
+    throw new Error(
+      `--authentication-timeout ${values['authentication-timeout']}: give seconds, more than 0 and at most 600`,
+    );
+  const maxMessageBytes = byteSize(values['max-message-size']!);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new Error('--tls-cert and --tls-key go together');
   return {
@@ -98,6 +129,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     cacheTtlMs: Number(values['cache-ttl-ms']),
     maxConcurrency: Number(values['max-concurrency']),
     engines,
+    maxConnections,
+    maxStartupConnections,
+    authenticationTimeoutMs: Math.round(authenticationTimeout * 1000),
+    maxMessageBytes,
     logLevel: values['log-level']!,
     types: parseTypes(values.types ?? []),
   };
@@ -116,6 +151,19 @@ function parseTypes(args: string[]): string[] {
       );
   }
   return globs;
+}
+
+/** PostgreSQL's protocol limit for one message (pqcomm.h PQ_LARGE_MESSAGE_LIMIT). */
+const MESSAGE_LIMIT = 0x3fffffff;
+
+/** `65536`, `64kB`, `64MB`, `1GB` in bytes, between 64 kB and PostgreSQL's 1 GB message limit. */
+function byteSize(value: string): number {
+  const m = /^\s*(\d+)\s*(b|kb|mb|gb)?\s*$/i.exec(value);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m?.[2] ?? 'b').toLowerCase()] ?? 1;
+  const bytes = m ? Number(m[1]) * unit : NaN;
+  if (!(bytes >= 65536))
+    throw new Error(`--max-message-size ${value}: give a size of at least 64kB, e.g. 64MB`);
+  return Math.min(bytes, MESSAGE_LIMIT);
 }
 
 /** Two engines let a long statement run beside short ones; with one CPU they would only share it. */

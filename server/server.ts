@@ -7,12 +7,15 @@ import { CloudControl } from './cloudcontrol/client.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
 import { EnginePool, type EngineLike } from './engine/pool.js';
+import { PgError, SqlState } from './errors.js';
 import { loadParser } from './plan/parse.js';
 import type { Services } from './session/executor.js';
 import { Session } from './session/session.js';
 import { startupOptions } from './session/settings.js';
 import { parseDataRow, splitBackendMessages } from './wire/backend-parser.js';
+import * as backend from './wire/backend-serializer.js';
 import { acceptConnection, type WireOptions } from './wire/connection.js';
+import { clientEncodingName } from './wire/encoding.js';
 import { serializeFrontend } from './wire/frontend-serializer.js';
 
 /** ParameterStatus names PostgreSQL reports at startup, with the case it reports them in. */
@@ -54,6 +57,10 @@ export async function startServer(
     logger.warn(
       'no password configured: any local user can connect (trust); set PGBRIDGE_PASSWORD (or --password) to require one',
     );
+  if (config.auth.method === 'password' && !config.tls)
+    logger.warn(
+      '--auth password sends each password in cleartext and no TLS is configured: give --tls-cert and --tls-key, or use --auth scram-sha-256',
+    );
 
   await loadParser();
   const catalog = selectCatalog(config.types);
@@ -78,6 +85,9 @@ export async function startServer(
   };
   const defaults = await engineDefaults(engine);
   const sessions = new Map<number, { secretKey: number; session: Session }>();
+  /** Sockets still in startup or authentication, and connections admitted (past the StartupMessage). */
+  let starting = 0;
+  let admitted = 0;
 
   const wire: WireOptions = {
     auth: config.auth,
@@ -106,11 +116,51 @@ export async function startServer(
       const entry = sessions.get(processId);
       if (entry && entry.secretKey === secretKey) entry.session.cancel();
     },
+    startupTimeoutMs: config.authenticationTimeoutMs,
+    maxMessageBytes: config.maxMessageBytes,
+    logger,
   };
+  const tooManyClients = (detail: string) =>
+    new PgError(SqlState.too_many_connections, 'sorry, too many clients already', {
+      severity: 'FATAL',
+      detail,
+      hint: 'Close idle connections (or use a connection pool), or start the server with a higher --max-connections.',
+    });
 
   const server = net.createServer((socket) => {
+    const from = socket.remoteAddress ?? '';
+    if (starting >= config.maxStartupConnections) {
+      // Refused before reading anything, so a flood of silent sockets cannot hold file descriptors.
+      logger.warn(
+        { from, starting, limit: config.maxStartupConnections },
+        'connection refused: too many connections starting up',
+      );
+      socket.on('error', () => {});
+      const refusal = tooManyClients(
+        `${starting} connections are still starting up or authenticating (--max-startup-connections ${config.maxStartupConnections}).`,
+      );
+      socket.end(backend.errorResponse({ ...backend.errorFieldsOf(refusal), severity: 'FATAL' }));
+      setTimeout(() => socket.destroy(), 5000).unref();
+      return;
+    }
+    starting++;
+    let counted = false;
+    const admit = (): PgError | undefined => {
+      // As max_connections, checked once the StartupMessage is in (so CancelRequests still get through).
+      if (admitted >= config.maxConnections)
+        return tooManyClients(
+          `${admitted} clients are connected (--max-connections ${config.maxConnections}).`,
+        );
+      admitted++;
+      counted = true;
+      return undefined;
+    };
+    socket.once('close', () => {
+      if (counted) admitted--;
+      counted = false;
+    });
     void (async () => {
-      const connection = await acceptConnection(socket, wire);
+      const connection = await acceptConnection(socket, { ...wire, admit }).finally(() => starting--);
       if (!connection) return;
       // PGlite starts with search_path 'public'; PostgreSQL's default is what clients expect to see.
       const settings = new Map<string, string>([['search_path', '"$user", public']]);
@@ -118,6 +168,15 @@ export async function startServer(
         if (!notSettings.has(name)) settings.set(name.toLowerCase(), value);
       for (const [name, value] of startupOptions(connection.startupParameters.options))
         settings.set(name, value);
+      const encoding = settings.get('client_encoding');
+      if (encoding !== undefined) {
+        // A `-c client_encoding=...` option: the StartupMessage's own value was checked during startup.
+        try {
+          settings.set('client_encoding', clientEncodingName(encoding));
+        } catch {
+          settings.delete('client_encoding');
+        }
+      }
       const session = new Session(connection, services, settings);
       sessions.set(connection.processId, { secretKey: connection.secretKey, session });
       const { user, application_name } = connection.startupParameters;

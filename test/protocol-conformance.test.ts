@@ -331,7 +331,7 @@ describe('bridge only', () => {
     expect(firstField(await query(unnamed, 'SELECT 1'))).toBe('1');
     unnamed.close();
     // psql with no dbname, as user postgres: libpq asks for database postgres.
-    const env = { ...process.env, PAGER: '' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PAGER: '' };
     delete env.PGDATABASE;
     const plain = spawnSync(
       'psql',

@@ -137,8 +137,18 @@ describe('frontend serializer -> frontend parser', () => {
     protocolViolation(() => new FrontendParser().feed(Buffer.from([0x53, 0, 0, 0, 3])));
     // Sync is a small message: 1 MB is absurd for it even though Query may be that big.
     protocolViolation(() => new FrontendParser().feed(Buffer.from([0x53, 0, 0x10, 0, 0])));
-    protocolViolation(() =>
-      new FrontendParser({ maxMessageLength: 100 }).feed(frontend.query('x'.repeat(200))),
+  });
+
+  test('a message above the configured limit is refused with FATAL 54000 from its header alone', () => {
+    const parser = new FrontendParser({ maxMessageLength: 100 });
+    // Only the 5-byte header of a declared (almost) 1 GiB Query: refused before any of its body arrives.
+    const header = Buffer.from([0x51, 0x3f, 0xff, 0xff, 0xff]);
+    expect(() => parser.feed(header)).toThrow(
+      expect.objectContaining({ code: '54000', severity: 'FATAL' }) as unknown as Error,
+    );
+    expect(parser.buffered).toBe(0);
+    expect(() => new FrontendParser({ maxMessageLength: 100 }).feed(frontend.query('x'.repeat(200)))).toThrow(
+      /more than this server's limit of 100 bytes/,
     );
   });
 

@@ -17,6 +17,7 @@ import {
   fetchOf,
   prepareOf,
   setOf,
+  showOf,
   transactionOf,
 } from '../plan/statements.js';
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
@@ -24,6 +25,7 @@ import { withRenamedCatalogColumns } from '../plan/compat.js';
 import { setConfigCalls, type SetConfigCall } from '../plan/set-config.js';
 import { writeTarget } from '../plan/writes.js';
 import { copyInResponse, noticeResponse, parameterStatus } from '../wire/backend-serializer.js';
+import { clientCodec, clientEncodingName } from '../wire/encoding.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
 import { loadFor, type ParamValues } from './load.js';
@@ -170,6 +172,13 @@ export class Executor {
         // Nothing can be listened to (LISTEN is refused), so there is nothing to stop listening to: as in
         // PostgreSQL, UNLISTEN of a channel not listened to does nothing. Pools (asyncpg) run UNLISTEN * on release.
         return emptyResult('UNLISTEN');
+      case 'show':
+        // client_encoding is the bridge's (the engine's is always UTF8).
+        if (showOf(stmt).name === 'client_encoding') {
+          const name = clientCodec(this.settings.get('client_encoding')).name;
+          return this.runUnit([], invocation.messages(`SELECT '${name}'::text AS client_encoding`));
+        }
+        return this.inEngine(stmt, invocation);
       case 'insert':
       case 'update':
       case 'delete':
@@ -568,6 +577,12 @@ export class Executor {
       return result;
     }
     if (s.name === 'transaction') return this.setTransaction(s.items ?? []);
+    if (s.name === 'client_encoding') {
+      // Kept by the bridge, never sent to the engine; the connection converts and reports the change.
+      if (s.isReset || s.value === null) this.settings.reset(s.name);
+      else this.settings.set(s.name, clientEncodingName(s.value), s.local);
+      return emptyResult(s.isReset ? 'RESET' : 'SET');
+    }
     if (s.name === 'session characteristics') {
       for (const item of s.items ?? []) this.settings.set(item.name, item.value, false);
       return emptyResult('SET');

@@ -74,6 +74,8 @@ export class Session {
       },
     };
     this.log = services.logger.child({ session: connection.processId });
+    // The connection converts text to and from the client encoding the session's settings hold.
+    connection.useClientEncoding(() => this.executor.settings.get('client_encoding'));
   }
 
   async run(): Promise<void> {
@@ -146,6 +148,8 @@ export class Session {
           return Buffer.concat(chunks, bytes);
         case 'CopyFail':
           throw new PgError(SqlState.query_canceled, `COPY from stdin failed: ${message.message}`);
+        case 'Undecodable':
+          throw message.error;
         case 'Flush':
         case 'Sync':
           break;
@@ -206,6 +210,13 @@ export class Session {
       case 'Terminate':
       case 'Unknown':
         return; // the message loop handles both
+      case 'Undecodable':
+        // Text not in the client encoding: an ERROR for that message, as PostgreSQL gives (22021 / 22P05).
+        this.executor.txn.fail();
+        if (message.code !== FrontendCode.Query) throw message.error;
+        this.sendError(message.error);
+        this.readyForQuery();
+        return;
     }
   }
 
@@ -332,6 +343,7 @@ export class Session {
     const cursor = this.portals.has(message.portal) ? undefined : this.executor.cursors.find(message.portal);
     if (cursor) {
       const rows = cursor.fetch('forward', message.maxRows > 0 ? message.maxRows : Number.MAX_SAFE_INTEGER);
+      this.connection.rowFormats(cursor.result.description);
       for (const row of rows) this.send(row);
       this.send(
         message.maxRows > 0 && cursor.hasMore
@@ -390,6 +402,7 @@ export class Session {
   ): void {
     if (how.sent === 0) for (const m of result.messages) this.send(m);
     if (how.description && result.description) this.send(result.description);
+    else this.connection.rowFormats(result.description);
     const end = how.maxRows > 0 ? Math.min(how.sent + how.maxRows, result.rows.length) : result.rows.length;
     for (let i = how.sent; i < end; i++) this.send(result.rows[i]!);
     portal?.cursor?.fetch('forward', end - how.sent);

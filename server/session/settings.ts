@@ -15,7 +15,8 @@ export class Settings {
 
   /** Name/value pairs for EngineUnit.settings, transaction-local values last so they win. */
   forUnit(): [string, string][] {
-    return [...this.values, ...this.local];
+    // client_encoding stays in the bridge: the engine speaks UTF8 and the connection converts.
+    return [...this.values, ...this.local].filter(([name]) => name !== 'client_encoding');
   }
 
   get(name: string): string | undefined {

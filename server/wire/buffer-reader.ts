@@ -11,6 +11,8 @@ export class Reader {
     private readonly buffer: Buffer,
     start = 0,
     private readonly end = buffer.length,
+    /** Turns a string's bytes into text (the client encoding's conversion); UTF-8 by default. */
+    private readonly text?: (bytes: Buffer) => string,
   ) {
     this.offset = start;
   }
@@ -64,7 +66,9 @@ export class Reader {
   cstring(): string {
     const nul = this.buffer.indexOf(0, this.offset);
     if (nul < 0 || nul >= this.end) throw invalidMessage('invalid string in message');
-    const value = this.buffer.toString('utf8', this.offset, nul);
+    const value = this.text
+      ? this.text(this.buffer.subarray(this.offset, nul))
+      : this.buffer.toString('utf8', this.offset, nul);
     this.offset = nul + 1;
     return value;
   }

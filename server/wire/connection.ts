@@ -1,9 +1,11 @@
 import type net from 'node:net';
 import type { PgError } from '../errors.js';
 import * as backend from './backend-serializer.js';
-import { FrontendParser } from './frontend-parser.js';
-import type { FrontendMessage } from './messages.js';
+import { clientCodec, type ClientCodec } from './encoding.js';
+import { decode, FrontendParser, Transcoding, type RawFrame } from './frontend-parser.js';
+import { FrontendCode, type FrontendMessage } from './messages.js';
 import { runStartup, type StartupResult, type WireOptions } from './startup.js';
+import { OutputTranscoder } from './transcode.js';
 
 export type { AuthMethod, WireLogger, WireOptions } from './startup.js';
 
@@ -13,6 +15,18 @@ const INBOX_HIGH_WATER = 1024;
 const AUTO_FLUSH_BYTES = 256 * 1024;
 /** How long close() waits for the peer to take the last bytes before destroying the socket. */
 const CLOSE_TIMEOUT_MS = 10_000;
+/**
+ * Back-pressure: while more than this is waiting in the socket for a client that does not read, the connection
+ * hands the session no further message (so no further result is produced) until the socket drains.
+ */
+export const OUTPUT_HIGH_WATER = 1024 * 1024;
+
+/** A decoded message, with its frame kept in case the client encoding changes before the session takes it. */
+interface InboxEntry {
+  frame: RawFrame;
+  codec: ClientCodec;
+  message: FrontendMessage;
+}
 
 /**
  * Runs startup on a fresh socket: SSLRequest ('S' and a TLS upgrade when tls is set, else 'N'), GSSENCRequest
@@ -28,7 +42,7 @@ export async function acceptConnection(socket: net.Socket, options: WireOptions)
   const remoteAddress = socket.remoteAddress ?? '';
   try {
     const result = await runStartup(socket, options);
-    return result && new Connection(result, remoteAddress, options);
+    return result && new Connection(result, remoteAddress, options, options.maxMessageBytes);
   } catch (err) {
     options.logger?.warn({ err }, 'startup failed unexpectedly');
     socket.destroy();
@@ -48,19 +62,37 @@ export class Connection {
   protocolError: PgError | undefined;
 
   private readonly stream: net.Socket;
-  private readonly parser = new FrontendParser();
+  private readonly parser: FrontendParser;
   private readonly logger: WireOptions['logger'];
   private output: Buffer[] = [];
   private outputBytes = 0;
-  private inbox: FrontendMessage[] = [];
+  private inbox: InboxEntry[] = [];
   private inboxHead = 0;
   private wakeReader: (() => void) | undefined;
   /** No more input will be decoded (Terminate, EOF, error or close()). */
   private inputEnded = false;
   private closed = false;
   private paused = false;
+  /** The session's client_encoding; the startup value until the session says where to read it. */
+  private encoding: () => string | undefined;
+  /** The client_encoding last reported with ParameterStatus. */
+  private reportedEncoding: string;
+  private readonly transcoder = new OutputTranscoder();
+  /** COPY FROM STDIN in text format under way: its CopyData is converted as a stream. */
+  private copyIn: ((chunk: Buffer, last: boolean) => Buffer) | undefined;
+  /** Times the session waited for a client that was not reading its results (back-pressure). */
+  backPressureWaits = 0;
 
-  constructor(result: StartupResult, remoteAddress: string, options: Pick<WireOptions, 'logger'> = {}) {
+  constructor(
+    result: StartupResult,
+    remoteAddress: string,
+    options: Pick<WireOptions, 'logger'> = {},
+    maxMessageBytes?: number,
+  ) {
+    this.parser = new FrontendParser({ maxMessageLength: maxMessageBytes });
+    const startupEncoding = result.startupParameters.client_encoding;
+    this.encoding = () => startupEncoding;
+    this.reportedEncoding = clientCodec(startupEncoding).name;
     this.stream = result.stream;
     this.startupParameters = result.startupParameters;
     this.processId = result.processId;
@@ -89,27 +121,80 @@ export class Connection {
     if (!this.paused) stream.resume();
   }
 
-  /** Queue bytes; they are written together on flush() (one write per round trip). */
+  /**
+   * Where the session keeps client_encoding (a canonical name from clientEncodingName, or undefined for UTF8).
+   * Text in and out is converted with it from then on, and a change is reported with ParameterStatus.
+   */
+  useClientEncoding(current: () => string | undefined): void {
+    this.encoding = current;
+  }
+
+  /** The formats of DataRows sent without their RowDescription (Execute of a described portal). */
+  rowFormats(description: Buffer | null): void {
+    this.transcoder.rowFormats(description);
+  }
+
+  /**
+   * Queue bytes; they are written together on flush() (one write per round trip). Text is converted to the
+   * client encoding: throws 22P05 (nothing queued) for a row or name with a character the client cannot take.
+   */
   send(message: Buffer): void {
     if (this.closed) return;
-    this.output.push(message);
-    this.outputBytes += message.length;
+    const codec = this.codec();
+    if (codec.name !== this.reportedEncoding) {
+      this.reportedEncoding = codec.name;
+      this.queue(backend.parameterStatus('client_encoding', codec.name));
+    }
+    const frame = this.transcoder.frame(message, codec);
+    if (frame[0] === 0x47 /* CopyInResponse */)
+      this.copyIn = frame[5] === 0 && !codec.passthrough ? codec.streamToUtf8() : undefined;
+    this.queue(frame);
+  }
+
+  private queue(frame: Buffer): void {
+    this.output.push(frame);
+    this.outputBytes += frame.length;
     if (this.outputBytes >= AUTO_FLUSH_BYTES) this.flush();
+  }
+
+  private codec(): ClientCodec {
+    return clientCodec(this.encoding());
   }
 
   flush(): void {
     if (this.output.length === 0) return;
-    const data = this.output.length === 1 ? this.output[0]! : Buffer.concat(this.output, this.outputBytes);
+    const chunks = this.output;
     this.output = [];
     this.outputBytes = 0;
-    if (!this.closed && !this.stream.destroyed && this.stream.writable) this.stream.write(data);
+    const stream = this.stream;
+    if (this.closed || stream.destroyed || !stream.writable) return;
+    // One writev, without concatenating (a copy of the whole batch) first.
+    stream.cork();
+    for (const chunk of chunks) stream.write(chunk);
+    stream.uncork();
+  }
+
+  /** Bytes written but not yet taken by the client's socket, plus those queued for the next flush. */
+  get bufferedBytes(): number {
+    return this.stream.writableLength + this.outputBytes;
   }
 
   /** Decoded frontend messages in order; yields Terminate if sent, then ends (also on disconnect). */
   async *messages(): AsyncGenerator<FrontendMessage, void, undefined> {
     for (;;) {
       if (this.inboxHead < this.inbox.length) {
-        const message = this.inbox[this.inboxHead++]!;
+        // Back-pressure: a client that does not read its results gets no new one produced until it does.
+        if (this.stream.writableLength > OUTPUT_HIGH_WATER) {
+          this.flush();
+          this.backPressureWaits++;
+          this.logger?.debug(
+            { session: this.processId, buffered: this.bufferedBytes },
+            'client is not reading its results: waiting for the socket to drain',
+          );
+          await this.drained();
+          continue;
+        }
+        const entry = this.inbox[this.inboxHead++]!;
         if (this.inboxHead === this.inbox.length) {
           this.inbox = [];
           this.inboxHead = 0;
@@ -118,7 +203,7 @@ export class Connection {
           this.paused = false;
           this.stream.resume();
         }
-        yield message;
+        yield this.convert(entry);
         continue;
       }
       if (this.inputEnded) return;
@@ -156,17 +241,57 @@ export class Connection {
     return this.closed;
   }
 
+  /** Decodes a frame in the client encoding; a conversion error becomes an Undecodable message. */
+  private decode(frame: RawFrame, codec: ClientCodec): FrontendMessage {
+    const transcoding = new Transcoding(codec);
+    const message = decode(frame.code, frame.buf, frame.start, frame.end, transcoding);
+    return transcoding.error ? { type: 'Undecodable', code: frame.code, error: transcoding.error } : message;
+  }
+
+  /** The message as the session must see it: in the client encoding current now, COPY data converted. */
+  private convert(entry: InboxEntry): FrontendMessage {
+    const codec = this.codec();
+    const message = entry.codec === codec ? entry.message : this.decode(entry.frame, codec);
+    const copyIn = this.copyIn;
+    if (!copyIn) return message;
+    try {
+      switch (message.type) {
+        case 'CopyData':
+          return { type: 'CopyData', data: copyIn(message.data, false) };
+        case 'CopyDone':
+          this.copyIn = undefined;
+          copyIn(Buffer.alloc(0), true);
+          return message;
+        case 'Flush':
+        case 'Sync':
+          return message;
+        default:
+          this.copyIn = undefined;
+          return message;
+      }
+    } catch (err) {
+      this.copyIn = undefined;
+      return { type: 'Undecodable', code: FrontendCode.CopyData, error: err as PgError };
+    }
+  }
+
   private receive(chunk: Buffer): void {
     if (this.inputEnded) return;
-    let messages: FrontendMessage[];
+    let messages: InboxEntry[];
     try {
-      messages = this.parser.feed(chunk);
+      const codec = this.codec();
+      messages = this.parser.feedFrames(chunk).map((frame) => ({
+        frame,
+        codec,
+        message: this.decode(frame, codec),
+      }));
     } catch (err) {
       this.protocolFailure(err as PgError);
       return;
     }
-    for (const message of messages) {
-      this.inbox.push(message);
+    for (const entry of messages) {
+      const message = entry.message;
+      this.inbox.push(entry);
       // Nothing after Terminate is meaningful; the session sees Terminate and then the end.
       if (message.type === 'Terminate') {
         this.endInput();

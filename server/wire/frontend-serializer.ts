@@ -78,7 +78,7 @@ export function copyFail(message: string): Buffer {
   return new Writer().cstring(message).message(FrontendCode.CopyFail);
 }
 
-/** Any decoded FrontendMessage back to bytes (FunctionCall and Unknown carry no body and cannot be rebuilt). */
+/** Any decoded FrontendMessage back to bytes (FunctionCall, Unknown and Undecodable carry no body and cannot be rebuilt). */
 export function serializeFrontend(m: FrontendMessage): Buffer {
   switch (m.type) {
     case 'Query':
@@ -107,6 +107,7 @@ export function serializeFrontend(m: FrontendMessage): Buffer {
       return copyFail(m.message);
     case 'FunctionCall':
     case 'Unknown':
+    case 'Undecodable':
       throw new Error(`cannot serialize a ${m.type} message`);
   }
 }

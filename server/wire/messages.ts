@@ -1,3 +1,5 @@
+import type { PgError } from '../errors.js';
+
 /**
  * Protocol v3 messages as plain typed values, named as in PostgreSQL's protocol documentation.
  * Frontend messages are what a client sends after startup; backend messages are built by backend-serializer.ts.
@@ -25,7 +27,12 @@ export type FrontendMessage =
   | { type: 'CopyFail'; message: string }
   // Refused by the session, but decoded so it can answer with an ErrorResponse instead of dropping the client.
   | { type: 'FunctionCall' }
-  | { type: 'Unknown'; code: string };
+  | { type: 'Unknown'; code: string }
+  /**
+   * A message whose text did not convert from the client encoding (22021 / 22P05). The session answers it as an
+   * ERROR, as PostgreSQL does for the message of that type (`code`), and goes on.
+   */
+  | { type: 'Undecodable'; code: string; error: PgError };
 
 export type FrontendMessageType = FrontendMessage['type'];
 

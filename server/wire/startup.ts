@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { PgError, SqlState } from '../errors.js';
 import * as backend from './backend-serializer.js';
 import { Reader, invalidMessage } from './buffer-reader.js';
+import { clientCodec, clientEncodingName } from './encoding.js';
 import {
   CANCEL_REQUEST_CODE,
   FrontendCode,
@@ -18,6 +19,7 @@ export type AuthMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust';
 /** The subset of a pino logger the wire layer uses; it never receives passwords. */
 export interface WireLogger {
   debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
@@ -34,8 +36,15 @@ export interface WireOptions {
   /** The BackendKeyData for a new connection. */
   newBackendKey(): { processId: number; secretKey: number };
   onCancelRequest(processId: number, secretKey: number): void;
-  /** PostgreSQL's authentication_timeout: a client that has not finished startup by then is disconnected. */
+  /** PostgreSQL's authentication_timeout: a client that has not finished startup by then gets a FATAL. */
   startupTimeoutMs?: number;
+  /**
+   * Called once the StartupMessage has been read (after SSL negotiation, before authentication); an error
+   * returned is sent as the FATAL that ends the connection (max_connections: 53300 "too many clients").
+   */
+  admit?(): PgError | undefined;
+  /** The largest Query, Parse, Bind, CopyData... accepted after startup; larger ones end the connection (54000). */
+  maxMessageBytes?: number;
   logger?: WireLogger;
 }
 
@@ -73,6 +82,11 @@ export class SocketReader {
     this.closed = true;
     this.wake();
   };
+
+  /** Ends the wait as if the peer had gone (startup timeout). */
+  abort(): void {
+    this.onClose();
+  }
 
   attach(stream: net.Socket): void {
     this.stream = stream;
@@ -155,16 +169,32 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
   const reader = new SocketReader();
   let stream = socket;
   let encrypted = false;
+  const from = socket.remoteAddress ?? '';
+  let user: string | undefined;
+  let sslDeclined = false;
   // A permanent listener: once the TLS socket owns the connection the raw socket may still emit errors.
   const ignore = (): void => {};
   socket.on('error', ignore);
   reader.attach(socket);
-  const timer = setTimeout(() => stream.destroy(), options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
-  timer.unref();
 
   const write = (...messages: Buffer[]): void => {
     if (!stream.destroyed) stream.write(messages.length === 1 ? messages[0]! : Buffer.concat(messages));
   };
+  const timeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+  const timer = setTimeout(() => {
+    // As authentication_timeout: the client gets a FATAL (if it still reads), the startup ends here.
+    options.logger?.warn({ from, user, timeoutMs }, 'connection refused: startup not finished in time');
+    write(
+      backend.errorResponse({
+        severity: 'FATAL',
+        code: SqlState.query_canceled,
+        message: 'canceling authentication due to timeout',
+        hint: `Startup and authentication must finish within ${timeoutMs / 1000} s.`,
+      }),
+    );
+    reader.abort();
+  }, timeoutMs);
+  timer.unref();
 
   try {
     let sslAsked = false;
@@ -181,6 +211,8 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
         if (sslAsked || encrypted) throw invalidMessage('duplicate SSL request');
         sslAsked = true;
         if (!options.tls) {
+          options.logger?.debug({ from }, 'SSL requested but not configured: answered N');
+          sslDeclined = true;
           write(Buffer.from('N'));
           continue;
         }
@@ -195,7 +227,9 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
           key: options.tls.key,
           cert: options.tls.cert,
         });
-        secure.on('error', ignore);
+        secure.on('error', (err: Error) =>
+          options.logger?.warn({ from, err: err.message }, 'connection refused: TLS handshake failed'),
+        );
         reader.attach(secure);
         stream = secure;
         encrypted = true;
@@ -219,7 +253,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
         write(backend.negotiateProtocolVersion(PROTOCOL_MINOR, protocolOptions));
       }
 
-      const user = parameters.user;
+      user = parameters.user;
       if (!user) {
         throw new PgError(
           SqlState.invalid_authorization_specification,
@@ -229,11 +263,22 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
       }
       parameters.database ||= user;
 
-      await authenticate(reader, write, user, options);
+      const refusal = options.admit?.();
+      if (refusal) {
+        options.logger?.warn(
+          { from, user, code: refusal.code, reason: refusal.message },
+          'connection refused',
+        );
+        throw refusal;
+      }
+
+      await authenticate(reader, write, user, options, from);
 
       if (options.databases && !options.databases.includes(parameters.database)) {
         throw new PgError('3D000', `database "${parameters.database}" does not exist`, { severity: 'FATAL' });
       }
+      if (parameters.client_encoding !== undefined)
+        parameters.client_encoding = clientEncodingName(parameters.client_encoding, 'FATAL');
 
       const { processId, secretKey } = options.newBackendKey();
       const messages = [backend.authenticationOk()];
@@ -258,11 +303,14 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
     }
   } catch (err) {
     reader.detach();
+    // A client that asked for TLS, was told there is none and went away (sslmode=require) was refused.
+    if (err instanceof Hangup && sslDeclined && user === undefined)
+      options.logger?.warn({ from }, 'connection refused: the client asked for TLS, which is not configured');
     if (!(err instanceof Hangup)) {
       const fields = backend.errorFieldsOf(err);
       if (err instanceof PgError)
-        options.logger?.debug({ code: fields.code, message: fields.message }, 'startup failed');
-      else options.logger?.warn({ err }, 'startup failed');
+        options.logger?.info({ from, user, code: fields.code, message: fields.message }, 'startup failed');
+      else options.logger?.warn({ from, user, err }, 'startup failed');
       // PostgreSQL ends every startup failure with a FATAL, whatever the error's own level.
       write(backend.errorResponse({ ...fields, severity: 'FATAL' }));
     }
@@ -291,14 +339,15 @@ function parseStartupParameters(packet: Buffer): {
   parameters: Record<string, string>;
   protocolOptions: string[];
 } {
-  const r = new Reader(packet, 4);
+  // Values are read as bytes first: they are text in the client_encoding the same packet names.
+  const r = new Reader(packet, 4, packet.length, (bytes) => bytes.toString('latin1'));
   // A null-prototype record: a client-chosen name like "__proto__" must be just a name.
   const parameters: Record<string, string> = Object.create(null) as Record<string, string>;
   const protocolOptions: string[] = [];
   for (;;) {
     if (r.remaining === 0)
       throw invalidMessage('invalid startup packet layout: expected terminator as last byte');
-    const name = r.cstring();
+    const name = Buffer.from(r.cstring(), 'latin1').toString('utf8');
     if (name === '') break;
     const value = r.cstring();
     // `_pq_.` names are protocol extensions, reported back as unrecognised rather than treated as settings.
@@ -306,7 +355,26 @@ function parseStartupParameters(packet: Buffer): {
     else parameters[name] = value;
   }
   r.done();
+  const codec = startupCodec(parameters.client_encoding);
+  for (const [name, value] of Object.entries(parameters)) {
+    const bytes = Buffer.from(value, 'latin1');
+    try {
+      parameters[name] = codec.decode(bytes);
+    } catch {
+      // Not text in the encoding it claims: kept as UTF-8 would read it (a bad client_encoding is refused later).
+      parameters[name] = bytes.toString('utf8');
+    }
+  }
   return { parameters: { ...parameters }, protocolOptions };
+}
+
+/** The codec a startup packet's client_encoding names, UTF8 when it names none or an unknown one. */
+function startupCodec(encoding: string | undefined): ReturnType<typeof clientCodec> {
+  try {
+    return clientCodec(encoding === undefined ? undefined : clientEncodingName(encoding));
+  } catch {
+    return clientCodec(undefined);
+  }
 }
 
 type Write = (...messages: Buffer[]) => void;
@@ -340,14 +408,18 @@ async function authenticate(
   write: Write,
   user: string,
   options: WireOptions,
+  from: string,
 ): Promise<void> {
   const { method, users } = options.auth;
   if (method === 'trust') return;
   // As PostgreSQL does, an unknown user goes through the same exchange against a password no one knows
   // and fails the same way, so the answer does not tell which users exist.
-  const password = Object.hasOwn(users, user) ? users[user]! : randomBytes(32).toString('hex');
+  const known = Object.hasOwn(users, user);
+  const password = known ? users[user]! : randomBytes(32).toString('hex');
+  // The server log says why (the client is only told the password failed); never the password itself.
   const fail = (): never => {
-    options.logger?.warn({ user, method }, 'password authentication failed');
+    const reason = !known ? 'no such user' : password === '' ? 'empty password' : 'wrong password';
+    options.logger?.warn({ user, from, method, reason }, 'login failed');
     throw passwordFailed(user);
   };
 
