@@ -3,6 +3,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { catalog, definitions, selectCatalog, type ResourceTable } from '../catalog/index.js';
 import { pluralize, tablesOf } from '../catalog/registry/definitions.js';
+import { parseConfig } from '../server/config.js';
 import { psql } from './support/psql.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -130,6 +131,16 @@ describe('table names', () => {
     const columns = catalog.table('sns', 'subscription')!.columns.map((c) => c.name);
     expect(columns).toContain('region_property');
     expect(columns.filter((c) => c === 'region')).toHaveLength(1);
+  });
+
+  it('--types takes comma-separated type names and globs, and refuses what is neither', () => {
+    expect(
+      parseConfig(['--types', 'AWS::AppFlow::*,AWS::S3::Bucket', '--types', 'AWS::IAM::Role'], {}).types,
+    ).toEqual(['AWS::AppFlow::*', 'AWS::S3::Bucket', 'AWS::IAM::Role']);
+    expect(parseConfig([], {}).types).toEqual([]);
+    expect(() => parseConfig(['--types', 's3.bucket'], {})).toThrow(
+      '--types s3.bucket: give a type name or a glob such as AWS::S3::Bucket or AWS::AppFlow::*',
+    );
   });
 
   it('serves only the types --types selects, and refuses a glob that selects none', () => {
