@@ -50,6 +50,8 @@ export class Session {
   private pending: Promise<IteratorResult<FrontendMessage>> | undefined;
   /** Terminate arrived while COPY FROM STDIN was reading. */
   private terminated = false;
+  /** The client's socket closed (abandon()). */
+  private gone = false;
   /** COPY FROM STDIN for this session's statements: see Invocation.copyIn. */
   private readonly copyIn = (response: Buffer, signal: AbortSignal) => this.readCopyData(response, signal);
 
@@ -66,7 +68,7 @@ export class Session {
     this.readyForQuery();
     this.inbox = this.connection.messages();
     for (let message = await this.next(); message; message = await this.next()) {
-      if (message.type === 'Terminate') break;
+      if (message.type === 'Terminate' || this.gone) break;
       if (this.ignoreTillSync && message.type !== 'Sync') continue;
       try {
         await this.handle(message);
@@ -132,6 +134,12 @@ export class Session {
     }
   }
 
+  /** The client's socket closed: what is running stops, and nothing more of what it sent runs. */
+  abandon(): void {
+    this.gone = true;
+    this.cancel();
+  }
+
   /** A CancelRequest for this session: stops what is running, if anything. */
   cancel(): void {
     if (this.running)
@@ -187,6 +195,7 @@ export class Session {
       if (statements.length === 0) this.send(backend.emptyQueryResponse());
       let offset = 0;
       for (const stmt of statements) {
+        if (this.gone) break;
         const at = sql.indexOf(stmt.sql, offset);
         offset = at < 0 ? offset : at + stmt.sql.length;
         try {
