@@ -28,7 +28,8 @@ export interface WasmMemoryDescriptor {
   shared?: boolean;
 }
 export interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
+  Module: { new (bytes: Uint8Array): WasmModule; prototype: object };
+  instantiate(source: unknown, imports?: unknown): Promise<unknown>;
   Memory: { new (descriptor: WasmMemoryDescriptor): WasmMemory; prototype: object };
 }
 export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -41,15 +42,31 @@ let compiled: WasmModule | undefined;
 export function sharedMemoryModule(): WasmModule {
   if (compiled) return compiled;
   const bytes = readFileSync(path.join(pgliteDist, 'pglite.wasm'));
-  markMemoryImportShared(bytes);
-  compiled = new wasm.Module(bytes);
+  const shared = withSharedMemoryImport(bytes);
+  if (!shared) throw new Error('pglite.wasm imports no memory to share');
+  compiled = new wasm.Module(shared);
   return compiled;
 }
 
-/** Sets the shared flag on the module's imported memory (import section, kind 2, limits flags 0x01 -> 0x03). */
-function markMemoryImportShared(b: Buffer): void {
+const leb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return out;
+};
+
+/**
+ * A copy of a WASM binary whose imported memory is declared shared (limits flags 0x03, with a maximum: shared
+ * memories need one); undefined if it imports no memory or already a shared one. PGlite's side modules (plpgsql
+ * and the other libraries it loads at run time) import the same memory, so they need the same declaration.
+ */
+export function withSharedMemoryImport(b: Uint8Array): Uint8Array | undefined {
   let p = 8;
-  const leb = () => {
+  const readLeb = () => {
     let result = 0;
     let shift = 0;
     let byte: number;
@@ -61,35 +78,57 @@ function markMemoryImportShared(b: Buffer): void {
     return result;
   };
   while (p < b.length) {
+    const sectionStart = p;
     const id = b[p++]!;
-    const size = leb();
+    const size = readLeb();
+    const payloadStart = p;
     const end = p + size;
     if (id !== 2) {
       p = end;
       continue;
     }
-    for (let n = leb(); n > 0; n--) {
-      const moduleName = leb();
+    for (let n = readLeb(); n > 0; n--) {
+      const moduleName = readLeb();
       p += moduleName;
-      const fieldName = leb();
+      const fieldName = readLeb();
       p += fieldName;
       const kind = b[p++]!;
-      if (kind === 0) leb();
+      if (kind === 0) readLeb();
       else if (kind === 1) {
         p++; // reference type
         const flags = b[p++]!;
-        leb();
-        if (flags & 1) leb();
+        readLeb();
+        if (flags & 1) readLeb();
       } else if (kind === 2) {
-        if (b[p] !== 0x01) throw new Error(`unexpected memory limits flags ${b[p]} in pglite.wasm`);
-        b[p] = 0x03; // has maximum, shared
-        return;
+        const flagsAt = p;
+        const flags = b[p++]!;
+        if (flags & 2) return undefined;
+        readLeb();
+        const minEnd = p;
+        if (flags & 1) readLeb();
+        const limitsEnd = p;
+        // The largest a 32-bit memory can be: at least the maximum of whatever memory is actually supplied.
+        const max = flags & 1 ? [...b.subarray(minEnd, limitsEnd)] : leb(65536);
+        const payload = [
+          ...b.subarray(payloadStart, flagsAt),
+          flags | 0x03,
+          ...b.subarray(flagsAt + 1, minEnd),
+          ...max,
+          ...b.subarray(limitsEnd, end),
+        ];
+        const out = new Uint8Array(
+          b.length - (end - sectionStart) + 1 + leb(payload.length).length + payload.length,
+        );
+        out.set(b.subarray(0, sectionStart), 0);
+        out.set([2, ...leb(payload.length), ...payload], sectionStart);
+        out.set(b.subarray(end), out.length - (b.length - end));
+        return out;
       } else if (kind === 3) p += 2;
-      else throw new Error(`unknown import kind ${kind} in pglite.wasm`);
+      else throw new Error(`unknown import kind ${kind} in a WASM module`);
     }
-    break;
+    return undefined;
   }
-  throw new Error('pglite.wasm imports no memory');
+  return undefined;
 }
 
 /**

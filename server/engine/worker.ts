@@ -14,6 +14,7 @@ import type { ErrorFields, FromWorker, ToWorker, UnitRequest, WorkerData } from 
 import {
   CancelControl,
   wasm,
+  withSharedMemoryImport,
   type WasmApi,
   type WasmMemory,
   type WasmMemoryDescriptor,
@@ -37,6 +38,25 @@ if (data.mode === 'open') {
   } as unknown as WasmApi['Memory'];
   SharedMemory.prototype = NativeMemory.prototype;
   wasm.Memory = SharedMemory;
+  // The libraries PGlite loads at run time (plpgsql, ...) import that memory too: declare theirs shared as well.
+  const shared = (source: unknown) =>
+    ArrayBuffer.isView(source) || source instanceof ArrayBuffer
+      ? (withSharedMemoryImport(
+          ArrayBuffer.isView(source)
+            ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+            : new Uint8Array(source),
+        ) ?? source)
+      : source;
+  const NativeModule = wasm.Module;
+  const SharedModule = function (bytes: Uint8Array) {
+    return new NativeModule(shared(bytes) as Uint8Array);
+  } as unknown as WasmApi['Module'];
+  SharedModule.prototype = NativeModule.prototype;
+  // Its statics too (customSections, imports, exports), which emscripten's loader calls.
+  Object.setPrototypeOf(SharedModule, NativeModule);
+  wasm.Module = SharedModule;
+  const instantiate = wasm.instantiate;
+  wasm.instantiate = (source, imports) => instantiate(shared(source), imports);
   // TextDecoder refuses views of shared memory; emscripten decodes strings straight from the heap.
   const proto = TextDecoder.prototype as { decode(input?: unknown, options?: unknown): string };
   const decode = proto.decode;

@@ -392,6 +392,10 @@ export class Session {
   }
 
   private sendError(err: unknown): void {
+    // The bridge's own recursion over a statement (the planner's walk of 2,000 nested subqueries) overflowing
+    // the JavaScript stack is PostgreSQL's stack limit, as the backend itself answers it.
+    if (err instanceof RangeError && /call stack/i.test(err.message))
+      err = new PgError(SqlState.statement_too_complex, 'stack depth limit exceeded');
     if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
     this.send(backend.errorResponse(fields));
