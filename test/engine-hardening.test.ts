@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startBridge, startEmulator, type Started } from './support/processes.js';
-import { psql } from './support/psql.js';
+import { RawClient, serialize } from './support/raw-client.js';
 
 /*
  * Issue 8, the engine's part: a closed connection stops its work at once and long work cannot hold every engine
@@ -93,6 +93,37 @@ describe('1. a closed connection stops its work; long work cannot hold every eng
     }
     // The backend stopped the statements itself: no engine restarted for it.
     expect(bridge.output().slice(before)).not.toMatch(/restarting its worker/);
+  }, 30000);
+
+  test('messages the client sent before it went away do not run after it is gone', async () => {
+    const raw = await RawClient.connect(bridge.port);
+    // An endless Query, then a pipelined INSERT: once the socket closes, the cancel ends the first, and the
+    // INSERT, already received, must not run for nobody (it would create an AWS resource).
+    raw.send(
+      serialize.query(endless),
+      serialize.parse({
+        text: `INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode)
+                 VALUES ('${region}', 'after-close', 'Zendesk', 'Public')`,
+      }),
+      serialize.bind({}),
+      serialize.execute({}),
+      serialize.sync(),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    raw.socket.destroy();
+    const c = await client();
+    try {
+      // Long enough for the INSERT (a CreateResource, 20 ms in the emulator) to have run if it were going to.
+      await new Promise((r) => setTimeout(r, 2000));
+      const r = await c.query(
+        `SELECT count(*)::int AS n FROM appflow.connector_profiles
+          WHERE region = $1 AND connector_profile_name = 'after-close'`,
+        [region],
+      );
+      expect(r.rows).toEqual([{ n: 0 }]);
+    } finally {
+      await c.end();
+    }
   }, 30000);
 
   test('two clients looping on statement_timeout: a bystander never waits behind them', async () => {
