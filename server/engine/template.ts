@@ -38,7 +38,7 @@ DO $$
 DECLARE s name;
 BEGIN
   FOR s IN SELECT nspname FROM pg_namespace
-            WHERE nspname NOT LIKE 'pg\_%' AND nspname NOT IN ('information_schema', 'public') LOOP
+            WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public') LOOP
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${clientRole}', s);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO ${clientRole}', s);
   END LOOP;
@@ -49,9 +49,11 @@ export function defaultCacheRoot(): string {
   return path.join(os.tmpdir(), 'aws-sql-bridge-engine');
 }
 
-/** The template's path: one per (ddl, PGlite version), so a changed catalog never opens a stale template. */
+/** The template's path: one per (ddl, role setup, PGlite version), so a changed catalog never opens a stale template. */
 export function templatePath(ddl: string, cacheRoot = defaultCacheRoot()): string {
-  const hash = createHash('sha256').update(`${templateFormat}\0${pgliteVersion}\0${ddl}`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${ddl}`)
+    .digest('hex');
   return path.join(cacheRoot, `${hash.slice(0, 24)}.tar`);
 }
 
