@@ -45,6 +45,7 @@ export const SqlState = {
   too_many_connections: '53300',
   configuration_limit_exceeded: '53400',
   program_limit_exceeded: '54000',
+  statement_too_complex: '54001',
   internal_error: 'XX000',
   fdw_error: 'HV000',
   fdw_unable_to_establish_connection: 'HV00N',

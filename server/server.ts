@@ -64,7 +64,11 @@ export async function startServer(
 
   await loadParser();
   const catalog = selectCatalog(config.types);
-  const engine: EngineLike = await EnginePool.start({ ddl: catalogDdl(catalog), engines: config.engines });
+  const engine: EngineLike = await EnginePool.start({
+    ddl: catalogDdl(catalog),
+    engines: config.engines,
+    logger,
+  });
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
@@ -179,6 +183,8 @@ export async function startServer(
       }
       const session = new Session(connection, services, settings);
       sessions.set(connection.processId, { secretKey: connection.secretKey, session });
+      // A client that is gone gets no answer: stop its work now rather than hold an engine for nobody.
+      socket.once('close', () => session.abandon());
       const { user, application_name } = connection.startupParameters;
       logger.info(
         { session: connection.processId, user, application_name, from: connection.remoteAddress },

@@ -316,3 +316,36 @@ test('messages without a Sync, and named statements, leave nothing behind', asyn
   });
   expect(textRows(reply)).toEqual([['6']]);
 });
+
+test('a restart is logged with its reason, never with the statement or its rows', async () => {
+  const lines: { level: string; fields: object; message: string }[] = [];
+  const log = (level: string) => (fields: object, message: string) =>
+    void lines.push({ level, fields, message });
+  const logged = await Engine.start({
+    ddl,
+    cacheDir: path.join(os.tmpdir(), 'aws-sql-bridge-engine-test'),
+    logger: { info: log('info'), warn: log('warn'), error: log('error') },
+  });
+  try {
+    // A unit that commits leaves state behind, so the engine replaces its worker.
+    await logged.run({
+      settings: [],
+      load: [{ table: 'appflow.t', rows: [{ a: 'secret-row-value' }] }],
+      messages: query("COMMIT; SELECT 'marker-in-statement'"),
+    });
+    while (logged.state !== 'ready') await new Promise((r) => setTimeout(r, 20));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        {
+          level: 'info',
+          fields: { reason: 'unit committed', restarts: 1 },
+          message: 'engine: restarting its worker',
+        },
+        { level: 'info', fields: { openMs: expect.any(Number) }, message: 'engine: worker open' },
+      ]),
+    );
+    expect(JSON.stringify(lines)).not.toMatch(/marker-in-statement|secret-row-value/);
+  } finally {
+    await logged.close();
+  }
+});

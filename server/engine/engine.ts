@@ -1,15 +1,16 @@
 import fs from 'node:fs/promises';
 import { PgError, SqlState } from '../errors.js';
 import type { FromWorker, UnitRequest } from './messages.js';
-import {
-  copyTemplate,
-  defaultCacheRoot,
-  ensureTemplate,
-  parkCopy,
-  removeDir,
-  removeOrphans,
-} from './template.js';
+import { CancelControl, sharedMemoryModule } from './shared-memory.js';
+import { clientRole, defaultCacheRoot, ensureTemplate, removeOrphans } from './template.js';
 import { spawnWorker, toPgError, type EngineThread } from './thread.js';
+
+/** What the engine logs: restarts and crashes, with a reason; never statement text, rows or settings. */
+export interface EngineLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
 
 export interface EngineUnit {
   /** Session settings (GUC name -> value) applied at the start of the unit with set_config(name, value, false); the rollback at the end reverts them. */
@@ -19,16 +20,16 @@ export interface EngineUnit {
   /** Frontend protocol messages to run after loading: a Query, or Parse/Bind/Describe/Execute/... followed by Sync. */
   messages: Uint8Array;
   /**
-   * The data of a client's COPY ... FROM STDIN: what a `COPY ... FROM '/dev/blob'` in `messages` reads (PGlite's
-   * blob device), so the engine parses it as PostgreSQL does. Only for the duration of this unit.
-   */
-  copyData?: Uint8Array;
-  /**
    * The session's statement_timeout in ms (0 or absent: none). PGlite cannot honour statement_timeout itself
    * (its timer needs the event loop the running query blocks), so the engine cancels the unit: it rejects with
    * 57014 'canceling statement due to statement timeout'. The clock starts when the unit starts running.
    */
   timeoutMs?: number;
+  /**
+   * Who runs the unit (a session): an EnginePool keeps one engine free for others while this owner's recent units
+   * ran long (see pool.ts). Any object; compared by identity.
+   */
+  owner?: object;
 }
 
 /**
@@ -46,21 +47,44 @@ export interface EngineLike {
   close(): Promise<void>;
 }
 
-/** ready: a worker is open; starting: a (re)start is under way; down: the last start failed (the next unit retries). */
-export type EngineState = 'ready' | 'starting' | 'down' | 'closed';
+/**
+ * ready: a worker is open; stopping: a cancelled statement is winding down in the worker (milliseconds);
+ * starting: a (re)start is under way; down: the last start failed (the next unit retries).
+ */
+export type EngineState = 'ready' | 'stopping' | 'starting' | 'down' | 'closed';
 
 export interface EngineOptions {
   /** SQL run once into the template database 'aws' (schemas, tables, comments). */
   ddl: string;
-  /** Root of the template cache; the template is `<cacheDir>/<hash of ddl and PGlite version>`. Default: `<tmpdir>/aws-sql-bridge-engine`. */
+  /** Root of the template cache; the template is `<cacheDir>/<hash of ddl and PGlite version>.tar`. Default: `<tmpdir>/aws-sql-bridge-engine`. */
   cacheDir?: string;
+  logger?: EngineLogger;
 }
 
 export interface EngineStats {
-  /** Worker restarts after a cancel, a crash or a unit that ended its own transaction. */
+  /**
+   * Worker restarts: after a crash, a unit that ended its own transaction, or a cancelled statement that did not
+   * stop within CANCEL_GRACE_MS. A cancel that the backend honours costs none.
+   */
   restarts: number;
-  /** The last (re)start: copying the template into a private data dir, then opening it in a new worker. */
-  lastStart: { copyMs: number; openMs: number };
+  /** Cancels the backend honoured itself, without a restart. */
+  cancels: number;
+  /** The last (re)start: opening a new worker with the template loaded into its in-memory data dir. */
+  lastStart: { openMs: number };
+}
+
+/**
+ * How long a cancelled statement may take to stop before its worker is terminated. The backend checks its
+ * interrupt flags constantly (a CPU-bound statement stopped within 1-5 ms); this bounds what does not (a long
+ * stretch with interrupts held off, a call into JavaScript).
+ */
+const CANCEL_GRACE_MS = 500;
+
+interface OpenWorker {
+  thread: EngineThread;
+  control: CancelControl;
+  memory: Uint8Array;
+  flags: { queryCancelPending: number; interruptPending: number };
 }
 
 interface Job {
@@ -78,31 +102,33 @@ const shutDown = () =>
 
 /**
  * The embedded PostgreSQL (PGlite, in a worker thread) that evaluates each statement as one atomic unit over
- * rows the bridge fetched. Units run one at a time, in order, and leave nothing behind for the next one.
+ * rows the bridge fetched. Units run one at a time, in order, and leave nothing behind for the next one. The data
+ * dir lives in the worker's memory, loaded from the template: the rows never reach a file.
  */
 export class Engine implements EngineLike {
   private version = '';
-  private thread: EngineThread | undefined;
-  private dataDir: string | undefined;
-  private spare: Promise<string> | undefined;
-  private template: string | undefined;
+  private worker: OpenWorker | undefined;
   private readonly queue: Job[] = [];
   private running: Job | undefined;
+  /** A cancelled unit whose statement the backend is still stopping: the worker takes nothing else meanwhile. */
+  private stopping: { id: number; timer: NodeJS.Timeout } | undefined;
   private restarting: Promise<void> | undefined;
   private closed = false;
   private nextId = 1;
-  private readonly counters: EngineStats = { restarts: 0, lastStart: { copyMs: 0, openMs: 0 } };
+  private readonly counters: EngineStats = { restarts: 0, cancels: 0, lastStart: { openMs: 0 } };
+  private readonly waiters: (() => void)[] = [];
 
   private constructor(
     private readonly ddl: string,
     private readonly cacheRoot: string,
+    private readonly logger: EngineLogger | undefined,
   ) {}
 
   static async start(options: EngineOptions): Promise<Engine> {
     const root = options.cacheDir ?? defaultCacheRoot();
     await fs.mkdir(root, { recursive: true });
     await removeOrphans(root);
-    const engine = new Engine(options.ddl, root);
+    const engine = new Engine(options.ddl, root, options.logger);
     await engine.boot();
     return engine;
   }
@@ -115,16 +141,19 @@ export class Engine implements EngineLike {
   get state(): EngineState {
     if (this.closed) return 'closed';
     if (this.restarting) return 'starting';
-    return this.thread ? 'ready' : 'down';
+    if (this.stopping) return 'stopping';
+    return this.worker ? 'ready' : 'down';
   }
 
-  /** Settles (never rejects) once the (re)start under way is over, with `state` already updated; at once if none is. */
-  whenStarted(): Promise<void> {
-    return this.restarting ?? Promise.resolve();
+  /** Settles (never rejects) once the engine is no longer starting or stopping, with `state` already updated. */
+  whenAvailable(): Promise<void> {
+    const state = this.state;
+    if (state !== 'starting' && state !== 'stopping') return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   get stats(): EngineStats {
-    return { restarts: this.counters.restarts, lastStart: { ...this.counters.lastStart } };
+    return { ...this.counters, lastStart: { ...this.counters.lastStart } };
   }
 
   /** Runs one atomic unit: BEGIN; settings; load; messages; ROLLBACK. Resolves with the backend's answer to `messages` only. */
@@ -147,17 +176,16 @@ export class Engine implements EngineLike {
         // A copy of just these bytes: posting a view would clone its whole underlying buffer (a socket chunk, a pool).
         messages: new Uint8Array(unit.messages),
       };
-      if (unit.copyData) request.copyData = new Uint8Array(unit.copyData);
       this.queue.push({ unit, request, resolve, reject });
       this.pump();
     });
   }
 
   /**
-   * Stops a unit: it rejects with 57014. Without an argument, the running unit; with one, that unit whether
-   * queued or running (a session should name its own unit, since the engine is shared). A running unit can only
-   * be stopped by terminating the worker, so the next units wait for a fresh one (see docs/ENGINE.md); in an
-   * EnginePool, they go to the other engines meanwhile.
+   * Stops a unit: it rejects with 57014 at once. Without an argument, the running unit; with one, that unit whether
+   * queued or running (a session should name its own unit, since the engine is shared). A running statement is
+   * interrupted inside the backend, as PostgreSQL's SIGINT would (see shared-memory.ts); only if it has not stopped
+   * within CANCEL_GRACE_MS is the worker terminated and restarted.
    */
   cancel(unit?: EngineUnit): void {
     const queued = unit ? this.queue.findIndex((job) => job.unit === unit) : -1;
@@ -174,7 +202,20 @@ export class Engine implements EngineLike {
     this.running = undefined;
     clearTimeout(job.timer);
     job.reject(error);
-    this.restart();
+    const worker = this.worker;
+    if (!worker) return;
+    const id = job.request.id;
+    worker.control.raise(id, worker.memory, worker.flags);
+    const timer = setTimeout(() => {
+      if (this.stopping?.id !== id) return;
+      this.stopping = undefined;
+      this.logger?.warn(
+        { graceMs: CANCEL_GRACE_MS },
+        'engine: a cancelled statement did not stop; restarting',
+      );
+      this.restart('cancel not honoured');
+    }, CANCEL_GRACE_MS);
+    this.stopping = { id, timer };
   }
 
   async close(): Promise<void> {
@@ -182,98 +223,128 @@ export class Engine implements EngineLike {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(shutDown());
     await this.restarting;
-    // The worker finishes the running unit first; its answer still reaches the caller.
-    await this.thread?.close(5000);
+    clearTimeout(this.stopping?.timer);
+    // The worker finishes the running unit first; its answer still reaches the caller. A statement being
+    // cancelled gets CANCEL_GRACE_MS, as it would have anyway.
+    await this.worker?.thread.close(this.stopping ? CANCEL_GRACE_MS : 5000);
+    this.stopping = undefined;
+    this.worker = undefined;
     clearTimeout(this.running?.timer);
     this.running?.reject(shutDown());
     this.running = undefined;
-    const spare = await this.spare?.catch(() => undefined);
-    // The spare was never opened: the next process to start takes it instead of copying the template.
-    await Promise.all([
-      this.dataDir && removeDir(this.dataDir),
-      spare && this.template && parkCopy(this.template, spare),
-    ]);
+    this.notify();
   }
 
   private async boot(): Promise<void> {
-    const template = await ensureTemplate(this.ddl, this.cacheRoot);
-    this.template = template;
+    const templateFile = await ensureTemplate(this.ddl, this.cacheRoot);
     const t0 = performance.now();
-    const dir = await (this.spare ?? copyTemplate(template));
-    const t1 = performance.now();
-    const thread = spawnWorker({ mode: 'open', dataDir: dir });
+    const control = new CancelControl();
+    const thread = spawnWorker({
+      mode: 'open',
+      templateFile,
+      module: sharedMemoryModule(),
+      control: control.buffer,
+      clientRole,
+    });
+    let ready;
     try {
-      this.version = await thread.ready;
+      ready = await thread.ready;
     } catch (err) {
       await thread.terminate();
-      await removeDir(dir);
       throw err;
     }
-    // A restart stalls every session's units: have the next data dir copied before it is needed. Only once this
-    // engine is up: with every registry type the template is ~8,700 files, and copying the spare beside the
-    // first copy and the open doubled the time to ready.
-    this.spare = copyTemplate(template);
-    this.spare.catch(() => (this.spare = undefined));
-    this.counters.lastStart = { copyMs: t1 - t0, openMs: performance.now() - t1 };
+    if (ready.type !== 'ready' || !ready.memory) {
+      await thread.terminate();
+      throw new PgError(SqlState.internal_error, 'the engine worker did not share its memory');
+    }
+    this.version = ready.serverVersion;
+    this.counters.lastStart = { openMs: performance.now() - t0 };
     thread.onMessage((message) => this.onMessage(message));
     thread.onDeath((error) => this.onDeath(error));
-    this.thread = thread;
-    this.dataDir = dir;
+    this.worker = {
+      thread,
+      control,
+      memory: new Uint8Array(ready.memory),
+      flags: { queryCancelPending: ready.queryCancelPending!, interruptPending: ready.interruptPending! },
+    };
   }
 
-  /** Replaces the worker and its data dir with fresh ones from the template. */
-  private restart(): void {
+  /** Replaces the worker with a fresh one: its in-memory data dir, and whatever a unit left in it, go with it. */
+  private restart(reason: string): void {
     if (this.restarting) return;
-    const old = this.thread;
-    const oldDir = this.dataDir;
-    this.thread = undefined;
-    this.dataDir = undefined;
+    const old = this.worker;
+    this.worker = undefined;
+    clearTimeout(this.stopping?.timer);
+    this.stopping = undefined;
     this.counters.restarts++;
+    this.logger?.info({ reason, restarts: this.counters.restarts }, 'engine: restarting its worker');
     this.restarting = (async () => {
-      await old?.terminate();
-      if (oldDir) void removeDir(oldDir).catch(() => {});
+      await old?.thread.terminate();
       if (!this.closed) await this.boot();
     })()
+      .then(() =>
+        this.logger?.info({ openMs: Math.round(this.counters.lastStart.openMs) }, 'engine: worker open'),
+      )
       .catch((err: PgError) => {
+        this.logger?.error({ code: err.code }, 'engine: worker failed to start');
         // Without a backend, the queued units cannot run; a later run() tries to start one again.
         for (const job of this.queue.splice(0)) job.reject(err);
       })
       .finally(() => {
         this.restarting = undefined;
+        this.notify();
         this.pump();
       });
   }
 
+  private notify(): void {
+    if (this.state === 'starting' || this.state === 'stopping') return;
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
   private pump(): void {
-    if (this.running || this.restarting || this.closed || this.queue.length === 0) return;
-    if (!this.thread) return this.restart();
+    if (this.running || this.stopping || this.restarting || this.closed || this.queue.length === 0) return;
+    if (!this.worker) return this.restart('a unit needs a worker');
     const job = this.queue.shift()!;
     this.running = job;
     if (job.unit.timeoutMs) job.timer = setTimeout(() => this.stop(job, timedOut()), job.unit.timeoutMs);
-    this.thread.post(job.request);
+    this.worker.thread.post(job.request);
   }
 
   private onMessage(message: FromWorker): void {
-    const job = this.running;
     if (message.type !== 'result' && message.type !== 'error') return;
+    const needsRestart =
+      (message.type === 'result' && message.tainted) || (message.type === 'error' && message.broken);
+    if (this.stopping?.id === message.id) {
+      // The cancelled statement stopped; its answer went to nobody (the unit was rejected at the cancel).
+      clearTimeout(this.stopping.timer);
+      this.stopping = undefined;
+      this.counters.cancels++;
+      if (needsRestart) this.restart(message.type === 'error' ? 'backend failure' : 'unit committed');
+      this.notify();
+      this.pump();
+      return;
+    }
+    const job = this.running;
     if (!job || job.request.id !== message.id) return;
     this.running = undefined;
     clearTimeout(job.timer);
-    if (message.type === 'result') {
-      job.resolve(Buffer.from(message.bytes));
-      if (message.tainted) this.restart();
-    } else {
-      job.reject(toPgError(message.error));
-      if (message.broken) this.restart();
+    if (message.type === 'result') job.resolve(Buffer.from(message.bytes));
+    else job.reject(toPgError(message.error));
+    if (needsRestart) {
+      if (message.type === 'error')
+        this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
+      this.restart(message.type === 'error' ? 'backend failure' : 'unit committed');
     }
     this.pump();
   }
 
   private onDeath(error: PgError): void {
+    this.logger?.error({ code: error.code, reason: error.message }, 'engine: worker thread died');
     const job = this.running;
     this.running = undefined;
     clearTimeout(job?.timer);
     job?.reject(error);
-    if (!this.closed) this.restart();
+    if (!this.closed) this.restart('worker died');
   }
 }

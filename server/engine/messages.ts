@@ -1,6 +1,20 @@
+import type { WasmModule } from './shared-memory.js';
+
 /** What the main thread and the engine's worker thread say to each other. */
 
-export type WorkerData = { mode: 'build'; dataDir: string; ddl: string } | { mode: 'open'; dataDir: string };
+export type WorkerData =
+  | { mode: 'build'; ddl: string; setup: string }
+  | {
+      mode: 'open';
+      /** The template data dir as a tar file (PGlite's dumpDataDir), loaded into the worker's in-memory file system. */
+      templateFile: string;
+      /** PGlite's WASM, compiled once by the main thread, with its memory declared shared (see shared-memory.ts). */
+      module: WasmModule;
+      /** The cancel handshake (see CancelControl in shared-memory.ts). */
+      control: SharedArrayBuffer;
+      /** The role client statements run as. */
+      clientRole: string;
+    };
 
 export interface ErrorFields {
   code: string;
@@ -17,17 +31,27 @@ export interface UnitRequest {
   /** Rows already serialized as a JSON array, the text the jsonb parameter needs. */
   load: { table: string; json: string; rows: number }[];
   messages: Uint8Array;
-  /** What `COPY ... FROM '/dev/blob'` in the messages reads (EngineUnit.copyData). */
-  copyData?: Uint8Array;
 }
 
 export type ToWorker = UnitRequest | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; serverVersion: string }
+  /**
+   * memory: the backend's WASM memory, shared, so the main thread can raise PostgreSQL's own interrupt flags
+   * (at the addresses given) while a statement runs.
+   */
+  | {
+      type: 'ready';
+      serverVersion: string;
+      memory?: SharedArrayBuffer;
+      queryCancelPending?: number;
+      interruptPending?: number;
+    }
   /** tainted: the unit's messages ended the unit's transaction, so the engine may hold state it must not keep. */
   | { type: 'result'; id: number; bytes: ArrayBuffer; tainted: boolean }
   /** broken: the failure left the backend in an unknown state; the engine must be restarted. */
   | { type: 'error'; id: number; error: ErrorFields; broken?: boolean }
   | { type: 'fatal'; error: ErrorFields }
+  /** The template, built: PGlite's tar of the data dir. */
+  | { type: 'built'; tarball: ArrayBuffer }
   | { type: 'closed' };

@@ -29,9 +29,17 @@ interface Slot {
   engine: Engine;
   /** The pool's unit on this engine: an engine gets one unit at a time, so the others can take the next ones. */
   job?: Job;
-  /** A restart of this engine is being waited for, to dispatch again once it is over. */
+  /** A restart or a cancel of this engine is being waited for, to dispatch again once it is over. */
   watching: boolean;
 }
+
+/**
+ * A unit that ran this long (or was cancelled: a statement_timeout, a closed connection) marks its owner as running
+ * long work. Such an owner's next unit takes an idle engine only if another one stays idle: however many sessions
+ * run long statements, one engine is left for short work (with a pool of 2 and two sessions looping on a
+ * statement_timeout, they share one engine and every other session gets the other).
+ */
+const LONG_UNIT_MS = 100;
 
 const canceled = () => new PgError(SqlState.query_canceled, 'canceling statement due to user request');
 const shutDown = () =>
@@ -47,6 +55,7 @@ const shutDown = () =>
 export class EnginePool implements EngineLike {
   private readonly queue: Job[] = [];
   private closed = false;
+  private readonly longOwners = new WeakSet<object>();
 
   private constructor(private readonly slots: Slot[]) {}
 
@@ -55,7 +64,9 @@ export class EnginePool implements EngineLike {
     const count = Math.floor(options.engines);
     if (!(count >= 1)) throw new Error(`an engine pool needs at least one engine, not ${options.engines}`);
     const started = await Promise.allSettled(
-      Array.from({ length: count }, () => Engine.start({ ddl: options.ddl, cacheDir: options.cacheDir })),
+      Array.from({ length: count }, () =>
+        Engine.start({ ddl: options.ddl, cacheDir: options.cacheDir, logger: options.logger }),
+      ),
     );
     const engines = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s) => s.status === 'rejected');
@@ -93,7 +104,7 @@ export class EnginePool implements EngineLike {
     });
   }
 
-  /** A queued unit leaves the queue; a running one is cancelled by its engine, which then restarts alone. */
+  /** A queued unit leaves the queue; a running one is stopped by its engine (see Engine.cancel). */
   cancel(unit: EngineUnit): void {
     const queued = this.queue.findIndex((job) => job.unit === unit);
     if (queued >= 0) {
@@ -112,34 +123,45 @@ export class EnginePool implements EngineLike {
   }
 
   private pump(): void {
-    while (!this.closed && this.queue.length > 0) {
-      const slot = this.pick();
-      if (!slot) return;
-      this.dispatch(slot, this.queue.shift()!);
+    for (let i = 0; !this.closed && i < this.queue.length;) {
+      const job = this.queue[i]!;
+      const slot = this.pick(job);
+      if (slot === null) return;
+      if (slot === undefined) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.dispatch(slot, job);
     }
   }
 
   /**
    * An idle engine with an open worker; else an idle one whose last start failed (the unit makes it try again,
-   * and fails with the start's error if that fails too). An engine that is restarting gets nothing yet: the
-   * units wait in the pool for whichever engine is free first, rather than behind that restart.
+   * and fails with the start's error if that fails too). An engine that is restarting, or stopping a cancelled
+   * statement, gets nothing yet: the units wait in the pool for whichever engine is free first, rather than behind
+   * it. null: no engine is free; undefined: none for this unit (its owner runs long work), later units may go.
    */
-  private pick(): Slot | undefined {
+  private pick(job: Job): Slot | null | undefined {
+    const ready: Slot[] = [];
     let down: Slot | undefined;
     for (const slot of this.slots) {
       if (slot.job) continue;
       const state = slot.engine.state;
-      if (state === 'ready') return slot;
-      if (state === 'down') down ??= slot;
-      else if (state === 'starting') this.watch(slot);
+      if (state === 'ready') ready.push(slot);
+      else if (state === 'down') down ??= slot;
+      else if (state === 'starting' || state === 'stopping') this.watch(slot);
     }
-    return down;
+    if (ready.length === 0) return down ?? null;
+    const owner = job.unit.owner;
+    if (owner && this.longOwners.has(owner) && this.slots.length > 1 && ready.length < 2) return undefined;
+    return ready[0];
   }
 
   private watch(slot: Slot): void {
     if (slot.watching) return;
     slot.watching = true;
-    void slot.engine.whenStarted().then(() => {
+    void slot.engine.whenAvailable().then(() => {
       slot.watching = false;
       this.pump();
     });
@@ -147,20 +169,27 @@ export class EnginePool implements EngineLike {
 
   private dispatch(slot: Slot, job: Job): void {
     slot.job = job;
-    const done = () => {
+    const started = performance.now();
+    const done = (long: boolean) => {
       slot.job = undefined;
-      // A unit that ended its transaction, a cancel or a crash restarts the engine: watch it, and meanwhile
-      // give the queue to the others.
-      if (slot.engine.state === 'starting') this.watch(slot);
+      const owner = job.unit.owner;
+      if (owner) {
+        if (long || performance.now() - started >= LONG_UNIT_MS) this.longOwners.add(owner);
+        else this.longOwners.delete(owner);
+      }
+      // A cancel, a restart (a unit that ended its transaction, a crash) make the engine unavailable for a while:
+      // watch it, and meanwhile give the queue to the others.
+      const state = slot.engine.state;
+      if (state === 'starting' || state === 'stopping') this.watch(slot);
       this.pump();
     };
     slot.engine.run(job.unit).then(
       (bytes) => {
-        done();
+        done(false);
         job.resolve(bytes);
       },
       (err: unknown) => {
-        done();
+        done((err as PgError).code === SqlState.query_canceled);
         job.reject(err);
       },
     );

@@ -21,30 +21,55 @@ const pgliteVersion = (
 ).version;
 
 /** Bump when the way the template is built changes, so old caches are not reused. */
-const templateFormat = '1';
+const templateFormat = '3';
+
+/** The role client statements run as in the engine (see worker.ts for how it is locked in). */
+export const clientRole = 'client';
+
+/**
+ * Least privilege for client statements: read and write (in the unit, rolled back) the catalog's tables, call
+ * the functions PUBLIC may call. No superuser, no predefined roles: no files (COPY TO/FROM a file, pg_read_file,
+ * pg_ls_dir, server-side lo_import/lo_export), no CHECKPOINT, no replication slots, no superuser-only settings.
+ * Writing the rows is what the bridge's own loading and its write path (RETURNING old.*, new.*) need.
+ */
+const setupSql = `
+CREATE ROLE ${clientRole} NOLOGIN;
+DO $$
+DECLARE s name;
+BEGIN
+  FOR s IN SELECT nspname FROM pg_namespace
+            WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('information_schema', 'public') LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${clientRole}', s);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO ${clientRole}', s);
+  END LOOP;
+END $$;
+`;
 
 export function defaultCacheRoot(): string {
   return path.join(os.tmpdir(), 'aws-sql-bridge-engine');
 }
 
-/** The template's path: one per (ddl, PGlite version), so a changed catalog never opens a stale template. */
+/** The template's path: one per (ddl, role setup, PGlite version), so a changed catalog never opens a stale template. */
 export function templatePath(ddl: string, cacheRoot = defaultCacheRoot()): string {
-  const hash = createHash('sha256').update(`${templateFormat}\0${pgliteVersion}\0${ddl}`).digest('hex');
-  return path.join(cacheRoot, hash.slice(0, 24));
+  const hash = createHash('sha256')
+    .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${ddl}`)
+    .digest('hex');
+  return path.join(cacheRoot, `${hash.slice(0, 24)}.tar`);
 }
 
 const building = new Map<string, Promise<string>>();
 
 /**
- * Returns the template data dir, building it if absent. The final directory only ever appears by rename of a
- * finished build, so its existence means it is complete, and processes racing to build it cannot corrupt it.
+ * Returns the template's path (a tar of the data dir, PGlite's dumpDataDir), building it if absent. It holds the
+ * catalog's DDL and the client role, never any row. The file only ever appears by rename of a finished build, so
+ * its existence means it is complete, and processes racing to build it cannot corrupt it.
  */
 export function ensureTemplate(ddl: string, cacheRoot = defaultCacheRoot()): Promise<string> {
-  const dir = templatePath(ddl, cacheRoot);
-  let pending = building.get(dir);
+  const file = templatePath(ddl, cacheRoot);
+  let pending = building.get(file);
   if (!pending) {
-    pending = build(dir, ddl).finally(() => building.delete(dir));
-    building.set(dir, pending);
+    pending = build(file, ddl).finally(() => building.delete(file));
+    building.set(file, pending);
   }
   return pending;
 }
@@ -56,85 +81,25 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-async function build(dir: string, ddl: string): Promise<string> {
-  if (await exists(dir)) return dir;
-  await fs.mkdir(path.dirname(dir), { recursive: true });
-  const tmp = `${dir}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
+async function build(file: string, ddl: string): Promise<string> {
+  if (await exists(file)) return file;
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     // initdb runs for seconds of synchronous WASM: in a worker, so the caller's event loop keeps running.
-    const worker = spawnWorker({ mode: 'build', dataDir: tmp, ddl });
-    await worker.ready;
+    const worker = spawnWorker({ mode: 'build', ddl, setup: setupSql });
+    const built = await worker.ready;
     await worker.exited;
-    try {
-      await fs.rename(tmp, dir);
-    } catch (err) {
-      // Another process finished first: its template is as good as ours.
-      if (!(await exists(dir))) throw err;
-    }
-    return dir;
+    if (built.type !== 'built') throw new Error('the template build returned no template');
+    await fs.writeFile(tmp, new Uint8Array(built.tarball));
+    await fs.rename(tmp, file);
+    return file;
   } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
+    await fs.rm(tmp, { force: true });
   }
 }
 
-/** Private data dirs are named after the owning process so a later start can remove those of dead processes. */
-const runPrefix = 'run-';
-
-/**
- * A private data dir for one engine: a parked copy left by an earlier process when there is one (a rename),
- * else a copy of the template. With every registry type the template is ~8,700 files, which take seconds to copy.
- */
-export async function copyTemplate(template: string): Promise<string> {
-  const root = path.dirname(template);
-  const dir = path.join(root, `${runPrefix}${process.pid}-${randomBytes(6).toString('hex')}`);
-  if (await claimParked(template, dir)) return dir;
-  await copyTree(template, dir);
-  return dir;
-}
-
-const parkedInfix = '.parked-';
-
-/** Takes over a parked copy of `template` by renaming it to `dir`; false when none is left. */
-async function claimParked(template: string, dir: string): Promise<boolean> {
-  const prefix = `${path.basename(template)}${parkedInfix}`;
-  const names = await fs.readdir(path.dirname(template)).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.startsWith(prefix))) {
-    try {
-      await fs.rename(path.join(path.dirname(template), name), dir);
-      return true;
-    } catch {
-      // Another process claimed it first.
-    }
-  }
-  return false;
-}
-
-/**
- * Keeps a copy of the template that no engine ever opened (an engine's spare) for the next process to claim,
- * rather than removing it: a rename, so a claim never sees a half-parked copy. At most `keep` are kept.
- */
-export async function parkCopy(template: string, dir: string, keep = 4): Promise<void> {
-  const prefix = `${path.basename(template)}${parkedInfix}`;
-  const names = await fs.readdir(path.dirname(template)).catch(() => [] as string[]);
-  if (names.filter((n) => n.startsWith(prefix)).length >= keep) return removeDir(dir);
-  await fs
-    .rename(dir, `${template}${parkedInfix}${randomBytes(6).toString('hex')}`)
-    .catch(() => removeDir(dir));
-}
-
-/** fs.cp is about 3x slower than this on a data dir of ~1,300 small files (measured: ~0.9 s vs ~0.3 s). */
-async function copyTree(src: string, dst: string): Promise<void> {
-  await fs.mkdir(dst);
-  const entries = await fs.readdir(src, { withFileTypes: true });
-  await Promise.all(
-    entries.map((e) => {
-      const from = path.join(src, e.name);
-      const to = path.join(dst, e.name);
-      return e.isDirectory() ? copyTree(from, to) : fs.copyFile(from, to);
-    }),
-  );
-}
-
+/** Data dirs of earlier versions (copies on disk) and unfinished builds: named after the owning process. */
 export async function removeDir(dir: string): Promise<void> {
   await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }

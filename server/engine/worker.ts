@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import {
   concat,
   extendedQuery,
@@ -10,13 +11,70 @@ import {
   syncMessage,
 } from './frames.js';
 import type { ErrorFields, FromWorker, ToWorker, UnitRequest, WorkerData } from './messages.js';
+import {
+  CancelControl,
+  wasm,
+  withSharedMemoryImport,
+  type WasmApi,
+  type WasmMemory,
+  type WasmMemoryDescriptor,
+} from './shared-memory.js';
 
 const port = parentPort!;
-const emptyBlob = new Uint8Array(0);
 const data = workerData as WorkerData;
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/** PGlite's memory: 32768 pages at most (see its own `new WebAssembly.Memory`). */
+const PGLITE_MAX_PAGES = 32768;
+let backendMemory: WasmMemory | undefined;
+
+if (data.mode === 'open') {
+  // PGlite creates its memory itself: have that one memory made shared (see shared-memory.ts).
+  const NativeMemory = wasm.Memory;
+  const SharedMemory = function (descriptor: WasmMemoryDescriptor) {
+    if (descriptor.maximum !== PGLITE_MAX_PAGES) return new NativeMemory(descriptor);
+    backendMemory = new NativeMemory({ ...descriptor, shared: true });
+    return backendMemory;
+  } as unknown as WasmApi['Memory'];
+  SharedMemory.prototype = NativeMemory.prototype;
+  wasm.Memory = SharedMemory;
+  // The libraries PGlite loads at run time (plpgsql, ...) import that memory too: declare theirs shared as well.
+  const shared = (source: unknown) =>
+    ArrayBuffer.isView(source) || source instanceof ArrayBuffer
+      ? (withSharedMemoryImport(
+          ArrayBuffer.isView(source)
+            ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+            : new Uint8Array(source),
+        ) ?? source)
+      : source;
+  const NativeModule = wasm.Module;
+  const SharedModule = function (bytes: Uint8Array) {
+    return new NativeModule(shared(bytes) as Uint8Array);
+  } as unknown as WasmApi['Module'];
+  SharedModule.prototype = NativeModule.prototype;
+  // Its statics too (customSections, imports, exports), which emscripten's loader calls.
+  Object.setPrototypeOf(SharedModule, NativeModule);
+  wasm.Module = SharedModule;
+  const instantiate = wasm.instantiate;
+  wasm.instantiate = (source, imports) => instantiate(shared(source), imports);
+  // TextDecoder refuses views of shared memory; emscripten decodes strings straight from the heap.
+  const proto = TextDecoder.prototype as { decode(input?: unknown, options?: unknown): string };
+  const decode = proto.decode;
+  proto.decode = function (this: unknown, input?: unknown, options?: unknown) {
+    if (ArrayBuffer.isView(input) && input.buffer instanceof SharedArrayBuffer)
+      input = new Uint8Array(input.buffer, input.byteOffset, input.byteLength).slice();
+    return decode.call(this, input, options);
+  };
+}
+
+const { PGlite } = await import('@electric-sql/pglite');
+type PGlite = PGliteType;
+
 function errorFields(err: unknown): ErrorFields {
+  // V8's own stack overflow inside the backend's WASM: PostgreSQL's check (max_stack_depth, on the WASM shadow
+  // stack) normally fires first, since the worker's native stack is sized well above it (thread.ts).
+  if (err instanceof RangeError && /call stack/i.test(err.message))
+    return { code: '54001', message: 'stack depth limit exceeded' };
   const e = err as { code?: string; message?: string; detail?: string; hint?: string; position?: string };
   return {
     code: typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : 'XX000',
@@ -27,13 +85,32 @@ function errorFields(err: unknown): ErrorFields {
   };
 }
 
-async function buildTemplate(dataDir: string, ddl: string): Promise<void> {
-  const init = await PGlite.create({ dataDir });
+/**
+ * Builds the template in memory and returns it as PGlite's tar of the data dir: nothing touches the disk. Each
+ * engine loads this tar into memory, so it is kept small: 1 MB WAL segments instead of 16 MB, and only the
+ * database `aws` (template0, template1 and postgres served nothing: clients can only connect to `aws` and cannot
+ * create databases). 15 MB instead of 46 MB.
+ */
+async function buildTemplate(ddl: string, setup: string): Promise<ArrayBuffer> {
+  const init = await PGlite.create({ dataDir: 'memory://', initDbStartParams: ['--wal-segsize=1'] });
   await init.exec('CREATE DATABASE aws');
+  const initial = await init.dumpDataDir('none');
   await init.close();
-  const db = await PGlite.create({ dataDir, database: 'aws' });
+  const db = await PGlite.create({
+    dataDir: 'memory://',
+    database: 'aws',
+    loadDataDir: initial,
+    postgresqlconf: engineConf,
+  });
   await db.exec(ddl);
+  await db.exec(setup);
+  for (const name of ['template0', 'template1']) await db.exec(`ALTER DATABASE ${name} IS_TEMPLATE false`);
+  for (const name of ['template0', 'template1', 'postgres']) await db.exec(`DROP DATABASE ${name}`);
+  // The checkpoint leaves the WAL short, so each engine loads (and keeps in memory) less of it.
+  await db.exec('CHECKPOINT');
+  const tar = await db.dumpDataDir('none');
   await db.close();
+  return tar.arrayBuffer();
 }
 
 function quoteTable(name: string): string {
@@ -66,7 +143,25 @@ function exec(db: PGlite, messages: Uint8Array): Uint8Array {
 
 const settingsSql = 'SELECT set_config(n, v, false) FROM unnest($1::text[], $2::text[]) AS s(n, v)';
 
-async function runUnit(db: PGlite, unit: UnitRequest): Promise<void> {
+/**
+ * What a rollback does not undo, as DISCARD ALL clears it (prepared statements, WITH HOLD cursors, advisory locks,
+ * LISTEN, temp tables, session SETs issued after the transaction ended), but without DISCARD ALL's reset of the
+ * session user, which the client role's lock forbids.
+ */
+const cleanupSql =
+  'CLOSE ALL; DEALLOCATE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP; RESET ALL';
+
+interface Backend {
+  db: PGlite;
+  control: CancelControl;
+  /** Clears a raised interrupt the backend did not take. */
+  clearInterrupt(): void;
+  /** Runs housekeeping as the superuser, then returns to the locked client role. */
+  asSuperuser<T>(run: () => T): T;
+}
+
+async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
+  const { db, control } = backend;
   let xid: bigint;
   try {
     // The xid pins the unit's transaction, so the end of the unit can tell whether anything got committed.
@@ -94,17 +189,15 @@ async function runUnit(db: PGlite, unit: UnitRequest): Promise<void> {
 
   // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
   const chunks: Uint8Array[] = [];
-  // COPY data reaches the backend as the file /dev/blob, PGlite's documented way (query()'s `blob` option does
-  // the same), rather than as CopyData through the raw protocol. It is set for this unit only, and to an empty
-  // file when there is no COPY: reading a missing /dev/blob (pg_read_file('/dev/blob')) kills the backend.
-  await db._handleBlob(new Blob([unit.copyData ?? emptyBlob]));
   try {
-    await db.execProtocolRawStream(unit.messages, {
-      syncToFs: false,
-      onRawData: (c) => void chunks.push(c.slice()),
-    });
+    // A unit cancelled while it loaded gets no reply: its caller has been answered already.
+    if (control.enter(unit.id))
+      await db.execProtocolRawStream(unit.messages, {
+        syncToFs: false,
+        onRawData: (c) => void chunks.push(c.slice()),
+      });
   } finally {
-    await db._cleanupBlob();
+    control.settle(unit.id, backend.clearInterrupt);
   }
   const out = concat(chunks);
   if (lastReadyStatus(out) === undefined) db.execProtocolRawSync(syncMessage);
@@ -119,14 +212,12 @@ async function runUnit(db: PGlite, unit: UnitRequest): Promise<void> {
     ),
   );
   const tainted = firstValue(check) !== '0';
-  // What a rollback does not undo: prepared statements, WITH HOLD cursors, advisory locks, session SETs
-  // issued after the transaction ended.
-  exec(db, simpleQuery('DISCARD ALL'));
+  exec(db, simpleQuery(cleanupSql));
   post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer, tainted }, [
     out.buffer as ArrayBuffer,
   ]);
   try {
-    maintain(db);
+    backend.asSuperuser(() => maintain(db));
   } catch {
     // Housekeeping only: a failed VACUUM or CHECKPOINT leaves the units correct, just slower.
   }
@@ -135,14 +226,15 @@ async function runUnit(db: PGlite, unit: UnitRequest): Promise<void> {
 /*
  * A single-user backend has no autovacuum and never checkpoints on its own (only a postmaster asks for it).
  * Rolled-back rows stay in the heap until a VACUUM (measured: 330 units of 1,000 rows grew the table to 90 MB
- * and a count(*) over it to 12 ms), and the WAL grows without bound. So the worker vacuums a table once enough
- * rows died in it, the whole database (catalog bloat, the client's own writes) every few thousand units, and
- * checkpoints when the WAL has grown. It runs after the reply was posted, before the next unit.
+ * and a count(*) over it to 12 ms), and the WAL grows without bound, in memory since the data dir is. So the
+ * worker vacuums a table once enough rows died in it, the whole database (catalog bloat, the client's own writes)
+ * every few thousand units, and checkpoints when the WAL has grown. It runs after the reply was posted, before the
+ * next unit.
  * (TRUNCATE in the unit would avoid the dead rows, but costs 2-6 ms a unit in file creation and invalidations.)
  */
 const vacuumTableAfterRows = 5000;
 const vacuumAllAfterUnits = 5000;
-const checkpointAfterWalBytes = 64 * 1024 * 1024;
+const checkpointAfterWalBytes = 16 * 1024 * 1024;
 const deadRows = new Map<string, number>();
 let unitsSinceVacuum = 0;
 let lastCheckpointLsn = '0/0';
@@ -158,7 +250,7 @@ function maintain(db: PGlite): void {
     deadRows.delete(table);
     exec(db, simpleQuery(`VACUUM ${table}`));
   }
-  if (unitsSinceVacuum % 100 !== 0) return;
+  if (unitsSinceVacuum % 20 !== 0) return;
   const wal = `pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '${lastCheckpointLsn}')::bigint`;
   const [grown, lsn] = firstValue(
     exec(db, simpleQuery(`SELECT ${wal} || ' ' || pg_current_wal_insert_lsn()`)),
@@ -169,12 +261,80 @@ function maintain(db: PGlite): void {
   }
 }
 
-/** The data dir is a throwaway copy: durability buys nothing, and full-page images only bloat the WAL. */
-const engineConf = ['full_page_writes = off', 'fsync = off'];
+/**
+ * The data dir lives in memory and is thrown away: durability buys nothing, and full-page images only bloat the
+ * WAL. A small min_wal_size keeps a checkpoint from holding recycled segments in memory.
+ */
+const engineConf = ['full_page_writes = off', 'fsync = off', 'min_wal_size = 2MB', 'max_wal_size = 32MB'];
 
-async function serve(dataDir: string): Promise<void> {
-  const db = await PGlite.create({ dataDir, database: 'aws', postgresqlconf: engineConf });
+/** emscripten's SECURITY_LOCAL_USERID_CHANGE: PostgreSQL refuses SET ROLE / SET SESSION AUTHORIZATION under it. */
+const SECURITY_LOCAL_USERID_CHANGE = 1;
+
+interface BackendModule {
+  _SetUserIdAndSecContext(userId: number, context: number): void;
+  _QueryCancelPending: number;
+  _InterruptPending: number;
+}
+
+async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
+  const db = await PGlite.create({
+    // In memory: the rows a unit loads (connector credentials among them) never reach a file.
+    dataDir: 'memory://',
+    database: 'aws',
+    loadDataDir: new Blob([readFileSync(spec.templateFile)]),
+    pgliteWasmModule: spec.module,
+    postgresqlconf: engineConf,
+  });
+  const mod = (db as unknown as { mod: BackendModule }).mod;
+  const memory = backendMemory;
+  if (!memory || !(memory.buffer instanceof SharedArrayBuffer))
+    throw new Error('the engine backend memory is not shared');
+  const heap = new Uint8Array(memory.buffer);
+  const flags = { queryCancelPending: mod._QueryCancelPending, interruptPending: mod._InterruptPending };
+
+  // pg_sleep (and any other wait) spins on the clock in PGlite, checking interrupts only when its timeout
+  // expires: while a cancel is pending the clock jumps ahead, so the wait ends and the check runs.
+  const now = performance.now.bind(performance);
+  let skew = 0;
+  performance.now = () => {
+    if (heap[flags.queryCancelPending]) skew += 3_600_000;
+    return now() + skew;
+  };
+
   const version = firstValue(exec(db, simpleQuery("SELECT current_setting('server_version')")))!;
+  const [superuserOid, clientOid] = firstValue(
+    exec(
+      db,
+      simpleQuery(
+        `SELECT (SELECT oid FROM pg_roles WHERE rolname = current_user) || ' ' || '${spec.clientRole}'::regrole::oid`,
+      ),
+    ),
+  )!
+    .split(' ')
+    .map(Number);
+  // Client statements run as the unprivileged role, locked in: SET ROLE, RESET ROLE and SET SESSION
+  // AUTHORIZATION fail (42501) as they do inside a SECURITY DEFINER function, and a transaction's abort restores
+  // the user and lock it started with. Only the worker, outside any unit, steps back to the superuser.
+  exec(db, simpleQuery(`SET SESSION AUTHORIZATION "${spec.clientRole}"`));
+  const lock = () => mod._SetUserIdAndSecContext(clientOid!, SECURITY_LOCAL_USERID_CHANGE);
+  lock();
+  const backend: Backend = {
+    db,
+    control: new CancelControl(spec.control),
+    clearInterrupt: () => {
+      heap[flags.queryCancelPending] = 0;
+      heap[flags.interruptPending] = 0;
+    },
+    asSuperuser: (run) => {
+      mod._SetUserIdAndSecContext(superuserOid!, 0);
+      try {
+        return run();
+      } finally {
+        lock();
+      }
+    },
+  };
+
   // Units arrive one at a time from the main thread, but chain them anyway so a burst cannot interleave.
   let queue = Promise.resolve();
   port.on('message', (message: ToWorker) => {
@@ -184,7 +344,7 @@ async function serve(dataDir: string): Promise<void> {
         post({ type: 'closed' });
         process.exit(0);
       }
-      await runUnit(db, message).catch((err) =>
+      await runUnit(backend, message).catch((err) =>
         post({
           type: 'error',
           id: message.id,
@@ -194,15 +354,21 @@ async function serve(dataDir: string): Promise<void> {
       );
     });
   });
-  post({ type: 'ready', serverVersion: version });
+  post({
+    type: 'ready',
+    serverVersion: version,
+    memory: memory.buffer,
+    queryCancelPending: flags.queryCancelPending,
+    interruptPending: flags.interruptPending,
+  });
 }
 
 try {
   if (data.mode === 'build') {
-    await buildTemplate(data.dataDir, data.ddl);
-    post({ type: 'ready', serverVersion: '' });
+    const tarball = await buildTemplate(data.ddl, data.setup);
+    post({ type: 'built', tarball }, [tarball]);
   } else {
-    await serve(data.dataDir);
+    await serve(data);
   }
 } catch (err) {
   post({ type: 'fatal', error: errorFields(err) });

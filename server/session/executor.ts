@@ -384,8 +384,8 @@ export class Executor {
   /**
    * COPY table [(columns)] FROM STDIN: one CreateResource per row, as INSERT. Everything PostgreSQL checks before it
    * asks for data is checked before CopyInResponse: the target, read-only, the columns, and (by the engine, over
-   * no data) the options. The engine then parses the client's data: the COPY runs into the empty table from
-   * /dev/blob, and the table's rows go to the write path.
+   * no data) the options. The engine then parses the client's data: the COPY FROM STDIN runs into the empty table
+   * with the data as CopyData, and the table's rows go to the write path.
    */
   private copyFrom(stmt: ParsedStatement, copy: CopyInfo, invocation: Invocation): Promise<Result> {
     const target = writeTarget(stmt, this.services.catalog);
@@ -416,15 +416,17 @@ export class Executor {
     };
     delete relation.catalogname;
     body.relation = relation;
-    body.filename = '/dev/blob';
     const copySql = serializeFrontend({ type: 'Query', sql: deparseSync(ast as never) });
+    // The engine takes the data as the client sent it, CopyData then CopyDone right after the COPY FROM STDIN.
+    const withData = (data: Uint8Array) =>
+      Buffer.concat([copySql, ...copyDataMessages(data), copyDoneMessage]);
     const selectSql = serializeFrontend({
       type: 'Query',
       sql: `SELECT * FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`,
     });
     const { cloud } = this.services;
     return this.statement(async (signal) => {
-      const [checked] = await this.runReplies([], copySql, binary ? emptyBinaryCopy : new Uint8Array());
+      const [checked] = await this.runReplies([], withData(binary ? emptyBinaryCopy : new Uint8Array()));
       // No data is a bad file only for HEADER MATCH; anything else is the statement's own error.
       if (!checked) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
       if (checked.error && checked.error.code !== '22P04') throw withoutPosition(checked.error);
@@ -434,7 +436,7 @@ export class Executor {
       const received = await copyIn(copyInResponse(columns, format), signal);
       const csv = String(copy.options.format ?? '').toLowerCase() === 'csv';
       const data = csv ? withoutEndOfDataLine(received) : received;
-      const [copied, rows] = await this.runReplies([], Buffer.concat([copySql, selectSql]), data);
+      const [copied, rows] = await this.runReplies([], Buffer.concat([withData(data), selectSql]));
       if (!copied || !rows) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
       if (copied.error) throw withoutPosition(copied.error);
       if (rows.error) throw rows.error;
@@ -481,13 +483,8 @@ export class Executor {
   }
 
   /** Runs one unit as this session's (a cancel stops it); one reply per Query or Sync in `messages`. */
-  private async runReplies(
-    load: EngineUnit['load'],
-    messages: Buffer,
-    copyData?: Uint8Array,
-  ): Promise<EngineReply[]> {
-    const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages };
-    if (copyData) unit.copyData = copyData;
+  private async runReplies(load: EngineUnit['load'], messages: Buffer): Promise<EngineReply[]> {
+    const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages, owner: this };
     this.runningUnit = unit;
     try {
       return engineReplies(await this.services.engine.run(unit));
@@ -844,6 +841,17 @@ function withoutPosition(err: EngineError): EngineError {
 }
 
 /** A binary COPY file with no rows (signature, flags, header extension length, trailer). */
+const copyDoneMessage = serializeFrontend({ type: 'CopyDone' });
+
+/** COPY data as CopyData messages of at most 1 MB, as clients send it. */
+function copyDataMessages(data: Uint8Array): Buffer[] {
+  const chunk = 1024 * 1024;
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; at += chunk)
+    out.push(serializeFrontend({ type: 'CopyData', data: Buffer.from(data.subarray(at, at + chunk)) }));
+  return out;
+}
+
 const emptyBinaryCopy = new Uint8Array([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 ]);

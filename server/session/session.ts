@@ -51,6 +51,8 @@ export class Session {
   private pending: Promise<IteratorResult<FrontendMessage>> | undefined;
   /** Terminate arrived while COPY FROM STDIN was reading. */
   private terminated = false;
+  /** The client's socket closed (abandon()). */
+  private gone = false;
   /** COPY FROM STDIN for this session's statements: see Invocation.copyIn. */
   private readonly copyIn = (response: Buffer, signal: AbortSignal) => this.readCopyData(response, signal);
 
@@ -82,7 +84,7 @@ export class Session {
     this.readyForQuery();
     this.inbox = this.connection.messages();
     for (let message = await this.next(); message; message = await this.next()) {
-      if (message.type === 'Terminate') break;
+      if (message.type === 'Terminate' || this.gone) break;
       // PostgreSQL cannot tell where a message of an unknown type ends, so it gives up on the connection.
       if (message.type === 'Unknown') {
         this.sendError(
@@ -163,6 +165,12 @@ export class Session {
     }
   }
 
+  /** The client's socket closed: what is running stops, and nothing more of what it sent runs. */
+  abandon(): void {
+    this.gone = true;
+    this.cancel();
+  }
+
   /** A CancelRequest for this session: stops what is running, if anything. */
   cancel(): void {
     if (this.running)
@@ -226,6 +234,7 @@ export class Session {
       if (statements.length === 0) this.send(backend.emptyQueryResponse());
       let offset = 0;
       for (const stmt of statements) {
+        if (this.gone) break;
         const at = sql.indexOf(stmt.sql, offset);
         offset = at < 0 ? offset : at + stmt.sql.length;
         try {
@@ -444,6 +453,10 @@ export class Session {
   private sendError(err: unknown): void {
     // Any error in a transaction block aborts it, wherever it came from (Parse's analysis, Bind, a syntax error).
     this.executor.txn.fail();
+    // The bridge's own recursion over a statement (the planner's walk of 2,000 nested subqueries) overflowing
+    // the JavaScript stack is PostgreSQL's stack limit, as the backend itself answers it.
+    if (err instanceof RangeError && /call stack/i.test(err.message))
+      err = new PgError(SqlState.statement_too_complex, 'stack depth limit exceeded');
     if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
     this.send(backend.errorResponse(fields));
