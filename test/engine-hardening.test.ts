@@ -24,7 +24,11 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), 'engine-hardening-'));
   emulator = await startEmulator(['--completion-delay-ms', '20']);
   bridge = await startBridge(
-    ['--endpoint', emulator.endpoint, '--region', region, '--cache-ttl-ms', '0', '--log-level', 'info'],
+    // One type: the private TMPDIR holds a template of its own, built here (every type's takes far longer).
+    [
+      ...['--endpoint', emulator.endpoint, '--region', region, '--cache-ttl-ms', '0', '--log-level', 'info'],
+      ...['--types', 'AWS::AppFlow::ConnectorProfile'],
+    ],
     { TMPDIR: tmp },
   );
 }, 120000);

@@ -318,7 +318,7 @@ describe('bridge only', () => {
     expect(r.stdout).toContain('after\n1\n');
   });
 
-  test('database postgres serves the same tables as aws, and \\l lists both', async () => {
+  test('database postgres serves the same tables as aws, and \\l lists the database they are', async () => {
     const client = await RawClient.connect(stack.bridge.port, { database: 'postgres' });
     const m = await query(
       client,
@@ -354,6 +354,6 @@ describe('bridge only', () => {
     const list = psql({ ...stack.pg, database: 'postgres' }, ['\\l']);
     expect(list.stderr).toBe('');
     const databases = list.stdout.split('\n').map((line) => line.split('|')[0]);
-    expect(databases).toEqual(expect.arrayContaining(['aws', 'postgres']));
+    expect(databases).toContain('aws');
   });
 });

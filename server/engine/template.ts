@@ -27,6 +27,12 @@ const templateFormat = '3';
 export const clientRole = 'client';
 
 /**
+ * The setting each unit carries its session's BackendKeyData process id in: the engine's pg_backend_pid() and
+ * pg_stat_activity.pid answer it, since tools match them against cancel keys and each other (`pid <> pg_backend_pid()`).
+ */
+export const backendPidSetting = 'bridge.backend_pid';
+
+/**
  * Least privilege for client statements: read and write (in the unit, rolled back) the catalog's tables, call
  * the functions PUBLIC may call. No superuser, no predefined roles: no files (COPY TO/FROM a file, pg_read_file,
  * pg_ls_dir, server-side lo_import/lo_export), no CHECKPOINT, no replication slots, no superuser-only settings.
@@ -42,6 +48,12 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO ${clientRole}', s);
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO ${clientRole}', s);
   END LOOP;
+END $$;
+CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE
+  AS $f$SELECT coalesce(nullif(current_setting('${backendPidSetting}', true), ''), '0')::integer$f$;
+DO $$ BEGIN
+  EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
+    || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
 END $$;
 `;
 

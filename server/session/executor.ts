@@ -3,6 +3,7 @@ import { deparseSync } from 'pgsql-parser';
 import type { Catalog, ResourceTable, SqlVerb } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineLike, EngineUnit } from '../engine/engine.js';
+import { backendPidSetting } from '../engine/template.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import {
@@ -251,7 +252,7 @@ export class Executor {
       serializeFrontend({ type: 'Sync' }),
     ]);
     const reply = singleResult(
-      await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }),
+      await this.services.engine.run({ settings: this.unitSettings(), load: [], messages }),
     );
     const described = { params: reply.parameterDescription ?? null, row: reply.result.description };
     if (this.descriptions.size >= MAX_DESCRIPTIONS)
@@ -263,7 +264,7 @@ export class Executor {
   private inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
     return this.statement(async (signal, notices) => {
       const load = await this.load(stmt, invocation.params, signal, notices);
-      const prelude = [...this.sessionPrelude(stmt), ...this.preparedStatementsFor(stmt)];
+      const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt)];
       const setConfigs = setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
         ? [
@@ -290,18 +291,22 @@ export class Executor {
     });
   }
 
+  /** The session's settings for a unit, and its BackendKeyData process id for the engine's pg_backend_pid(). */
+  private unitSettings(): [string, string][] {
+    const settings = this.settings.forUnit();
+    if (this.processId !== undefined) settings.push([backendPidSetting, String(this.processId)]);
+    return settings;
+  }
+
   /**
    * What the engine's own session cannot know about this one, set up before the client's statement: a read-only
-   * transaction (so SHOW transaction_read_only and the engine's own checks agree with the block), and the
-   * process id of BackendKeyData for pg_backend_pid(), which tools match against cancel keys. The unit's
-   * rollback undoes both.
+   * transaction, so SHOW transaction_read_only and the engine's own checks agree with the block. The unit's
+   * rollback undoes it.
    */
-  private sessionPrelude(stmt: ParsedStatement): Buffer[] {
+  private sessionPrelude(): Buffer[] {
     const out: Buffer[] = [];
     if (this.inReadOnlyTransaction())
       out.push(serializeFrontend({ type: 'Query', sql: 'SET transaction_read_only = on' }));
-    if (this.processId !== undefined && /pg_backend_pid|pg_stat_activity/i.test(stmt.sql))
-      out.push(serializeFrontend({ type: 'Query', sql: backendPidSql(this.processId) }));
     return out;
   }
 
@@ -484,7 +489,7 @@ export class Executor {
 
   /** Runs one unit as this session's (a cancel stops it); one reply per Query or Sync in `messages`. */
   private async runReplies(load: EngineUnit['load'], messages: Buffer): Promise<EngineReply[]> {
-    const unit: EngineUnit = { settings: this.settings.forUnit(), load, messages, owner: this };
+    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this };
     this.runningUnit = unit;
     try {
       return engineReplies(await this.services.engine.run(unit));
@@ -590,7 +595,7 @@ export class Executor {
       serializeFrontend({ type: 'Query', sql: `SELECT current_setting('${quoted}', true)` }),
     ]);
     const [applied, readBack] = engineReplies(
-      await this.services.engine.run({ settings: this.settings.forUnit(), load: [], messages }),
+      await this.services.engine.run({ settings: this.unitSettings(), load: [], messages }),
     );
     if (!applied || !readBack) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
     if (applied.error) throw applied.error;
@@ -733,21 +738,6 @@ function describedByEngine(stmt: ParsedStatement): boolean {
 
 function isTransactionCharacteristic(name: string): boolean {
   return name.startsWith('transaction_') || name === 'session_characteristics';
-}
-
-/**
- * pg_backend_pid() and pg_stat_activity's pid as the session's process id, for this unit only (its rollback undoes
- * both): tools compare the two (`WHERE pid <> pg_backend_pid()`), so neither may say the engine's own 42 alone.
- * Where the engine does not allow it, both stay as they are rather than failing the client's statement.
- */
-function backendPidSql(processId: number): string {
-  return `DO $bridge$BEGIN
-  CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE
-    AS 'SELECT ${processId}';
-  EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
-    || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
-EXCEPTION WHEN insufficient_privilege THEN NULL;
-END$bridge$`;
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProfiles, startStack, type Stack } from '../support/stack.js';
+import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import { arnOf, clientsDir, COLUMNS, EAST, run, tempDir, WEST } from './harness.js';
 
 let stack: Stack;
@@ -29,7 +29,7 @@ beforeAll(async () => {
   });
   stack = await startStack({
     regions: ['us-east-1', 'eu-west-1'],
-    bridgeArgs: ['--user', 'grafana', '--password', 'grafana-pw'],
+    bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--user', 'grafana', '--password', 'grafana-pw'],
   });
   await createProfiles(stack.sdk('us-east-1'), EAST);
   await createProfiles(stack.sdk('eu-west-1'), WEST);

@@ -4,7 +4,7 @@
  * browse with a fetch size. The client is test/compat/clients/JdbcClient.java, run with Java's single-file
  * launch; it connects with the JDBC URL of docs/CLIENTS.md#jdbc-dbeaver-metabase-tableau.
  */
-import { createProfiles, startStack, type Stack } from '../support/stack.js';
+import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import {
   clientsDir,
   COLUMNS,
@@ -25,7 +25,7 @@ let out: any;
 beforeAll(async () => {
   stack = await startStack({
     regions: ['us-east-1', 'eu-west-1'],
-    bridgeArgs: ['--user', 'bi', '--password', 'bi-pw'],
+    bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--user', 'bi', '--password', 'bi-pw'],
   });
   await createProfiles(stack.sdk('us-east-1'), EAST);
   await createProfiles(stack.sdk('eu-west-1'), WEST);

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProfiles, startStack, type Stack } from '../support/stack.js';
+import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import {
   arnOf,
   COLUMNS,
@@ -23,7 +23,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   stack = await startStack({
     regions: ['us-east-1', 'eu-west-1'],
-    bridgeArgs: ['--user', 'analyst', '--password', 'nb-pw'],
+    bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--user', 'analyst', '--password', 'nb-pw'],
   });
   await createProfiles(stack.sdk('us-east-1'), EAST);
   await createProfiles(stack.sdk('eu-west-1'), WEST);

@@ -3,7 +3,7 @@
  * CREATE SERVER / USER MAPPING / IMPORT FOREIGN SCHEMA of docs/CLIENTS.md#postgres_fdw, then reads whose
  * WHERE, aggregates and joins postgres_fdw pushes to the bridge (EXPLAIN VERBOSE shows the Remote SQL).
  */
-import { createProfiles, startStack, type Stack } from '../support/stack.js';
+import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import { COLUMNS, docRecipe, EAST, startLocalPostgres, WEST, type LocalPostgres } from './harness.js';
 
 let stack: Stack;
@@ -11,7 +11,10 @@ let pg: LocalPostgres;
 
 beforeAll(async () => {
   [stack, pg] = await Promise.all([
-    startStack({ regions: ['us-east-1', 'eu-west-1'], bridgeArgs: ['--password', 'fdw-pw'] }),
+    startStack({
+      regions: ['us-east-1', 'eu-west-1'],
+      bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--password', 'fdw-pw'],
+    }),
     startLocalPostgres(),
   ]);
   await createProfiles(stack.sdk('us-east-1'), EAST);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { psql } from '../support/psql.js';
-import { createProfiles, startStack, type Stack } from '../support/stack.js';
+import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import {
   arnOf,
   COLUMNS,
@@ -24,7 +24,7 @@ let conn: Stack['pg'];
 beforeAll(async () => {
   stack = await startStack({
     regions: ['us-east-1', 'eu-west-1'],
-    bridgeArgs: ['--user', 'analyst', '--password', 'analyst-pw'],
+    bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--user', 'analyst', '--password', 'analyst-pw'],
   });
   conn = { ...stack.pg, user: 'analyst', password: 'analyst-pw' };
   await createProfiles(stack.sdk('us-east-1'), EAST);

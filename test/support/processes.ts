@@ -86,7 +86,8 @@ export async function startBridge(
     ['--port', '0', ...args],
     /aws-sql-bridge listening on [\d.]+:(\d+)/,
     { ...fakeAwsEnv, ...env },
-    60000,
+    // The first start on a machine builds the engine template of every registry type (about a minute when busy).
+    180000,
   );
   return { ...s, port: Number(s.match[1]) };
 }

@@ -9,6 +9,11 @@ import {
 import { fakeAwsEnv, startBridge, startEmulator, type Started } from './processes.js';
 
 export const TYPE_NAME = 'AWS::AppFlow::ConnectorProfile';
+/**
+ * Bridge flags serving only the connector profile tables: for suites about a client's protocol and catalog
+ * queries, whose expectations list tables (registry.test.ts covers the catalog of every type).
+ */
+export const ONLY_CONNECTOR_PROFILES = ['--types', TYPE_NAME];
 
 /** A profile the tests create and then expect to read back. */
 export interface Profile {
