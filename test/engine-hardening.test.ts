@@ -244,7 +244,8 @@ describe('3. client statements run with least privilege', () => {
     ['CHECKPOINT'],
     ["SELECT pg_create_physical_replication_slot('s')"],
     ["SELECT pg_create_logical_replication_slot('s', 'test_decoding')"],
-    ['SELECT pg_terminate_backend(pg_backend_pid())'],
+    // The engine's own backend (pg_backend_pid() answers the session's BackendKeyData pid instead).
+    ['SELECT pg_terminate_backend(pg_stat_get_backend_pid(s)) FROM pg_stat_get_backend_idset() s'],
     ["SET log_statement = 'all'"],
     ['RESET ROLE'],
     ['SET ROLE postgres'],
