@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
+import type { NeededColumns } from '../plan/columns.js';
 import {
   anyTypeRow,
   anyTypeView,
@@ -186,12 +187,17 @@ export class CloudControl {
    * are null. Rejects with a PgError, or with `signal.reason` itself when the signal aborts.
    * cloud_control.resources (and its view of one type): per pinned type_name, GetResource per identifier,
    * else ListResources; no pinned type_name is an error (22023).
+   * `columns` are the columns the statement may read: a list gives only the primary identifier for many types
+   * (and omits what has no value), so when they go beyond what the list provides, each listed resource is read
+   * with GetResource (hydrated). A type whose list handler needs a parent (catalog `listRequires`) lists once
+   * per pinned parent value, sent as ResourceModel; a parent not pinned is 22023 before any call.
    */
   async fetchRows(
     table: Table,
     keys: FetchKeys,
     onNotice: (message: string) => void,
     signal?: AbortSignal,
+    columns: NeededColumns = 'all',
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
@@ -204,7 +210,10 @@ export class CloudControl {
     const ids =
       pinned === undefined ? undefined : unique(pinned).filter((id) => id.length >= 1 && id.length <= 1024);
     requireHandlers(resourceTable, ids !== undefined);
-    if (regions.length === 0 || ids?.length === 0) return [];
+    const lists = table.kind === 'collection' || ids === undefined;
+    const models = lists ? listModels(resourceTable, keys) : [undefined];
+    if (regions.length === 0 || ids?.length === 0 || models.length === 0) return [];
+    const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
 
     // The first failure stops the rest of this read's calls: their results could not be returned anyway.
     const failed = new AbortController();
@@ -220,17 +229,37 @@ export class CloudControl {
       }
     };
 
+    const listAll = async (region: string): Promise<Description[]> => {
+      const perModel = await Promise.all(
+        models.map((model) => guard(() => this.#list(resourceTable, region, model, scope))),
+      );
+      return perModel.flatMap((listed, i) => listed.map((d) => withModel(d, models[i])));
+    };
+
     const readRegion = async (region: string): Promise<Row[]> => {
       if (table.kind === 'collection') {
-        const listed = await guard(() => this.#list(resourceTable, region, scope));
         const wanted = ids && new Set(ids);
-        return listed
-          .filter((d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)))
+        const listed = (await listAll(region)).filter(
+          (d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)),
+        );
+        if (!hydrate) return listed.map((d) => rowFromDescription(resourceTable, region, d));
+        // The list lacks columns the statement reads: read each resource (a gone one is no row).
+        let kept = listed;
+        if (keys.limit !== undefined && keys.limit < kept.length) kept = kept.slice(0, keys.limit);
+        const got = await Promise.all(
+          kept.map((d) =>
+            d.Identifier === undefined
+              ? d
+              : fanOut(() => guard(() => this.#get(resourceTable, region, d.Identifier!, scope))),
+          ),
+        );
+        return got
+          .filter((d): d is Description => d !== undefined)
           .map((d) => rowFromDescription(resourceTable, region, d));
       }
       let targets = ids;
       if (!targets) {
-        const listed = await guard(() => this.#list(resourceTable, region, scope));
+        const listed = await listAll(region);
         targets = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
         const needed = keys.limit !== undefined && keys.limit < targets.length ? keys.limit : undefined;
         onNotice(this.#fanOutNotice(resourceTable, region, targets.length, needed));
@@ -282,7 +311,7 @@ export class CloudControl {
       const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
       const descriptions = ids
         ? await Promise.all(ids.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))))
-        : await guard(() => this.#list(typed, region, scope));
+        : await guard(() => this.#list(typed, region, undefined, scope));
       return descriptions
         .filter((d): d is Description => d !== undefined)
         .map((d) => anyTypeRow(typeName, region, d));
@@ -376,13 +405,19 @@ export class CloudControl {
     }
   }
 
-  /** ListResources over all pages, through the cache. */
-  async #list(table: ResourceTable, region: string, signal: AbortSignal): Promise<Description[]> {
+  /** ListResources over all pages, through the cache; `model` is the ResourceModel a list handler needs. */
+  async #list(
+    table: ResourceTable,
+    region: string,
+    model: ListModel | undefined,
+    signal: AbortSignal,
+  ): Promise<Description[]> {
     const typeName = table.resource.typeName;
+    const resourceModel = model === undefined ? undefined : JSON.stringify(model);
     try {
       const listed = (await this.#cache.get(
-        this.#key(region, typeName, 'ListResources'),
-        (shared) => this.#listPages(typeName, region, shared),
+        this.#key(region, typeName, 'ListResources', resourceModel),
+        (shared) => this.#listPages(typeName, region, resourceModel, shared),
         signal,
       )) as Listed;
       return listed.descriptions;
@@ -392,15 +427,26 @@ export class CloudControl {
     }
   }
 
-  async #listPages(typeName: string, region: string, signal: AbortSignal): Promise<Listed> {
+  async #listPages(
+    typeName: string,
+    region: string,
+    resourceModel: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Listed> {
     const descriptions: Description[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
     do {
       const out = await this.call({ operation: 'ListResources', region, typeName }, signal, (client) =>
-        client.send(new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }), {
-          abortSignal: signal,
-        }),
+        client.send(
+          new ListResourcesCommand({
+            TypeName: typeName,
+            NextToken: token,
+            MaxResults: 100,
+            ...(resourceModel !== undefined ? { ResourceModel: resourceModel } : {}),
+          }),
+          { abortSignal: signal },
+        ),
       );
       descriptions.push(...(out.ResourceDescriptions ?? []).map(describe));
       token = out.NextToken || undefined;
@@ -444,6 +490,83 @@ export class CloudControl {
       `Add WHERE data__identifier = '...' to read only some${cheaper}.`
     );
   }
+}
+
+/** The ResourceModel of one ListResources call: a list handler's required parent properties and their values. */
+type ListModel = Record<string, string>;
+
+/** More ResourceModels than this from the pinned parents' product is refused rather than sent. */
+const maxListModels = 100;
+
+/**
+ * The ResourceModels to list a type with: one per combination of its required parents' pinned values (catalog
+ * `listRequires`), `[undefined]` for a type that needs none. A parent not pinned is refused before any call.
+ */
+function listModels(table: ResourceTable, keys: FetchKeys): (ListModel | undefined)[] {
+  const required = table.resource.definition.listRequires ?? [];
+  if (required.length === 0) return [undefined];
+  let models: ListModel[] = [{}];
+  const columns: string[] = [];
+  for (const name of required) {
+    const column = table.resource.propertyByName(name)?.column ?? name;
+    columns.push(column);
+    const values = keys[column];
+    if (!Array.isArray(values)) {
+      const def = table.resource.definition;
+      throw new PgError(
+        SqlState.invalid_parameter_value,
+        `${table.schema}.${table.name} needs ${column} in WHERE: Cloud Control lists ${def.typeName} ` +
+          `resources of one ${name} at a time`,
+        {
+          hint:
+            `Add WHERE ${column} = '...' (or ${column} IN ('...', '...')) to the query` +
+            (table.kind === 'resource' ? ', or pin data__identifier.' : '.'),
+        },
+      );
+    }
+    models = models.flatMap((m) => unique(values).map((v) => ({ ...m, [name]: v })));
+  }
+  if (models.length > maxListModels) {
+    throw new PgError(
+      SqlState.program_limit_exceeded,
+      `${table.schema}.${table.name}: ${models.length} combinations of ${columns.join(', ')} pinned; at most ${maxListModels} lists per region`,
+      { hint: 'Pin fewer values.' },
+    );
+  }
+  return models;
+}
+
+/** A listed resource with the parent it was listed under: the list handler's ResourceModel holds for it. */
+function withModel(d: Description, model: ListModel | undefined): Description {
+  if (model === undefined) return d;
+  let properties: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = d.Properties ? JSON.parse(d.Properties) : {};
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return d;
+    properties = parsed as Record<string, unknown>;
+  } catch {
+    return d; // rowFromDescription reports it
+  }
+  return { ...d, Properties: JSON.stringify({ ...model, ...properties }) };
+}
+
+/**
+ * Whether the statement reads a column a list does not give: a list is sure to hold only region, the identifier
+ * and its part properties (and the parents it was listed under); write-only columns are NULL whatever is read.
+ */
+function needsGet(table: ResourceTable, columns: NeededColumns): boolean {
+  const def = table.resource.definition;
+  if (def.listsWholeModel) return false;
+  const parents = def.listRequires ?? [];
+  const listed = (name: string): boolean => {
+    const column = table.columns.find((c) => c.name === name);
+    if (!column) return false;
+    const p = column.property;
+    if (!p) return true;
+    return p.flags.identifier || p.flags.writeOnly || parents.includes(p.name);
+  };
+  const names = columns === 'all' ? table.columns.map((c) => c.name) : [...columns];
+  return names.some((name) => !listed(name));
 }
 
 /** More identifiers than this from the parts' product is no longer a narrowing worth its GetResource calls. */

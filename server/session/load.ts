@@ -2,6 +2,7 @@ import type { Catalog, Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
+import { neededColumns } from '../plan/columns.js';
 import { fetchLimit } from '../plan/fetch-limit.js';
 import { returnsNoRows } from '../plan/no-rows.js';
 import { resolveKeys, tableReads, type ResolvedKeys as Keys } from '../plan/table-reads.js';
@@ -42,10 +43,12 @@ export async function loadFor(
   }
   // A plain LIMIT over the statement's only table bounds what it can return.
   const limit = reads.length === 1 ? fetchLimit(stmt) : undefined;
+  // The columns each table may be read for: a list that lacks them is filled in with GetResource.
+  const columns = neededColumns(stmt.ast, [...byTable.keys()]);
   return Promise.all(
     [...byTable].map(async ([table, keys]) => ({
       table: `${table.schema}.${table.name}`,
-      rows: await cloud.fetchRows(table, { ...keys, limit }, onNotice, signal),
+      rows: await cloud.fetchRows(table, { ...keys, limit }, onNotice, signal, columns.get(table)),
     })),
   );
 }
