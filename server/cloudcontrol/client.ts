@@ -201,7 +201,7 @@ export class CloudControl {
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
-    if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal);
+    if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal, columns);
     const regions = this.#regions(keys.region);
     if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
     const resourceTable: ResourceTable = table;
@@ -283,7 +283,12 @@ export class CloudControl {
   }
 
   /** cloud_control.resources: rows of each pinned type in each region; the first failure aborts the rest. */
-  async #anyTypeRows(table: Table, keys: FetchKeys, signal?: AbortSignal): Promise<Row[]> {
+  async #anyTypeRows(
+    table: Table,
+    keys: FetchKeys,
+    signal: AbortSignal | undefined,
+    columns: NeededColumns,
+  ): Promise<Row[]> {
     const view = isAnyTypeView(table) ? table : undefined;
     const generic = view ? view.anyType : (table as RequestsTable);
     const typeNames = view ? [view.resource.typeName] : keys.type_name;
@@ -309,13 +314,23 @@ export class CloudControl {
     };
     const read = async (typeName: string, region: string): Promise<Row[]> => {
       const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
-      const descriptions = ids
-        ? await Promise.all(ids.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))))
-        : await guard(() => this.#list(typed, region, undefined, scope));
-      return descriptions
+      const getEach = (targets: string[]) =>
+        Promise.all(targets.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))));
+      if (ids) return rowsOf(typeName, region, await getEach(ids));
+      const listed = await guard(() => this.#list(typed, region, undefined, scope));
+      // A list gives many types' identifiers alone: properties needs each resource read.
+      const hydrate =
+        !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
+      if (!hydrate) return rowsOf(typeName, region, listed);
+      const got = await getEach(
+        unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined)),
+      );
+      return rowsOf(typeName, region, got);
+    };
+    const rowsOf = (typeName: string, region: string, descriptions: (Description | undefined)[]) =>
+      descriptions
         .filter((d): d is Description => d !== undefined)
         .map((d) => anyTypeRow(typeName, region, d));
-    };
     try {
       const reads = unique(typeNames).flatMap((typeName) => regions.map((region) => read(typeName, region)));
       return (await Promise.all(reads)).flat();
