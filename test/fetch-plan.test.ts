@@ -273,3 +273,67 @@ describe('list handlers that need a parent', () => {
     expect(await idOnly.calls()).toEqual({});
   });
 });
+
+describe('EXPLAIN shows the Cloud Control calls and sends none', () => {
+  const explain = async (stack: Stack | { pg: Stack['pg'] }, sql: string) =>
+    (await query(stack as Stack, `EXPLAIN ${sql}`)).rows.map((r: Record<string, string>) => r['QUERY PLAN']!);
+
+  test('lists, reads of each listed resource, reads by identifier, before the engine plan', async () => {
+    const names = await explain(idOnly, 'SELECT connector_profile_name FROM appflow.connector_profiles');
+    expect(names.slice(0, 3)).toEqual([
+      'Cloud Control: appflow.connector_profiles',
+      `  ListResources ${TYPE_NAME} in us-east-1 (all pages)`,
+      `  ListResources ${TYPE_NAME} in eu-west-1 (all pages)`,
+    ]);
+    expect(names.slice(3).join('\n')).toMatch(/Seq Scan on connector_profiles/);
+
+    const all = await explain(idOnly, `SELECT * FROM appflow.connector_profiles WHERE region = 'us-east-1'`);
+    expect(all.slice(0, 3)).toEqual([
+      'Cloud Control: appflow.connector_profiles',
+      `  ListResources ${TYPE_NAME} in us-east-1 (all pages)`,
+      `    then GetResource ${TYPE_NAME} in us-east-1 for each resource listed`,
+    ]);
+
+    const byId = await explain(
+      idOnly,
+      `SELECT * FROM appflow.connector_profile WHERE region = 'eu-west-1' AND data__identifier IN ('slack-a', 'x')`,
+    );
+    expect(byId[1]).toBe(`  2 × GetResource ${TYPE_NAME} in eu-west-1: "slack-a", "x"`);
+
+    const parent = await explain(idOnly, `SELECT * FROM eks.nodegroups WHERE cluster_name = 'blue'`);
+    expect(parent.slice(0, 3)).toEqual([
+      'Cloud Control: eks.nodegroups',
+      `  ListResources ${nodegroupType} in us-east-1 ResourceModel {"ClusterName":"blue"} (all pages)`,
+      `    then GetResource ${nodegroupType} in us-east-1 for each resource listed`,
+    ]);
+    expect(await idOnly.calls()).toEqual({});
+  });
+
+  test('a read the statement would refuse is refused by its EXPLAIN too', async () => {
+    const err = await failureOf(query(idOnly, 'EXPLAIN SELECT nodegroup_name FROM eks.nodegroups'));
+    expect(err.code).toBe('22023');
+    expect(err.message).toContain('needs cluster_name in WHERE');
+  });
+
+  test('what the read cache holds is marked cached', async () => {
+    const bridge = await idOnly.startBridge(['--cache-ttl-ms', '600000']);
+    const stack = { pg: { ...idOnly.pg, port: bridge.port } };
+    try {
+      await query(
+        stack as Stack,
+        `SELECT connector_profile_name FROM appflow.connector_profiles WHERE region = 'us-east-1'`,
+      );
+      const sql = `SELECT * FROM appflow.connector_profiles WHERE region = 'us-east-1'`;
+      expect((await explain(stack, sql)).slice(1, 3)).toEqual([
+        `  ListResources ${TYPE_NAME} in us-east-1 (all pages) (cached: 3 listed)`,
+        `    then 3 × GetResource ${TYPE_NAME} in us-east-1: "sf-us-east-1", "slack-a", "slack-b"`,
+      ]);
+      await query(stack as Stack, sql);
+      expect((await explain(stack, sql))[2]).toBe(
+        `    then 3 × GetResource ${TYPE_NAME} in us-east-1: "sf-us-east-1", "slack-a", "slack-b" (cached)`,
+      );
+    } finally {
+      await bridge.stop();
+    }
+  });
+});

@@ -282,6 +282,104 @@ export class CloudControl {
     }
   }
 
+  /**
+   * The Cloud Control calls fetchRows would make for this read, one line each, without making any (EXPLAIN):
+   * operation, type, region, the identifiers or the ResourceModel, and whether the read cache would serve it.
+   * Refuses as fetchRows would (no region, a parent not pinned, a missing handler).
+   */
+  planRows(table: Table, keys: FetchKeys, columns: NeededColumns = 'all'): string[] {
+    if (table.kind === 'resource_types') return [];
+    if (servesAnyType(table) || isAnyTypeView(table)) {
+      const view = isAnyTypeView(table) ? table : undefined;
+      const generic = view ? view.anyType : (table as RequestsTable);
+      const typeNames = view ? [view.resource.typeName] : keys.type_name;
+      if (typeNames === undefined) throw missingTypeName(generic);
+      const pinned = view ? keys.data__identifier : keys.identifier;
+      const ids = pinned === undefined ? undefined : unique(pinned).filter(validIdentifier);
+      const hydrate = columns === 'all' || columns.has('properties');
+      for (const typeName of typeNames) checkTypeName(typeName);
+      const regions = this.#regions(keys.region);
+      return unique(typeNames).flatMap((typeName) => {
+        const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
+        return regions.flatMap((region) =>
+          this.#planRegion(
+            typed,
+            region,
+            ids,
+            [undefined],
+            hydrate && !typed.resource.definition.listsWholeModel,
+          ),
+        );
+      });
+    }
+    const regions = this.#regions(keys.region);
+    if (table.kind === 'requests')
+      return regions.map((region) => `ListResourceRequests in ${region} (all pages; never cached)`);
+    const resourceTable: ResourceTable = table;
+    const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
+    const ids = pinned === undefined ? undefined : unique(pinned).filter(validIdentifier);
+    requireHandlers(resourceTable, ids !== undefined);
+    const lists = table.kind === 'collection' || ids === undefined;
+    const models = lists ? listModels(resourceTable, keys) : [undefined];
+    const hydrate = table.kind === 'resource' || needsGet(resourceTable, columns);
+    const lines = regions.flatMap((region) =>
+      this.#planRegion(
+        resourceTable,
+        region,
+        table.kind === 'collection' ? undefined : ids,
+        models,
+        hydrate,
+        ids,
+      ),
+    );
+    if (keys.limit !== undefined && hydrate && ids === undefined)
+      lines.push(`  LIMIT ${keys.limit}: at most ${keys.limit} GetResource per region`);
+    return lines;
+  }
+
+  #planRegion(
+    table: ResourceTable,
+    region: string,
+    getIds: string[] | undefined,
+    models: (ListModel | undefined)[],
+    hydrate: boolean,
+    filterIds?: string[],
+  ): string[] {
+    const typeName = table.resource.typeName;
+    const cachedGet = (id: string) => this.#cache.has(this.#key(region, typeName, 'GetResource', id));
+    const gets = (ids: string[]): string => {
+      const cached = ids.filter(cachedGet).length;
+      const shown = ids.slice(0, 10).map((id) => JSON.stringify(id));
+      const more = ids.length > shown.length ? `, ... (${ids.length} in all)` : '';
+      return `${ids.length} × GetResource ${typeName} in ${region}: ${shown.join(', ')}${more}${cachedNote(cached, ids.length)}`;
+    };
+    if (getIds !== undefined) return getIds.length === 0 ? [] : [gets(getIds)];
+    const lines: string[] = [];
+    for (const model of models) {
+      const resourceModel = model === undefined ? undefined : JSON.stringify(model);
+      const key = this.#key(region, typeName, 'ListResources', resourceModel);
+      const listed = this.#cache.peek(key) as Listed | undefined;
+      lines.push(
+        `ListResources ${typeName} in ${region}${resourceModel ? ` ResourceModel ${resourceModel}` : ''} (all pages)` +
+          (listed ? ` (cached: ${listed.descriptions.length} listed)` : ''),
+      );
+      if (!hydrate) continue;
+      const wanted = filterIds && new Set(filterIds);
+      const ids = listed
+        ? unique(
+            listed.descriptions.map((d) => d.Identifier).filter((id): id is string => id !== undefined),
+          ).filter((id) => !wanted || wanted.has(id))
+        : undefined;
+      lines.push(
+        ids
+          ? `  then ${gets(ids)}`
+          : `  then GetResource ${typeName} in ${region} for each resource listed` +
+              (wanted ? ` among ${[...wanted].map((id) => JSON.stringify(id)).join(', ')}` : ''),
+      );
+    }
+    return lines;
+  }
+
   /** cloud_control.resources: rows of each pinned type in each region; the first failure aborts the rest. */
   async #anyTypeRows(
     table: Table,
@@ -509,6 +607,15 @@ export class CloudControl {
 
 /** The ResourceModel of one ListResources call: a list handler's required parent properties and their values. */
 type ListModel = Record<string, string>;
+
+function validIdentifier(id: string): boolean {
+  return id.length >= 1 && id.length <= 1024;
+}
+
+function cachedNote(cached: number, all: number): string {
+  if (cached === 0) return '';
+  return cached === all ? ' (cached)' : ` (${cached} cached)`;
+}
 
 /** More ResourceModels than this from the pinned parents' product is refused rather than sent. */
 const maxListModels = 100;
