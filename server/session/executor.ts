@@ -203,7 +203,7 @@ export class Executor {
       case 'explain': {
         const { query, analyze, options } = explainOf(stmt);
         if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind)) {
-          // Without ANALYZE nothing runs: no row is fetched, and a text plan starts with the calls a run would make.
+          // Without ANALYZE nothing runs: no row is fetched, and a text plan ends with the calls a run would make.
           if (analyze) return this.inEngine(stmt, invocation);
           const text = options.format === undefined || String(options.format).toLowerCase() === 'text';
           return this.inEngine(stmt, invocation, 0, text ? 'lines' : 'none');
@@ -266,7 +266,7 @@ export class Executor {
 
   /**
    * Runs the statement in the engine over its tables' rows. `callPlan` (EXPLAIN without ANALYZE): fetch nothing,
-   * and with 'lines' put the Cloud Control calls a run would make before the engine's plan.
+   * and with 'lines' put the Cloud Control calls a run would make after the engine's plan.
    */
   private inEngine(
     stmt: ParsedStatement,
@@ -300,7 +300,9 @@ export class Executor {
       const reply = replies[at];
       if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
       if (reply.error) throw reply.error;
-      if (callPlan === 'lines') reply.result.rows.unshift(...planned.map((line) => dataRow([line])));
+      // After the engine's plan: its first line stays the top node's costs, which postgres_fdw's
+      // use_remote_estimate parses.
+      if (callPlan === 'lines') reply.result.rows.push(...planned.map((line) => dataRow([line])));
       const values = replies[at + 1]?.result.rows[0];
       if (setConfigs.length && values)
         reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));
