@@ -661,15 +661,14 @@ function listModels(table: ResourceTable, keys: FetchKeys): (ListModel | undefin
 /** A listed resource with the parent it was listed under: the list handler's ResourceModel holds for it. */
 function withModel(d: Description, model: ListModel | undefined): Description {
   if (model === undefined) return d;
-  let properties: Record<string, unknown> = {};
+  let parsed: unknown;
   try {
-    const parsed: unknown = d.Properties ? JSON.parse(d.Properties) : {};
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return d;
-    properties = parsed as Record<string, unknown>;
+    parsed = d.Properties ? JSON.parse(d.Properties) : {};
   } catch {
     return d; // rowFromDescription reports it
   }
-  return { ...d, Properties: JSON.stringify({ ...model, ...properties }) };
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return d;
+  return { ...d, Properties: JSON.stringify({ ...model, ...(parsed as Record<string, unknown>) }) };
 }
 
 /**
