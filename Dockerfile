@@ -18,7 +18,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist dist
 # The registry snapshot every resource type's tables are built from at start (found from dist/ as ../catalog/registry).
-COPY catalog/registry/schemas-us-east-1.json.gz catalog/registry/stackql-table-names.tsv catalog/registry/
+COPY catalog/registry/schemas-us-east-1.json.gz catalog/registry/stackql-table-names.tsv catalog/registry/list-handlers.json catalog/registry/
 USER node
 EXPOSE 5433
 ENTRYPOINT ["node", "dist/server/main.js"]

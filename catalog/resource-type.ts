@@ -198,8 +198,9 @@ export function buildResourceType(def: ResourceDefinition): ResourceType {
       type: property.type,
       description: property.description,
       property,
-      // The parts of a compound identifier are keys too: pinning every part pins the identifier.
-      key: compound && property.flags.identifier,
+      // The parts of a compound identifier are keys too: pinning every part pins the identifier. A list
+      // handler's required parent is sent as ResourceModel.
+      key: (compound && property.flags.identifier) || (def.listRequires ?? []).includes(property.name),
       flags: property.flags,
     })),
     ...pseudoColumns(def),

@@ -54,6 +54,13 @@ export interface ResourceDefinition {
   permissions: Partial<Record<Handler, string[]>>;
   /** Table names: the single-resource table (get, update) and the collection table (list, create, delete). */
   tables: { resource: string; collection: string };
+  /**
+   * Properties the list handler must be given in ResourceModel (a parent, e.g. an EKS nodegroup's ClusterName);
+   * from catalog/registry/list-handlers.json. Their columns are keys, and a list without them pinned is refused.
+   */
+  listRequires?: string[];
+  /** ListResources returns the whole read model (list-handlers.json `wholeModel`): no GetResource to fill a row. */
+  listsWholeModel?: boolean;
 }
 
 export interface Column {

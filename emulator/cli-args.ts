@@ -11,6 +11,8 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --internal-error-rate R     share (0..1) of requests answered with ServiceInternalErrorException
   --fail-identifier ID=Code[:message]   requests on ID fail later with ErrorCode Code; repeatable
   --deny-operation Op         answer AccessDeniedException to Op; repeatable
+  --list-full-model GLOB      ListResources of matching types (AWS::AppFlow::*) returns the whole read model;
+                              others list only their primary identifier properties, as many live types do; repeatable
   --log-level L               pino level (default info)
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz.`;
 
@@ -72,6 +74,9 @@ export function parseCliArgs(argv: string[]): EmulatorOptions {
         options.denyOperations = [...(options.denyOperations ?? []), op];
         break;
       }
+      case '--list-full-model':
+        options.listFullModel = [...(options.listFullModel ?? []), ...value().split(',').filter(Boolean)];
+        break;
       case '--log-level':
         options.logLevel = value() as EmulatorOptions['logLevel'];
         break;

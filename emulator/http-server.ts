@@ -30,13 +30,15 @@ export function createHttpServer(
   registry = new EmulatedRegistry(),
 ): http.Server {
   const limiter = new RateLimiter();
+  /** Cloud Control requests served, by `Operation` and by `Operation TypeName` (GET /__admin/calls). */
+  const calls = new Map<string, number>();
   return http.createServer((req, res) => {
     const started = Date.now();
     const requestId = randomUUID();
     readBody(req)
       .then(async (body) => {
         if (req.url?.startsWith('/__admin/'))
-          return handleAdmin(req.method ?? 'GET', req.url, body, admin, res);
+          return handleAdmin(req.method ?? 'GET', req.url, body, admin, res, calls);
         if (isQueryRequest(req)) return serveQuery(req, body, res, requestId, started);
         const target = String(req.headers['x-amz-target'] ?? '');
         const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
@@ -105,7 +107,10 @@ export function createHttpServer(
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (faults.internalErrorRate > 0 && Math.random() < faults.internalErrorRate)
       throw errors.serviceInternalError();
-    return service.handle(operation, parseInput(body), region);
+    const input = parseInput(body);
+    for (const key of [operation, `${operation} ${String(input.TypeName ?? '')}`])
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+    return service.handle(operation, input, region);
   }
 }
 
@@ -158,6 +163,7 @@ function handleAdmin(
   body: string,
   admin: AdminControls,
   res: http.ServerResponse,
+  calls: Map<string, number>,
 ) {
   const send = (status: number, payload: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -170,7 +176,13 @@ function handleAdmin(
         return send(200, admin.faults());
       case 'POST /__admin/faults':
         return send(200, admin.setFaults(body.trim() === '' ? {} : JSON.parse(body)));
+      case 'GET /__admin/calls':
+        return send(200, Object.fromEntries(calls));
+      case 'DELETE /__admin/calls':
+        calls.clear();
+        return send(200, {});
       case 'POST /__admin/reset':
+        calls.clear();
         admin.reset();
         return send(200, { reset: true });
       case 'GET /__admin/resources':

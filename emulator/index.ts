@@ -3,6 +3,7 @@ import { pino, type Level, type Logger } from 'pino';
 import { catalog as defaultCatalog } from '../catalog/index.js';
 import type { Catalog } from '../catalog/types.js';
 import type { RegistrySchema } from '../catalog/registry/snapshot.js';
+import { typeFilter } from '../catalog/registry/definitions.js';
 import { EmulatedRegistry } from './cloudformation.js';
 import { applyFaults, defaultFaults, type Faults } from './faults.js';
 import { createHttpServer } from './http-server.js';
@@ -24,6 +25,11 @@ export interface EmulatorOptions extends Partial<Faults> {
   catalog?: Catalog;
   /** The registry schemas CloudFormation ListTypes/DescribeType serve; the shipped snapshot (read on first use) unless a test brings its own. */
   registry?: () => RegistrySchema[];
+  /**
+   * Type-name globs (`AWS::AppFlow::*`) whose ListResources returns the whole read model; every other type lists
+   * only its primary identifier properties, as many live list handlers do.
+   */
+  listFullModel?: string[];
 }
 
 export interface RunningEmulator {
@@ -50,7 +56,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const log: Logger = pino({ name: 'cloudcontrol-emulator', level: logLevel }, pino.destination(2));
   const startupFaults = applyFaults(defaultFaults(), faultsIn(options));
   let faults = defaultFaults();
-  const service = new EmulatedCloudControl(catalog, () => faults, log);
+  const fullModel = options.listFullModel ?? [];
+  const listsFull = fullModel.length === 0 ? () => false : typeFilter(fullModel);
+  const service = new EmulatedCloudControl(catalog, () => faults, log, listsFull);
 
   const seed = () => {
     // Seeding is the emulator's own doing: no injected fault may stop it.

@@ -48,6 +48,8 @@ export class EmulatedCloudControl {
     private readonly catalog: Catalog,
     private readonly faults: () => Faults,
     private readonly log: Logger,
+    /** Whether a type's ListResources returns the whole read model; else only the primary identifier, as many live handlers do. */
+    private readonly listsFullModel: (typeName: string) => boolean = () => false,
   ) {}
 
   handle(operation: OperationName, input: Input, region: string): unknown {
@@ -148,9 +150,11 @@ export class EmulatedCloudControl {
 
   private listResources(input: Input, store: RegionStore) {
     const definition = this.definition('ListResources', input);
-    const all = [...store.resourcesOf(definition.typeName).entries()].sort(([a], [b]) =>
-      a < b ? -1 : a > b ? 1 : 0,
-    );
+    const given = listResourceModel(definition, input.ResourceModel as string | undefined);
+    const all = [...store.resourcesOf(definition.typeName).entries()]
+      .filter(([, model]) => Object.entries(given).every(([k, v]) => sameJson(model[k], v)))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const full = this.listsFullModel(definition.typeName);
     let start = 0;
     if (input.NextToken !== undefined) {
       const cursor = decodeToken(input.NextToken as string, ['type', 'after']);
@@ -167,7 +171,7 @@ export class EmulatedCloudControl {
       TypeName: definition.typeName,
       ResourceDescriptions: page.map(([id, model]) => ({
         Identifier: id,
-        Properties: JSON.stringify(readModel(definition, model)),
+        Properties: JSON.stringify(full ? readModel(definition, model) : identifierModel(definition, model)),
       })),
       ...(more
         ? { NextToken: encodeToken({ type: definition.typeName, after: page[page.length - 1]![0] }) }
@@ -398,6 +402,46 @@ function parseDesiredState(text: string): Model {
     );
   }
   return parsed as Model;
+}
+
+/**
+ * ListResources' ResourceModel: the properties a list handler is given (a parent such as an EKS nodegroup's
+ * ClusterName). A type that needs one (catalog `listRequires`) answers the live service's InvalidRequestException
+ * without it; the resources listed are those whose model has each given value.
+ */
+function listResourceModel(definition: ResourceDefinition, text: string | undefined): Model {
+  let given: Model = {};
+  if (text !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw errors.invalidRequest('ResourceModel is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw errors.invalidRequest('ResourceModel must be a JSON object');
+    given = parsed as Model;
+  }
+  for (const name of definition.listRequires ?? []) {
+    if (given[name] === undefined || given[name] === null) {
+      throw errors.invalidRequest(
+        `Missing or invalid ResourceModel property in ${definition.typeName} list handler request input.` +
+          `Required property: (#: required key [${name}] not found)`,
+      );
+    }
+  }
+  return given;
+}
+
+/** What many live list handlers return for each resource: its primary identifier's properties alone. */
+function identifierModel(definition: ResourceDefinition, model: Model): Model {
+  const out: Model = {};
+  for (const name of definition.primaryIdentifier) if (model[name] !== undefined) out[name] = model[name];
+  return out;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
 
 /** JSON with object keys sorted, so two equal requests compare equal however their keys were ordered. */

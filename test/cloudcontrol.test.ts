@@ -121,7 +121,8 @@ const fetch = (
   table: Table,
   keys: Parameters<CloudControl['fetchRows']>[1],
   notices: string[] = [],
-) => cc.fetchRows(table, keys, (m) => notices.push(m));
+  columns?: Parameters<CloudControl['fetchRows']>[4],
+) => cc.fetchRows(table, keys, (m) => notices.push(m), undefined, columns);
 
 describe('reads', () => {
   test('GetResource for each identifier; a missing one yields no row', async () => {
@@ -174,7 +175,7 @@ describe('reads', () => {
     expect(notices[0]).toContain('appflow.connector_profiles');
   });
 
-  test('collection table: ListResources over every page (60 resources), identifiers filtered here', async () => {
+  test('collection table: ListResources over every page (60 resources), identifiers filtered here, GetResource only for columns the list lacks', async () => {
     const region = 'ap-southeast-2';
     emulator.setFaults({ completionDelayMs: 0 });
     const sdk = new CloudControlClient({ region, endpoint: emulator.endpoint });
@@ -207,20 +208,39 @@ describe('reads', () => {
 
     const cc = cloud();
     const notices: string[] = [];
-    const rows = await fetch(cc, collection, { region: [region] }, notices);
-    expect(rows).toHaveLength(60);
-    expect(new Set(rows.map((r) => r.data__identifier)).size).toBe(60);
-    expect(rows.every((r) => r.region === region && r.connector_type === 'Slack')).toBe(true);
+    // Only identifier columns: the list (identifiers only, as the live service gives) is enough.
+    const names = await fetch(
+      cc,
+      collection,
+      { region: [region] },
+      notices,
+      new Set(['region', 'data__identifier', 'connector_profile_name']),
+    );
+    expect(names).toHaveLength(60);
+    expect(new Set(names.map((r) => r.connector_profile_name)).size).toBe(60);
+    expect(names.every((r) => r.connector_type === null)).toBe(true); // not read, not fetched
     expect(proxy.count('ListResources')).toBe(3); // pages of 25, 25, 10
     expect(proxy.count('GetResource')).toBe(0);
     expect(notices).toEqual([]);
 
+    // Every column: each listed resource is read.
+    const rows = await fetch(cc, collection, { region: [region] }, notices);
+    expect(rows).toHaveLength(60);
+    expect(new Set(rows.map((r) => r.data__identifier)).size).toBe(60);
+    expect(rows.every((r) => r.region === region && r.connector_type === 'Slack')).toBe(true);
+    expect(proxy.count('ListResources')).toBe(3); // served from the cache
+    expect(proxy.count('GetResource')).toBe(60);
+    expect(notices).toEqual([]);
+
+    proxy.reset();
     const some = await fetch(cc, collection, {
       region: [region],
       data__identifier: ['bulk-07', 'bulk-59', 'nope'],
     });
     expect(some.map((r) => r.data__identifier)).toEqual(['bulk-07', 'bulk-59']);
-    expect(proxy.count('ListResources')).toBe(3); // served from the cache
+    expect(some.every((r) => r.connector_type === 'Slack')).toBe(true);
+    expect(proxy.count('ListResources')).toBe(0); // served from the cache
+    expect(proxy.count('GetResource')).toBe(0); // so are the two reads
   });
 
   test('regions are separate; default regions apply when none is pinned', async () => {

@@ -400,9 +400,8 @@ describe('protocol', () => {
       await create('regional', {}, eu);
       const euList = await eu.send(new ListResourcesCommand({ TypeName }));
       expect(euList.ResourceDescriptions!.map((d) => d.Identifier)).toEqual(['regional']);
-      expect(JSON.parse(euList.ResourceDescriptions![0]!.Properties!).ConnectorProfileArn).toContain(
-        ':eu-west-1:',
-      );
+      const euGot = await eu.send(new GetResourceCommand({ TypeName, Identifier: 'regional' }));
+      expect(JSON.parse(euGot.ResourceDescription!.Properties!).ConnectorProfileArn).toContain(':eu-west-1:');
       const usList = await client.send(new ListResourcesCommand({ TypeName }));
       expect(usList.ResourceDescriptions).toEqual([]);
       await create('regional');

@@ -3,6 +3,7 @@ import { PgError } from '../server/errors.js';
 import { parseArrayLiteral } from '../server/plan/array-literal.js';
 import { returnsNoRows } from '../server/plan/no-rows.js';
 import { fetchLimit } from '../server/plan/fetch-limit.js';
+import { neededColumns } from '../server/plan/columns.js';
 import {
   closeOf,
   copyOf,
@@ -1030,4 +1031,48 @@ describe('fetchLimit: a plain LIMIT bounds how many rows of the one table are fe
     'SELECT * FROM appflow.connector_profile ORDER BY 1 FETCH FIRST 5 ROWS WITH TIES',
     'SELECT connector_type, row_number() OVER () FROM appflow.connector_profile LIMIT 5',
   ])('none for %s', (sql) => expect(limitOf(sql)).toBeUndefined());
+});
+
+describe('neededColumns: what a statement may read of each table, and when that is every column', () => {
+  const needed = (sql: string) => {
+    const stmt = one(sql);
+    const tables = [...new Set(tableReads(stmt, catalog).map((r) => r.table))];
+    const out = neededColumns(stmt.ast, tables);
+    const first = out.get(tables[0]!);
+    return first === 'all' ? 'all' : [...first!].sort();
+  };
+  test.each([
+    ['SELECT connector_profile_name FROM appflow.connector_profiles', ['connector_profile_name']],
+    ['SELECT count(*) FROM appflow.connector_profiles', []],
+    [
+      "SELECT p.connector_profile_name AS n FROM appflow.connector_profiles p WHERE region = 'x' ORDER BY n",
+      ['connector_profile_name', 'region'],
+    ],
+    [
+      'SELECT connector_profile_name FROM appflow.connector_profiles GROUP BY 1 HAVING count(connector_type) > 1',
+      ['connector_profile_name', 'connector_type'],
+    ],
+    [
+      'WITH x(name) AS (SELECT connector_profile_name FROM appflow.connector_profiles) SELECT name FROM x',
+      ['connector_profile_name'],
+    ],
+    [
+      'SELECT a.data__identifier FROM appflow.connector_profiles a JOIN appflow.connector_profiles b USING (connector_label)',
+      ['connector_label', 'data__identifier'],
+    ],
+  ])('%s -> %j', (sql, columns) => expect(needed(sql)).toEqual(columns));
+  test.each([
+    'SELECT * FROM appflow.connector_profiles',
+    'SELECT p.* FROM appflow.connector_profiles p',
+    'SELECT to_jsonb(p) FROM appflow.connector_profiles p',
+    'SELECT row_to_json(connector_profiles) FROM appflow.connector_profiles',
+    'SELECT (p).connector_type FROM appflow.connector_profiles p',
+    'SELECT 1 FROM appflow.connector_profiles NATURAL JOIN appflow.connector_profiles x',
+    'SELECT ctid FROM appflow.connector_profiles',
+    "DELETE FROM appflow.connector_profiles WHERE connector_type = 'Slack'",
+    "UPDATE appflow.connector_profiles SET connector_label = 'x' WHERE region = 'a'",
+    'COPY appflow.connector_profiles TO STDOUT',
+    'EXPLAIN SELECT * FROM appflow.connector_profiles',
+    'SELECT n FROM (SELECT connector_profile_name FROM appflow.connector_profiles) s(n), appflow.connector_profiles n',
+  ])('%s -> every column', (sql) => expect(needed(sql)).toBe('all'));
 });

@@ -38,6 +38,8 @@ export interface RegistrySchema {
   [key: string]: unknown;
 }
 
+const listHandlersFile = 'list-handlers.json';
+
 export interface TableNames {
   schema: string;
   plural: string;
@@ -180,7 +182,30 @@ export function definitionFromSchema(s: RegistrySchema, stackql?: TableNames): R
 /** Every type of the snapshot as a definition, sorted by type name as the snapshot is. */
 export function registryDefinitions(dir = registryDir()): ResourceDefinition[] {
   const names = readTableNames(dir);
-  return readSnapshot(dir).map((s) => definitionFromSchema(s, names.get(s.typeName)));
+  const lists = readListHandlers(dir);
+  return readSnapshot(dir).map((s) => {
+    const def = definitionFromSchema(s, names.get(s.typeName));
+    const requires = lists.requiredInResourceModel[s.typeName];
+    if (requires !== undefined) def.listRequires = requires.filter((p) => def.propertyOrder.includes(p));
+    if (lists.wholeModel.includes(s.typeName)) def.listsWholeModel = true;
+    return def;
+  });
+}
+
+export interface ListHandlers {
+  requiredInResourceModel: Record<string, string[]>;
+  wholeModel: string[];
+}
+
+/** catalog/registry/list-handlers.json: what live list handlers need and return, beyond the schemas. */
+export function readListHandlers(dir = registryDir()): ListHandlers {
+  const file = path.join(dir, listHandlersFile);
+  if (!existsSync(file)) return { requiredInResourceModel: {}, wholeModel: [] };
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ListHandlers>;
+  return {
+    requiredInResourceModel: parsed.requiredInResourceModel ?? {},
+    wholeModel: parsed.wholeModel ?? [],
+  };
 }
 
 /**

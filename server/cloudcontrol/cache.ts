@@ -88,6 +88,16 @@ export class ReadCache<V extends object> {
     }
   }
 
+  /** Whether a settled, unexpired value is kept for the key (EXPLAIN says which calls would be served here). */
+  has(key: string): boolean {
+    return this.#lru.has(key);
+  }
+
+  /** The kept value, without counting as a use. */
+  peek(key: string): V | undefined {
+    return this.#lru.peek(key);
+  }
+
   /** Number of requests in flight (for tests and metrics). */
   get inFlight(): number {
     return this.#flights.size;

@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
+import type { NeededColumns } from '../plan/columns.js';
 import {
   anyTypeRow,
   anyTypeView,
@@ -186,16 +187,21 @@ export class CloudControl {
    * are null. Rejects with a PgError, or with `signal.reason` itself when the signal aborts.
    * cloud_control.resources (and its view of one type): per pinned type_name, GetResource per identifier,
    * else ListResources; no pinned type_name is an error (22023).
+   * `columns` are the columns the statement may read: a list gives only the primary identifier for many types
+   * (and omits what has no value), so when they go beyond what the list provides, each listed resource is read
+   * with GetResource (hydrated). A type whose list handler needs a parent (catalog `listRequires`) lists once
+   * per pinned parent value, sent as ResourceModel; a parent not pinned is 22023 before any call.
    */
   async fetchRows(
     table: Table,
     keys: FetchKeys,
     onNotice: (message: string) => void,
     signal?: AbortSignal,
+    columns: NeededColumns = 'all',
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
-    if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal);
+    if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal, columns);
     const regions = this.#regions(keys.region);
     if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
     const resourceTable: ResourceTable = table;
@@ -204,7 +210,10 @@ export class CloudControl {
     const ids =
       pinned === undefined ? undefined : unique(pinned).filter((id) => id.length >= 1 && id.length <= 1024);
     requireHandlers(resourceTable, ids !== undefined);
-    if (regions.length === 0 || ids?.length === 0) return [];
+    const lists = table.kind === 'collection' || ids === undefined;
+    const models = lists ? listModels(resourceTable, keys) : [undefined];
+    if (regions.length === 0 || ids?.length === 0 || models.length === 0) return [];
+    const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
 
     // The first failure stops the rest of this read's calls: their results could not be returned anyway.
     const failed = new AbortController();
@@ -220,17 +229,37 @@ export class CloudControl {
       }
     };
 
+    const listAll = async (region: string): Promise<Description[]> => {
+      const perModel = await Promise.all(
+        models.map((model) => guard(() => this.#list(resourceTable, region, model, scope))),
+      );
+      return perModel.flatMap((listed, i) => listed.map((d) => withModel(d, models[i])));
+    };
+
     const readRegion = async (region: string): Promise<Row[]> => {
       if (table.kind === 'collection') {
-        const listed = await guard(() => this.#list(resourceTable, region, scope));
         const wanted = ids && new Set(ids);
-        return listed
-          .filter((d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)))
+        const listed = (await listAll(region)).filter(
+          (d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)),
+        );
+        if (!hydrate) return listed.map((d) => rowFromDescription(resourceTable, region, d));
+        // The list lacks columns the statement reads: read each resource (a gone one is no row).
+        let kept = listed;
+        if (keys.limit !== undefined && keys.limit < kept.length) kept = kept.slice(0, keys.limit);
+        const got = await Promise.all(
+          kept.map((d) =>
+            d.Identifier === undefined
+              ? d
+              : fanOut(() => guard(() => this.#get(resourceTable, region, d.Identifier!, scope))),
+          ),
+        );
+        return got
+          .filter((d): d is Description => d !== undefined)
           .map((d) => rowFromDescription(resourceTable, region, d));
       }
       let targets = ids;
       if (!targets) {
-        const listed = await guard(() => this.#list(resourceTable, region, scope));
+        const listed = await listAll(region);
         targets = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
         const needed = keys.limit !== undefined && keys.limit < targets.length ? keys.limit : undefined;
         onNotice(this.#fanOutNotice(resourceTable, region, targets.length, needed));
@@ -253,8 +282,111 @@ export class CloudControl {
     }
   }
 
+  /**
+   * The Cloud Control calls fetchRows would make for this read, one line each, without making any (EXPLAIN):
+   * operation, type, region, the identifiers or the ResourceModel, and whether the read cache would serve it.
+   * Refuses as fetchRows would (no region, a parent not pinned, a missing handler).
+   */
+  planRows(table: Table, keys: FetchKeys, columns: NeededColumns = 'all'): string[] {
+    if (table.kind === 'resource_types') return [];
+    if (servesAnyType(table) || isAnyTypeView(table)) {
+      const view = isAnyTypeView(table) ? table : undefined;
+      const generic = view ? view.anyType : (table as RequestsTable);
+      const typeNames = view ? [view.resource.typeName] : keys.type_name;
+      if (typeNames === undefined) throw missingTypeName(generic);
+      const pinned = view ? keys.data__identifier : keys.identifier;
+      const ids = pinned === undefined ? undefined : unique(pinned).filter(validIdentifier);
+      const hydrate = columns === 'all' || columns.has('properties');
+      for (const typeName of typeNames) checkTypeName(typeName);
+      const regions = this.#regions(keys.region);
+      return unique(typeNames).flatMap((typeName) => {
+        const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
+        return regions.flatMap((region) =>
+          this.#planRegion(
+            typed,
+            region,
+            ids,
+            [undefined],
+            hydrate && !typed.resource.definition.listsWholeModel,
+          ),
+        );
+      });
+    }
+    const regions = this.#regions(keys.region);
+    if (table.kind === 'requests')
+      return regions.map((region) => `ListResourceRequests in ${region} (all pages; never cached)`);
+    const resourceTable: ResourceTable = table;
+    const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
+    const ids = pinned === undefined ? undefined : unique(pinned).filter(validIdentifier);
+    requireHandlers(resourceTable, ids !== undefined);
+    const lists = table.kind === 'collection' || ids === undefined;
+    const models = lists ? listModels(resourceTable, keys) : [undefined];
+    const hydrate = table.kind === 'resource' || needsGet(resourceTable, columns);
+    const lines = regions.flatMap((region) =>
+      this.#planRegion(
+        resourceTable,
+        region,
+        table.kind === 'collection' ? undefined : ids,
+        models,
+        hydrate,
+        ids,
+      ),
+    );
+    if (keys.limit !== undefined && hydrate && ids === undefined)
+      lines.push(`  LIMIT ${keys.limit}: at most ${keys.limit} GetResource per region`);
+    return lines;
+  }
+
+  #planRegion(
+    table: ResourceTable,
+    region: string,
+    getIds: string[] | undefined,
+    models: (ListModel | undefined)[],
+    hydrate: boolean,
+    filterIds?: string[],
+  ): string[] {
+    const typeName = table.resource.typeName;
+    const cachedGet = (id: string) => this.#cache.has(this.#key(region, typeName, 'GetResource', id));
+    const gets = (ids: string[]): string => {
+      const cached = ids.filter(cachedGet).length;
+      const shown = ids.slice(0, 10).map((id) => JSON.stringify(id));
+      const more = ids.length > shown.length ? `, ... (${ids.length} in all)` : '';
+      return `${ids.length} × GetResource ${typeName} in ${region}: ${shown.join(', ')}${more}${cachedNote(cached, ids.length)}`;
+    };
+    if (getIds !== undefined) return getIds.length === 0 ? [] : [gets(getIds)];
+    const lines: string[] = [];
+    for (const model of models) {
+      const resourceModel = model === undefined ? undefined : JSON.stringify(model);
+      const key = this.#key(region, typeName, 'ListResources', resourceModel);
+      const listed = this.#cache.peek(key) as Listed | undefined;
+      lines.push(
+        `ListResources ${typeName} in ${region}${resourceModel ? ` ResourceModel ${resourceModel}` : ''} (all pages)` +
+          (listed ? ` (cached: ${listed.descriptions.length} listed)` : ''),
+      );
+      if (!hydrate) continue;
+      const wanted = filterIds && new Set(filterIds);
+      const ids = listed
+        ? unique(
+            listed.descriptions.map((d) => d.Identifier).filter((id): id is string => id !== undefined),
+          ).filter((id) => !wanted || wanted.has(id))
+        : undefined;
+      lines.push(
+        ids
+          ? `  then ${gets(ids)}`
+          : `  then GetResource ${typeName} in ${region} for each resource listed` +
+              (wanted ? ` among ${[...wanted].map((id) => JSON.stringify(id)).join(', ')}` : ''),
+      );
+    }
+    return lines;
+  }
+
   /** cloud_control.resources: rows of each pinned type in each region; the first failure aborts the rest. */
-  async #anyTypeRows(table: Table, keys: FetchKeys, signal?: AbortSignal): Promise<Row[]> {
+  async #anyTypeRows(
+    table: Table,
+    keys: FetchKeys,
+    signal: AbortSignal | undefined,
+    columns: NeededColumns,
+  ): Promise<Row[]> {
     const view = isAnyTypeView(table) ? table : undefined;
     const generic = view ? view.anyType : (table as RequestsTable);
     const typeNames = view ? [view.resource.typeName] : keys.type_name;
@@ -280,13 +412,23 @@ export class CloudControl {
     };
     const read = async (typeName: string, region: string): Promise<Row[]> => {
       const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
-      const descriptions = ids
-        ? await Promise.all(ids.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))))
-        : await guard(() => this.#list(typed, region, scope));
-      return descriptions
+      const getEach = (targets: string[]) =>
+        Promise.all(targets.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))));
+      if (ids) return rowsOf(typeName, region, await getEach(ids));
+      const listed = await guard(() => this.#list(typed, region, undefined, scope));
+      // A list gives many types' identifiers alone: properties needs each resource read.
+      const hydrate =
+        !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
+      if (!hydrate) return rowsOf(typeName, region, listed);
+      const got = await getEach(
+        unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined)),
+      );
+      return rowsOf(typeName, region, got);
+    };
+    const rowsOf = (typeName: string, region: string, descriptions: (Description | undefined)[]) =>
+      descriptions
         .filter((d): d is Description => d !== undefined)
         .map((d) => anyTypeRow(typeName, region, d));
-    };
     try {
       const reads = unique(typeNames).flatMap((typeName) => regions.map((region) => read(typeName, region)));
       return (await Promise.all(reads)).flat();
@@ -376,13 +518,19 @@ export class CloudControl {
     }
   }
 
-  /** ListResources over all pages, through the cache. */
-  async #list(table: ResourceTable, region: string, signal: AbortSignal): Promise<Description[]> {
+  /** ListResources over all pages, through the cache; `model` is the ResourceModel a list handler needs. */
+  async #list(
+    table: ResourceTable,
+    region: string,
+    model: ListModel | undefined,
+    signal: AbortSignal,
+  ): Promise<Description[]> {
     const typeName = table.resource.typeName;
+    const resourceModel = model === undefined ? undefined : JSON.stringify(model);
     try {
       const listed = (await this.#cache.get(
-        this.#key(region, typeName, 'ListResources'),
-        (shared) => this.#listPages(typeName, region, shared),
+        this.#key(region, typeName, 'ListResources', resourceModel),
+        (shared) => this.#listPages(typeName, region, resourceModel, shared),
         signal,
       )) as Listed;
       return listed.descriptions;
@@ -392,15 +540,26 @@ export class CloudControl {
     }
   }
 
-  async #listPages(typeName: string, region: string, signal: AbortSignal): Promise<Listed> {
+  async #listPages(
+    typeName: string,
+    region: string,
+    resourceModel: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Listed> {
     const descriptions: Description[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
     do {
       const out = await this.call({ operation: 'ListResources', region, typeName }, signal, (client) =>
-        client.send(new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }), {
-          abortSignal: signal,
-        }),
+        client.send(
+          new ListResourcesCommand({
+            TypeName: typeName,
+            NextToken: token,
+            MaxResults: 100,
+            ...(resourceModel !== undefined ? { ResourceModel: resourceModel } : {}),
+          }),
+          { abortSignal: signal },
+        ),
       );
       descriptions.push(...(out.ResourceDescriptions ?? []).map(describe));
       token = out.NextToken || undefined;
@@ -444,6 +603,91 @@ export class CloudControl {
       `Add WHERE data__identifier = '...' to read only some${cheaper}.`
     );
   }
+}
+
+/** The ResourceModel of one ListResources call: a list handler's required parent properties and their values. */
+type ListModel = Record<string, string>;
+
+function validIdentifier(id: string): boolean {
+  return id.length >= 1 && id.length <= 1024;
+}
+
+function cachedNote(cached: number, all: number): string {
+  if (cached === 0) return '';
+  return cached === all ? ' (cached)' : ` (${cached} cached)`;
+}
+
+/** More ResourceModels than this from the pinned parents' product is refused rather than sent. */
+const maxListModels = 100;
+
+/**
+ * The ResourceModels to list a type with: one per combination of its required parents' pinned values (catalog
+ * `listRequires`), `[undefined]` for a type that needs none. A parent not pinned is refused before any call.
+ */
+function listModels(table: ResourceTable, keys: FetchKeys): (ListModel | undefined)[] {
+  const required = table.resource.definition.listRequires ?? [];
+  if (required.length === 0) return [undefined];
+  let models: ListModel[] = [{}];
+  const columns: string[] = [];
+  for (const name of required) {
+    const column = table.resource.propertyByName(name)?.column ?? name;
+    columns.push(column);
+    const values = keys[column];
+    if (!Array.isArray(values)) {
+      const def = table.resource.definition;
+      throw new PgError(
+        SqlState.invalid_parameter_value,
+        `${table.schema}.${table.name} needs ${column} in WHERE: Cloud Control lists ${def.typeName} ` +
+          `resources of one ${name} at a time`,
+        {
+          hint:
+            `Add WHERE ${column} = '...' (or ${column} IN ('...', '...')) to the query` +
+            (table.kind === 'resource' ? ', or pin data__identifier.' : '.'),
+        },
+      );
+    }
+    models = models.flatMap((m) => unique(values).map((v) => ({ ...m, [name]: v })));
+  }
+  if (models.length > maxListModels) {
+    throw new PgError(
+      SqlState.program_limit_exceeded,
+      `${table.schema}.${table.name}: ${models.length} combinations of ${columns.join(', ')} pinned; at most ${maxListModels} lists per region`,
+      { hint: 'Pin fewer values.' },
+    );
+  }
+  return models;
+}
+
+/** A listed resource with the parent it was listed under: the list handler's ResourceModel holds for it. */
+function withModel(d: Description, model: ListModel | undefined): Description {
+  if (model === undefined) return d;
+  let parsed: unknown;
+  try {
+    parsed = d.Properties ? JSON.parse(d.Properties) : {};
+  } catch {
+    return d; // rowFromDescription reports it
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return d;
+  return { ...d, Properties: JSON.stringify({ ...model, ...(parsed as Record<string, unknown>) }) };
+}
+
+/**
+ * Whether the statement reads a column a list does not give: a list is sure to hold only region, the identifier
+ * and its part properties (and the parents it was listed under); write-only columns are NULL whatever is read.
+ */
+function needsGet(table: ResourceTable, columns: NeededColumns): boolean {
+  const def = table.resource.definition;
+  if (def.listsWholeModel) return false;
+  const parents = def.listRequires ?? [];
+  const listed = (name: string): boolean => {
+    const column = table.columns.find((c) => c.name === name);
+    if (!column) return false;
+    const p = column.property;
+    if (!p) return true;
+    return p.flags.identifier || p.flags.writeOnly || parents.includes(p.name);
+  };
+  const names = columns === 'all' ? table.columns.map((c) => c.name) : [...columns];
+  return names.some((name) => !listed(name));
 }
 
 /** More identifiers than this from the parts' product is no longer a narrowing worth its GetResource calls. */

@@ -25,11 +25,11 @@ import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
 import { setConfigCalls, type SetConfigCall } from '../plan/set-config.js';
 import { writeTarget } from '../plan/writes.js';
-import { copyInResponse, noticeResponse, parameterStatus } from '../wire/backend-serializer.js';
+import { copyInResponse, dataRow, noticeResponse, parameterStatus } from '../wire/backend-serializer.js';
 import { clientCodec, clientEncodingName } from '../wire/encoding.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
-import { loadFor, type ParamValues } from './load.js';
+import { callPlanFor, loadFor, type ParamValues } from './load.js';
 import {
   emptyResult,
   EngineError,
@@ -202,9 +202,13 @@ export class Executor {
         return this.inEngine(stmt, invocation);
       }
       case 'explain': {
-        const { query, analyze } = explainOf(stmt);
-        if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind))
-          return this.inEngine(stmt, invocation);
+        const { query, analyze, options } = explainOf(stmt);
+        if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind)) {
+          // Without ANALYZE nothing runs: no row is fetched, and a text plan ends with the calls a run would make.
+          if (analyze) return this.inEngine(stmt, invocation);
+          const text = options.format === undefined || String(options.format).toLowerCase() === 'text';
+          return this.inEngine(stmt, invocation, 0, text ? 'lines' : 'none');
+        }
         if (analyze)
           throw new PgError(
             SqlState.feature_not_supported,
@@ -261,9 +265,22 @@ export class Executor {
     return described;
   }
 
-  private inEngine(stmt: ParsedStatement, invocation: Invocation, replyIndex = 0): Promise<Result> {
+  /**
+   * Runs the statement in the engine over its tables' rows. `callPlan` (EXPLAIN without ANALYZE): fetch nothing,
+   * and with 'lines' put the Cloud Control calls a run would make after the engine's plan.
+   */
+  private inEngine(
+    stmt: ParsedStatement,
+    invocation: Invocation,
+    replyIndex = 0,
+    callPlan?: 'lines' | 'none',
+  ): Promise<Result> {
     return this.statement(async (signal, notices) => {
-      const load = await this.load(stmt, invocation.params, signal, notices);
+      const planned =
+        callPlan === undefined
+          ? []
+          : callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud);
+      const load = callPlan === undefined ? await this.load(stmt, invocation.params, signal, notices) : [];
       const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt)];
       const setConfigs = setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
@@ -284,6 +301,9 @@ export class Executor {
       const reply = replies[at];
       if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
       if (reply.error) throw reply.error;
+      // After the engine's plan: its first line stays the top node's costs, which postgres_fdw's
+      // use_remote_estimate parses.
+      if (callPlan === 'lines') reply.result.rows.push(...planned.map((line) => dataRow([line])));
       const values = replies[at + 1]?.result.rows[0];
       if (setConfigs.length && values)
         reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));

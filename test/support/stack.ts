@@ -44,6 +44,12 @@ export interface Stack {
   requestCount(region: string): Promise<number>;
   /** Another bridge on the same emulator and default regions, with extra flags (e.g. --read-only). */
   startBridge(args: string[]): Promise<Started & { port: number }>;
+  /**
+   * Cloud Control requests the emulator has served since the last reset, by `Operation` and by
+   * `Operation TypeName`; `resetCalls` starts the count again.
+   */
+  calls(): Promise<Record<string, number>>;
+  resetCalls(): Promise<void>;
   /** Changes the emulator's faults at run time (its admin endpoint). */
   setFaults(faults: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
@@ -102,6 +108,12 @@ export async function startStack(options: {
       return r.ResourceRequestStatusSummaries?.length ?? 0;
     },
     startBridge: bridgeOn,
+    async calls() {
+      return (await (await fetch(`${emulator.endpoint}/__admin/calls`)).json()) as Record<string, number>;
+    },
+    async resetCalls() {
+      await fetch(`${emulator.endpoint}/__admin/calls`, { method: 'DELETE' });
+    },
     async setFaults(faults) {
       const r = await fetch(`${emulator.endpoint}/__admin/faults`, {
         method: 'POST',
