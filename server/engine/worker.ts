@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import {
@@ -108,9 +107,35 @@ async function buildTemplate(ddl: string, setup: string): Promise<ArrayBuffer> {
   for (const name of ['template0', 'template1', 'postgres']) await db.exec(`DROP DATABASE ${name}`);
   // The checkpoint leaves the WAL short, so each engine loads (and keeps in memory) less of it.
   await db.exec('CHECKPOINT');
+  dropRecycledWal(db);
   const tar = await db.dumpDataDir('none');
   await db.close();
   return tar.arrayBuffer();
+}
+
+/**
+ * The checkpoint recycles the segments the DDL filled into future ones (renamed, their old contents kept), as many
+ * as its estimate of the WAL per checkpoint: 32 of 1 MB for every type's DDL, a third of the tar. Nothing reads
+ * them: the next WAL goes to the current segment and the backend creates the next one when it needs it. Only the
+ * segment holding the checkpoint (the current one) stays.
+ */
+function dropRecycledWal(db: PGlite): void {
+  const current = (
+    firstValue(exec(db, simpleQuery('SELECT pg_walfile_name(pg_current_wal_insert_lsn())'))) ?? ''
+  ).trim();
+  if (!/^[0-9A-F]{24}$/.test(current)) throw new Error(`unexpected WAL segment name "${current}"`);
+  const fs = (db as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+  for (const name of fs.readdir(walDir)) {
+    if (/^[0-9A-F]{24}$/.test(name) && name > current) fs.unlink(`${walDir}/${name}`);
+  }
+}
+
+/** PGlite's data dir in its file system, whatever the dataDir option ('memory://' included). */
+const walDir = '/pglite/data/pg_wal';
+
+interface EmscriptenFs {
+  readdir(path: string): string[];
+  unlink(path: string): void;
 }
 
 function quoteTable(name: string): string {
@@ -281,7 +306,9 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
     // In memory: the rows a unit loads (connector credentials among them) never reach a file.
     dataDir: 'memory://',
     database: 'aws',
-    loadDataDir: new Blob([readFileSync(spec.templateFile)]),
+    // PGlite only asks the Blob for its bytes. A copy of the shared tar, not a view: its untar takes a view of a
+    // plain ArrayBuffer as is but copies anything else whole, once per file of the tar.
+    loadDataDir: { type: '', arrayBuffer: async () => new Uint8Array(spec.template).slice().buffer } as Blob,
     pgliteWasmModule: spec.module,
     postgresqlconf: engineConf,
   });
