@@ -66,7 +66,7 @@ if (data.mode === 'open') {
   };
 }
 
-const { PGlite } = await import('@electric-sql/pglite');
+const { PGlite, MemoryFS } = await import('@electric-sql/pglite');
 type PGlite = PGliteType;
 
 function errorFields(err: unknown): ErrorFields {
@@ -136,6 +136,8 @@ const walDir = '/pglite/data/pg_wal';
 interface EmscriptenFs {
   readdir(path: string): string[];
   unlink(path: string): void;
+  mkdirTree(path: string): void;
+  writeFile(path: string, data: Uint8Array, options: { canOwn: boolean }): void;
 }
 
 function quoteTable(name: string): string {
@@ -301,14 +303,61 @@ interface BackendModule {
   _InterruptPending: number;
 }
 
+/** PGlite's data dir in its file system. */
+const dataDir = '/pglite/data';
+
+/**
+ * An in-memory data dir filled from the template tar before the backend starts, which PGlite then opens as an
+ * existing database. PGlite's own loadDataDir copies the tar twice more and looks up every parent directory of
+ * every file (7,800 files for every type: most of an engine's open); here each directory is made once, as the tar
+ * lists it, and each file's contents are a view of the worker's one copy of the tar (MEMFS copies a file only when
+ * it grows).
+ */
+class TemplateFS extends MemoryFS {
+  constructor(private readonly tar: Uint8Array) {
+    super();
+  }
+
+  override async initialSyncFs(): Promise<void> {
+    const fs = (this.pg as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+    untarInto(fs, this.tar, dataDir);
+  }
+}
+
+function untarInto(fs: EmscriptenFs, tar: Uint8Array, root: string): void {
+  const text = (at: number, length: number) => {
+    let end = at;
+    while (end < at + length && tar[end] !== 0) end++;
+    return Buffer.from(tar.buffer, tar.byteOffset + at, end - at).toString('latin1');
+  };
+  fs.mkdirTree(root);
+  for (let at = 0; at + 512 <= tar.length;) {
+    const name = text(at, 100);
+    if (name === '') break;
+    const prefix = text(at + 345, 131);
+    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
+    const type = tar[at + 156];
+    const relative = (prefix ? `${prefix}/${name}` : name).replace(/^\/+|\/+$/g, '');
+    if (relative.split('/').includes('..')) throw new Error(`template tar: unexpected path "${relative}"`);
+    const target = relative ? `${root}/${relative}` : root;
+    at += 512;
+    if (type === 0x35 /* '5', directory */) {
+      if (relative) fs.mkdirTree(target);
+    } else if (type === 0x30 /* '0' */ || type === 0) {
+      fs.writeFile(target, tar.subarray(at, at + size), { canOwn: true });
+    } else {
+      throw new Error(`template tar: unexpected entry type ${type} for "${relative}"`);
+    }
+    at += Math.ceil(size / 512) * 512;
+  }
+}
+
 async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
   const db = await PGlite.create({
-    // In memory: the rows a unit loads (connector credentials among them) never reach a file.
-    dataDir: 'memory://',
+    // In memory: the rows a unit loads (connector credentials among them) never reach a file. One copy of the
+    // shared tar, in this worker's own memory: the files' contents are views of it.
+    fs: new TemplateFS(new Uint8Array(spec.template).slice()),
     database: 'aws',
-    // PGlite only asks the Blob for its bytes. A copy of the shared tar, not a view: its untar takes a view of a
-    // plain ArrayBuffer as is but copies anything else whole, once per file of the tar.
-    loadDataDir: { type: '', arrayBuffer: async () => new Uint8Array(spec.template).slice().buffer } as Blob,
     pgliteWasmModule: spec.module,
     postgresqlconf: engineConf,
   });
