@@ -353,10 +353,13 @@ function untarInto(fs: EmscriptenFs, tar: Uint8Array, root: string): void {
 }
 
 async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
+  const tar = new Uint8Array(spec.template).slice();
+  // workerData lives as long as the worker: without this, every worker would keep the shared tar alive.
+  (spec as { template?: SharedArrayBuffer }).template = undefined;
   const db = await PGlite.create({
     // In memory: the rows a unit loads (connector credentials among them) never reach a file. One copy of the
     // shared tar, in this worker's own memory: the files' contents are views of it.
-    fs: new TemplateFS(new Uint8Array(spec.template).slice()),
+    fs: new TemplateFS(tar),
     database: 'aws',
     pgliteWasmModule: spec.module,
     postgresqlconf: engineConf,
