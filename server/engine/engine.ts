@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { PgError, SqlState } from '../errors.js';
 import type { FromWorker, UnitRequest } from './messages.js';
 import { CancelControl, sharedMemoryModule } from './shared-memory.js';
-import { clientRole, defaultCacheRoot, ensureTemplate, removeOrphans } from './template.js';
+import { clientRole, defaultCacheRoot, ensureTemplate, readTemplate, removeOrphans } from './template.js';
 import { spawnWorker, toPgError, type EngineThread } from './thread.js';
 
 /** What the engine logs: restarts and crashes, with a reason; never statement text, rows or settings. */
@@ -236,12 +236,12 @@ export class Engine implements EngineLike {
   }
 
   private async boot(): Promise<void> {
-    const templateFile = await ensureTemplate(this.ddl, this.cacheRoot);
+    const template = await readTemplate(await ensureTemplate(this.ddl, this.cacheRoot));
     const t0 = performance.now();
     const control = new CancelControl();
     const thread = spawnWorker({
       mode: 'open',
-      templateFile,
+      template,
       module: sharedMemoryModule(),
       control: control.buffer,
       clientRole,

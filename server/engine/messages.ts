@@ -6,8 +6,11 @@ export type WorkerData =
   | { mode: 'build'; ddl: string; setup: string }
   | {
       mode: 'open';
-      /** The template data dir as a tar file (PGlite's dumpDataDir), loaded into the worker's in-memory file system. */
-      templateFile: string;
+      /**
+       * The template data dir as PGlite's tar (dumpDataDir), read once by the main thread for all the engines that
+       * start together; the worker loads it into its in-memory file system.
+       */
+      template: SharedArrayBuffer;
       /** PGlite's WASM, compiled once by the main thread, with its memory declared shared (see shared-memory.ts). */
       module: WasmModule;
       /** The cancel handshake (see CancelControl in shared-memory.ts). */

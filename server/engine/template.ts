@@ -21,7 +21,7 @@ const pgliteVersion = (
 ).version;
 
 /** Bump when the way the template is built changes, so old caches are not reused. */
-const templateFormat = '3';
+const templateFormat = '4';
 
 /** The role client statements run as in the engine (see worker.ts for how it is locked in). */
 export const clientRole = 'client';
@@ -109,6 +109,37 @@ async function build(file: string, ddl: string): Promise<string> {
   } finally {
     await fs.rm(tmp, { force: true });
   }
+}
+
+const reading = new Map<string, Promise<SharedArrayBuffer>>();
+
+/**
+ * The template tar in shared memory, read once for all the engines that start at the same time (a pool's start):
+ * each worker copies it into its own memory as it loads it, rather than each reading the file and PGlite copying
+ * it twice more (Blob, then its ArrayBuffer). Not kept afterwards: a restart, rare, reads the file again.
+ */
+export function readTemplate(file: string): Promise<SharedArrayBuffer> {
+  let pending = reading.get(file);
+  if (!pending) {
+    pending = (async () => {
+      const handle = await fs.open(file, 'r');
+      try {
+        const { size } = await handle.stat();
+        const shared = new SharedArrayBuffer(size);
+        const view = new Uint8Array(shared);
+        for (let at = 0; at < size;) {
+          const { bytesRead } = await handle.read(view, at, size - at, at);
+          if (bytesRead === 0) throw new Error(`${file}: shorter than its size`);
+          at += bytesRead;
+        }
+        return shared;
+      } finally {
+        await handle.close();
+      }
+    })().finally(() => setImmediate(() => reading.delete(file)));
+    reading.set(file, pending);
+  }
+  return pending;
 }
 
 /** Data dirs of earlier versions (copies on disk) and unfinished builds: named after the owning process. */

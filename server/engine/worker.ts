@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import {
@@ -67,7 +66,7 @@ if (data.mode === 'open') {
   };
 }
 
-const { PGlite } = await import('@electric-sql/pglite');
+const { PGlite, MemoryFS } = await import('@electric-sql/pglite');
 type PGlite = PGliteType;
 
 function errorFields(err: unknown): ErrorFields {
@@ -108,9 +107,37 @@ async function buildTemplate(ddl: string, setup: string): Promise<ArrayBuffer> {
   for (const name of ['template0', 'template1', 'postgres']) await db.exec(`DROP DATABASE ${name}`);
   // The checkpoint leaves the WAL short, so each engine loads (and keeps in memory) less of it.
   await db.exec('CHECKPOINT');
+  dropRecycledWal(db);
   const tar = await db.dumpDataDir('none');
   await db.close();
   return tar.arrayBuffer();
+}
+
+/**
+ * The checkpoint recycles the segments the DDL filled into future ones (renamed, their old contents kept), as many
+ * as its estimate of the WAL per checkpoint: 32 of 1 MB for every type's DDL, a third of the tar. Nothing reads
+ * them: the next WAL goes to the current segment and the backend creates the next one when it needs it. Only the
+ * segment holding the checkpoint (the current one) stays.
+ */
+function dropRecycledWal(db: PGlite): void {
+  const current = (
+    firstValue(exec(db, simpleQuery('SELECT pg_walfile_name(pg_current_wal_insert_lsn())'))) ?? ''
+  ).trim();
+  if (!/^[0-9A-F]{24}$/.test(current)) throw new Error(`unexpected WAL segment name "${current}"`);
+  const fs = (db as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+  for (const name of fs.readdir(walDir)) {
+    if (/^[0-9A-F]{24}$/.test(name) && name > current) fs.unlink(`${walDir}/${name}`);
+  }
+}
+
+/** PGlite's data dir in its file system, whatever the dataDir option ('memory://' included). */
+const walDir = '/pglite/data/pg_wal';
+
+interface EmscriptenFs {
+  readdir(path: string): string[];
+  unlink(path: string): void;
+  mkdirTree(path: string): void;
+  writeFile(path: string, data: Uint8Array, options: { canOwn: boolean }): void;
 }
 
 function quoteTable(name: string): string {
@@ -276,12 +303,64 @@ interface BackendModule {
   _InterruptPending: number;
 }
 
+/** PGlite's data dir in its file system. */
+const dataDir = '/pglite/data';
+
+/**
+ * An in-memory data dir filled from the template tar before the backend starts, which PGlite then opens as an
+ * existing database. PGlite's own loadDataDir copies the tar twice more and looks up every parent directory of
+ * every file (7,800 files for every type: most of an engine's open); here each directory is made once, as the tar
+ * lists it, and each file's contents are a view of the worker's one copy of the tar (MEMFS copies a file only when
+ * it grows).
+ */
+class TemplateFS extends MemoryFS {
+  constructor(private readonly tar: Uint8Array) {
+    super();
+  }
+
+  override async initialSyncFs(): Promise<void> {
+    const fs = (this.pg as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+    untarInto(fs, this.tar, dataDir);
+  }
+}
+
+function untarInto(fs: EmscriptenFs, tar: Uint8Array, root: string): void {
+  const text = (at: number, length: number) => {
+    let end = at;
+    while (end < at + length && tar[end] !== 0) end++;
+    return Buffer.from(tar.buffer, tar.byteOffset + at, end - at).toString('latin1');
+  };
+  fs.mkdirTree(root);
+  for (let at = 0; at + 512 <= tar.length;) {
+    const name = text(at, 100);
+    if (name === '') break;
+    const prefix = text(at + 345, 131);
+    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
+    const type = tar[at + 156];
+    const relative = (prefix ? `${prefix}/${name}` : name).replace(/^\/+|\/+$/g, '');
+    if (relative.split('/').includes('..')) throw new Error(`template tar: unexpected path "${relative}"`);
+    const target = relative ? `${root}/${relative}` : root;
+    at += 512;
+    if (type === 0x35 /* '5', directory */) {
+      if (relative) fs.mkdirTree(target);
+    } else if (type === 0x30 /* '0' */ || type === 0) {
+      fs.writeFile(target, tar.subarray(at, at + size), { canOwn: true });
+    } else {
+      throw new Error(`template tar: unexpected entry type ${type} for "${relative}"`);
+    }
+    at += Math.ceil(size / 512) * 512;
+  }
+}
+
 async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
+  const tar = new Uint8Array(spec.template).slice();
+  // workerData lives as long as the worker: without this, every worker would keep the shared tar alive.
+  (spec as { template?: SharedArrayBuffer }).template = undefined;
   const db = await PGlite.create({
-    // In memory: the rows a unit loads (connector credentials among them) never reach a file.
-    dataDir: 'memory://',
+    // In memory: the rows a unit loads (connector credentials among them) never reach a file. One copy of the
+    // shared tar, in this worker's own memory: the files' contents are views of it.
+    fs: new TemplateFS(tar),
     database: 'aws',
-    loadDataDir: new Blob([readFileSync(spec.templateFile)]),
     pgliteWasmModule: spec.module,
     postgresqlconf: engineConf,
   });
