@@ -12,6 +12,7 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --fail-identifier ID=Code[:message]   requests on ID fail later with ErrorCode Code; repeatable
   --deny-operation Op         answer AccessDeniedException to Op; repeatable
   --log-level L               pino level (default info)
+  --help                      print this and exit
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz.`;
 
 /** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */

@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { CloudControl } from './cloudcontrol/client.js';
+import { inFlightWrites } from './cloudcontrol/in-flight.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
 import { EnginePool, type EngineLike } from './engine/pool.js';
@@ -42,6 +43,12 @@ const notSettings = new Set(['user', 'database', 'options', 'replication']);
 export interface RunningServer {
   port: number;
   close(): Promise<void>;
+  /**
+   * Graceful shutdown: stops accepting; lets running statements finish for up to `timeoutMs`, ending each
+   * session with FATAL 57P01 once its statement is done; then logs every write request still in flight (its
+   * RequestToken) and stops what still runs; then closes the engines.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
 }
 
 export async function startServer(
@@ -88,7 +95,9 @@ export async function startServer(
     readOnly: config.readOnly,
   };
   const defaults = await engineDefaults(engine);
-  const sessions = new Map<number, { secretKey: number; session: Session }>();
+  const sessions = new Map<number, { secretKey: number; session: Session; done: Promise<void> }>();
+  const sockets = new Set<net.Socket>();
+  let stopping = false;
   /** Sockets still in startup or authentication, and connections admitted (past the StartupMessage). */
   let starting = 0;
   let admitted = 0;
@@ -133,6 +142,8 @@ export async function startServer(
 
   const server = net.createServer((socket) => {
     const from = socket.remoteAddress ?? '';
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     if (starting >= config.maxStartupConnections) {
       // Refused before reading anything, so a flood of silent sockets cannot hold file descriptors.
       logger.warn(
@@ -182,7 +193,11 @@ export async function startServer(
         }
       }
       const session = new Session(connection, services, settings);
-      sessions.set(connection.processId, { secretKey: connection.secretKey, session });
+      let ended!: () => void;
+      const done = new Promise<void>((resolve) => (ended = resolve));
+      sessions.set(connection.processId, { secretKey: connection.secretKey, session, done });
+      // Admitted while the server was shutting down: told so at once.
+      if (stopping) session.shutdown();
       // A client that is gone gets no answer: stop its work now rather than hold an engine for nobody.
       socket.once('close', () => session.abandon());
       const { user, application_name } = connection.startupParameters;
@@ -193,6 +208,7 @@ export async function startServer(
       try {
         await session.run();
       } finally {
+        ended();
         sessions.delete(connection.processId);
         logger.info({ session: connection.processId }, 'disconnected');
       }
@@ -206,8 +222,57 @@ export async function startServer(
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as net.AddressInfo).port;
+  /** Resolves true once every session has ended, false when `ms` pass first. */
+  const sessionsEnd = async (ms: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all([...sessions.values()].map((s) => s.done)).then(() => true);
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([all, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     port,
+    shutdown: async (timeoutMs) => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const busy = [...sessions.values()].filter((s) => s.session.busy).length;
+      logger.info(
+        { sessions: sessions.size, running: busy, timeoutMs },
+        'shutting down: no new connections; running statements may finish',
+      );
+      for (const { session } of sessions.values()) session.shutdown();
+      if (!(await sessionsEnd(timeoutMs))) {
+        for (const w of inFlightWrites)
+          logger.warn(
+            {
+              operation: w.request.operation,
+              typeName: w.typeName,
+              region: w.request.region,
+              identifier: w.request.identifier,
+              requestToken: w.requestToken,
+              clientToken: w.clientToken,
+            },
+            w.requestToken
+              ? `write still in flight at shutdown: follow it with GetResourceRequestStatus (request ${w.requestToken})`
+              : 'write still being sent at shutdown: Cloud Control may run it (find it with ListResourceRequests)',
+          );
+        logger.warn(
+          { sessions: sessions.size },
+          'shutdown deadline passed: terminating sessions (--shutdown-timeout)',
+        );
+        for (const { session } of sessions.values()) session.shutdown(true);
+        await sessionsEnd(5000);
+      }
+      // Sockets still starting up (or whose session would not end) go without a word.
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      cloud.destroy();
+      await engine.close();
+      logger.info('shut down');
+    },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       cloud.destroy();

@@ -53,6 +53,10 @@ export class Session {
   private terminated = false;
   /** The client's socket closed (abandon()). */
   private gone = false;
+  /** Server shutdown: aborts the wait for the next message; the session then ends with FATAL 57P01. */
+  private readonly stopping = new AbortController();
+  /** A FATAL has gone to the client: nothing more is sent. */
+  private fatalSent = false;
   /** COPY FROM STDIN for this session's statements: see Invocation.copyIn. */
   private readonly copyIn = (response: Buffer, signal: AbortSignal) => this.readCopyData(response, signal);
 
@@ -83,7 +87,20 @@ export class Session {
   async run(): Promise<void> {
     this.readyForQuery();
     this.inbox = this.connection.messages();
-    for (let message = await this.next(); message; message = await this.next()) {
+    try {
+      await this.loop();
+    } catch (err) {
+      if (!this.stopping.signal.aborted) throw err;
+    }
+    // As PostgreSQL's backends on a fast shutdown: the statement that was running had its answer, then this.
+    if (this.stopping.signal.aborted && !this.gone && !this.terminated && !this.fatalSent)
+      this.sendError(shutdownError());
+    this.connection.close();
+  }
+
+  private async loop(): Promise<void> {
+    const stop = this.stopping.signal;
+    for (let message = await this.next(stop); message; message = await this.next(stop)) {
       if (message.type === 'Terminate' || this.gone) break;
       // PostgreSQL cannot tell where a message of an unknown type ends, so it gives up on the connection.
       if (message.type === 'Unknown') {
@@ -105,9 +122,22 @@ export class Session {
         if (message.type === 'FunctionCall') this.readyForQuery();
         else if (message.type !== 'Query') this.ignoreTillSync = true;
       }
-      if (this.terminated) break;
+      if (this.terminated || stop.aborted) break;
     }
-    this.connection.close();
+  }
+
+  /** Whether a statement is running (a shutdown waits for it). */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /**
+   * The server is shutting down: the session ends with FATAL 57P01 once what is running has finished (at once
+   * when idle). With `now`, what is running is stopped first.
+   */
+  shutdown(now = false): void {
+    if (!this.stopping.signal.aborted) this.stopping.abort(shutdownError());
+    if (now && this.running) this.executor.cancel(shutdownError());
   }
 
   /** The client's next message; undefined once input has ended. With a signal, stops waiting when it aborts. */
@@ -459,11 +489,16 @@ export class Session {
       err = new PgError(SqlState.statement_too_complex, 'stack depth limit exceeded');
     if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
+    if (fields.severity === 'FATAL') {
+      if (this.fatalSent) return;
+      this.fatalSent = true;
+    }
     this.send(backend.errorResponse(fields));
     this.connection.flush();
   }
 
   private readyForQuery(): void {
+    if (this.fatalSent) return;
     this.send(backend.readyForQuery(this.executor.txn.status));
     this.connection.flush();
   }
@@ -526,5 +561,12 @@ function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(err as Error);
       },
     );
+  });
+}
+
+/** What PostgreSQL sends each backend's client on a fast shutdown (pg_ctl stop -m fast, SIGINT). */
+function shutdownError(): PgError {
+  return new PgError(SqlState.admin_shutdown, 'terminating connection due to administrator command', {
+    severity: 'FATAL',
   });
 }
