@@ -29,6 +29,8 @@ export interface ServerConfig {
   logFormat: 'auto' | 'pretty' | 'json';
   /** How long a SIGTERM/SIGINT lets running statements finish before sessions are terminated, in ms. */
   shutdownTimeoutMs: number;
+  /** `--metrics-port`: where /metrics, /healthz and /readyz answer (on --host); absent: not served. */
+  metricsPort?: number;
   /** `--types`: globs over type names selecting the resource types served; empty: every type. */
   types: string[];
 }
@@ -60,7 +62,8 @@ const usage = `Usage: aws-sql-bridge [options]
   --log-format <fmt>         pretty (one line per event), json, or auto: pretty when stderr is a terminal
                              (default auto)
   --shutdown-timeout <s>     on SIGTERM or SIGINT, seconds running statements may take to finish before
-                             sessions are terminated (default 30)`;
+                             sessions are terminated (default 30)
+  --metrics-port <n>         serve Prometheus /metrics, /healthz and /readyz over HTTP on --host (0: any free port)`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
   const { values } = parseArgs({
@@ -87,6 +90,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'log-level': { type: 'string', default: 'info' },
       'log-format': { type: 'string', default: 'auto' },
       'shutdown-timeout': { type: 'string', default: '30' },
+      'metrics-port': { type: 'string' },
       types: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
@@ -133,6 +137,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     throw new Error(
       `--shutdown-timeout ${values['shutdown-timeout']}: give seconds, from 0 (terminate at once) to 3600`,
     );
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (
+    metricsPort !== undefined &&
+    !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)
+  )
+    throw new Error(`--metrics-port ${values['metrics-port']}: give a port number (0: any free one)`);
   const maxMessageBytes = byteSize(values['max-message-size']!);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new Error('--tls-cert and --tls-key go together');
@@ -155,6 +165,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     logLevel: values['log-level']!,
     logFormat,
     shutdownTimeoutMs: Math.round(shutdownTimeout * 1000),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     types: parseTypes(values.types ?? []),
   };
 }

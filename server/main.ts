@@ -52,6 +52,8 @@ const user = Object.keys(config.auth.users)[0] ?? 'postgres';
 console.log(
   `aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`,
 );
+if (server.metricsPort !== undefined)
+  console.log(`metrics on http://${config.host}:${server.metricsPort}/metrics (and /healthz, /readyz)`);
 if (config.demo)
   console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
 console.log(`connect with: psql "host=${config.host} port=${server.port} dbname=aws user=${user}"`);

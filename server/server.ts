@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
+import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
 import { EnginePool, type EngineLike } from './engine/pool.js';
@@ -42,6 +43,8 @@ const notSettings = new Set(['user', 'database', 'options', 'replication']);
 
 export interface RunningServer {
   port: number;
+  /** The port of /metrics, /healthz and /readyz with --metrics-port. */
+  metricsPort?: number;
   close(): Promise<void>;
   /**
    * Graceful shutdown: stops accepting; lets running statements finish for up to `timeoutMs`, ending each
@@ -151,6 +154,7 @@ export async function startServer(
         'connection refused: too many connections starting up',
       );
       socket.on('error', () => {});
+      metrics.connections.inc({ outcome: 'refused' });
       const refusal = tooManyClients(
         `${starting} connections are still starting up or authenticating (--max-startup-connections ${config.maxStartupConnections}).`,
       );
@@ -162,10 +166,13 @@ export async function startServer(
     let counted = false;
     const admit = (): PgError | undefined => {
       // As max_connections, checked once the StartupMessage is in (so CancelRequests still get through).
-      if (admitted >= config.maxConnections)
+      if (admitted >= config.maxConnections) {
+        metrics.connections.inc({ outcome: 'refused' });
         return tooManyClients(
           `${admitted} clients are connected (--max-connections ${config.maxConnections}).`,
         );
+      }
+      metrics.connections.inc({ outcome: 'admitted' });
       admitted++;
       counted = true;
       return undefined;
@@ -196,6 +203,7 @@ export async function startServer(
       let ended!: () => void;
       const done = new Promise<void>((resolve) => (ended = resolve));
       sessions.set(connection.processId, { secretKey: connection.secretKey, session, done });
+      metrics.openSessions.inc();
       // Admitted while the server was shutting down: told so at once.
       if (stopping) session.shutdown();
       // A client that is gone gets no answer: stop its work now rather than hold an engine for nobody.
@@ -209,6 +217,7 @@ export async function startServer(
         await session.run();
       } finally {
         ended();
+        metrics.openSessions.dec();
         sessions.delete(connection.processId);
         logger.info({ session: connection.processId }, 'disconnected');
       }
@@ -222,6 +231,10 @@ export async function startServer(
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as net.AddressInfo).port;
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await metrics.startMetricsServer(config.host, config.metricsPort, () => !stopping);
   /** Resolves true once every session has ended, false when `ms` pass first. */
   const sessionsEnd = async (ms: number): Promise<boolean> => {
     let timer: NodeJS.Timeout | undefined;
@@ -235,6 +248,7 @@ export async function startServer(
   };
   return {
     port,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     shutdown: async (timeoutMs) => {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -271,10 +285,12 @@ export async function startServer(
       await closed;
       cloud.destroy();
       await engine.close();
+      await metricsServer?.close();
       logger.info('shut down');
     },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await metricsServer?.close();
       cloud.destroy();
       await engine.close();
     },

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import * as metrics from '../metrics.js';
 import { PgError, SqlState } from '../errors.js';
 import { parseStatements, type ParsedStatement } from '../plan/parse.js';
 import { copyOf } from '../plan/statements.js';
@@ -416,6 +417,11 @@ export class Session {
     const started = performance.now();
     try {
       const result = await this.executor.execute(stmt, invocation);
+      metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
+      metrics.statementSeconds.observe(
+        { kind: stmt.kind, outcome: 'ok' },
+        (performance.now() - started) / 1000,
+      );
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), rows: result.rows.length, tag: result.tag },
         'statement',
@@ -423,6 +429,9 @@ export class Session {
       return result;
     } catch (err) {
       this.executor.txn.fail();
+      const outcome = metrics.failedOutcome(err);
+      metrics.statements.inc({ kind: stmt.kind, outcome });
+      metrics.statementSeconds.observe({ kind: stmt.kind, outcome }, (performance.now() - started) / 1000);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), code: (err as PgError).code },
         'statement failed',
