@@ -91,7 +91,9 @@ export async function runIamPolicy(argv: string[]): Promise<{ text: string; warn
       },
     }));
   } catch (err) {
-    throw new Error(`aws-sql-bridge iam-policy: ${(err as Error).message}\n${iamPolicyUsage}`);
+    throw new Error(`aws-sql-bridge iam-policy: ${(err as Error).message}\n${iamPolicyUsage}`, {
+      cause: err,
+    });
   }
   if (values.help) return { text: iamPolicyUsage };
   const { parseTypes } = await import('./config.js');
@@ -100,7 +102,7 @@ export async function runIamPolicy(argv: string[]): Promise<{ text: string; warn
   try {
     catalog = selectCatalog(parseTypes(values.types ?? []));
   } catch (err) {
-    throw new Error(`aws-sql-bridge iam-policy: ${(err as Error).message}`);
+    throw new Error(`aws-sql-bridge iam-policy: ${(err as Error).message}`, { cause: err });
   }
   const policy = iamPolicy(catalog, { readOnly: values['read-only']! });
   const size = JSON.stringify(policy).length;

@@ -48,16 +48,6 @@ const server = await startServer(config, logger, endpoint).catch(async (err: unk
   await stopEmulator?.();
   process.exit(1);
 });
-const user = Object.keys(config.auth.users)[0] ?? 'postgres';
-console.log(
-  `aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`,
-);
-if (server.metricsPort !== undefined)
-  console.log(`metrics on http://${config.host}:${server.metricsPort}/metrics (and /healthz, /readyz)`);
-if (config.demo)
-  console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
-console.log(`connect with: psql "host=${config.host} port=${server.port} dbname=aws user=${user}"`);
-
 // The first SIGTERM or SIGINT drains (see RunningServer.shutdown); a second one stops the process at once.
 const shutdown = async (signal: string) => {
   logger.info({ signal }, `${signal} received`);
@@ -70,5 +60,16 @@ const shutdown = async (signal: string) => {
     process.exit(1);
   }
 };
+// Installed before the ready lines go out, so a signal sent on seeing them is always a graceful one.
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
+
+const user = Object.keys(config.auth.users)[0] ?? 'postgres';
+console.log(
+  `aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`,
+);
+if (server.metricsPort !== undefined)
+  console.log(`metrics on http://${config.host}:${server.metricsPort}/metrics (and /healthz, /readyz)`);
+if (config.demo)
+  console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
+console.log(`connect with: psql "host=${config.host} port=${server.port} dbname=aws user=${user}"`);

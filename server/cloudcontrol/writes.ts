@@ -102,7 +102,7 @@ async function run(
   options: WriteOptions,
 ): Promise<WriteOutcome> {
   const { request } = t;
-  const { signal, onProgress } = options;
+  const { signal } = options;
   // Requests still queued when the statement is cancelled are never sent.
   signal.throwIfAborted();
   const context: AwsErrorContext = {
