@@ -1,6 +1,6 @@
 # The server as a container. `docker compose up` (docker-compose.yml) runs the demo: the built-in Cloud
 # Control emulator with sample data. For AWS, give --region and the SDK's usual AWS_* variables instead.
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,7 +11,7 @@ COPY server server
 COPY bench bench
 RUN npx tsc -p tsconfig.json
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./

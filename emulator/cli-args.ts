@@ -14,6 +14,7 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --list-full-model GLOB      ListResources of matching types (AWS::AppFlow::*) returns the whole read model;
                               others list only their primary identifier properties, as many live types do; repeatable
   --log-level L               pino level (default info)
+  --help                      print this and exit
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz.`;
 
 /** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */

@@ -1,9 +1,15 @@
 import { parseCliArgs, usage } from './cli-args.js';
 import { startEmulator } from './index.js';
 
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+
 let options;
 try {
-  options = parseCliArgs(process.argv.slice(2));
+  options = parseCliArgs(argv);
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n${usage}\n`);
   process.exit(2);

@@ -25,11 +25,18 @@ export interface ServerConfig {
   /** The largest message a client may send after startup (Query, Bind, CopyData...), in bytes. */
   maxMessageBytes: number;
   logLevel: string;
+  /** `pretty` (one line per event, for a terminal), `json` (pino's lines), or `auto`: pretty on a TTY. */
+  logFormat: 'auto' | 'pretty' | 'json';
+  /** How long a SIGTERM/SIGINT lets running statements finish before sessions are terminated, in ms. */
+  shutdownTimeoutMs: number;
+  /** `--metrics-port`: where /metrics, /healthz and /readyz answer (on --host); absent: not served. */
+  metricsPort?: number;
   /** `--types`: globs over type names selecting the resource types served; empty: every type. */
   types: string[];
 }
 
 const usage = `Usage: aws-sql-bridge [options]
+       aws-sql-bridge iam-policy [--read-only] [--types <glob>,...]   the IAM policy the server needs
   --host <addr>              listen address (default 127.0.0.1)
   --port <n>                 listen port, 0 for any free one (default 5433)
   --demo                     serve the built-in Cloud Control emulator with sample data
@@ -51,7 +58,12 @@ const usage = `Usage: aws-sql-bridge [options]
   --authentication-timeout <s>   seconds a client has to finish startup and authentication (default 60)
   --max-message-size <bytes> largest message a client may send: Query, Bind, CopyData... (default 64MB;
                              kB, MB and GB suffixes)
-  --log-level <level>        pino level (default info)`;
+  --log-level <level>        pino level (default info)
+  --log-format <fmt>         pretty (one line per event), json, or auto: pretty when stderr is a terminal
+                             (default auto)
+  --shutdown-timeout <s>     on SIGTERM or SIGINT, seconds running statements may take to finish before
+                             sessions are terminated (default 30)
+  --metrics-port <n>         serve Prometheus /metrics, /healthz and /readyz over HTTP on --host (0: any free port)`;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
   const { values } = parseArgs({
@@ -76,6 +88,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'authentication-timeout': { type: 'string', default: '60' },
       'max-message-size': { type: 'string', default: '64MB' },
       'log-level': { type: 'string', default: 'info' },
+      'log-format': { type: 'string', default: 'auto' },
+      'shutdown-timeout': { type: 'string', default: '30' },
+      'metrics-port': { type: 'string' },
       types: { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
@@ -114,6 +129,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     throw new Error(
       `--authentication-timeout ${values['authentication-timeout']}: give seconds, more than 0 and at most 600`,
     );
+  const logFormat = values['log-format']!;
+  if (logFormat !== 'auto' && logFormat !== 'pretty' && logFormat !== 'json')
+    throw new Error(`--log-format ${logFormat}: give pretty, json or auto`);
+  const shutdownTimeout = Number(values['shutdown-timeout']);
+  if (!(shutdownTimeout >= 0 && shutdownTimeout <= 3600))
+    throw new Error(
+      `--shutdown-timeout ${values['shutdown-timeout']}: give seconds, from 0 (terminate at once) to 3600`,
+    );
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (
+    metricsPort !== undefined &&
+    !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)
+  )
+    throw new Error(`--metrics-port ${values['metrics-port']}: give a port number (0: any free one)`);
   const maxMessageBytes = byteSize(values['max-message-size']!);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new Error('--tls-cert and --tls-key go together');
@@ -134,12 +163,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     authenticationTimeoutMs: Math.round(authenticationTimeout * 1000),
     maxMessageBytes,
     logLevel: values['log-level']!,
+    logFormat,
+    shutdownTimeoutMs: Math.round(shutdownTimeout * 1000),
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
     types: parseTypes(values.types ?? []),
   };
 }
 
 /** `AWS::AppFlow::*,AWS::S3::Bucket` (repeatable): each glob is three `::`-separated parts, `*` any run. */
-function parseTypes(args: string[]): string[] {
+export function parseTypes(args: string[]): string[] {
   const globs = args
     .flatMap((a) => a.split(','))
     .map((g) => g.trim())

@@ -1,16 +1,32 @@
-import { pino } from 'pino';
+#!/usr/bin/env node
 import { parseConfig } from './config.js';
-import { startServer } from './server.js';
+import { createLogger } from './log-format.js';
 
-const config = (() => {
+const args = process.argv.slice(2);
+if (args[0] === 'iam-policy') {
+  const { runIamPolicy } = await import('./iam-policy.js');
   try {
-    return parseConfig(process.argv.slice(2), process.env);
+    const { text, warning } = await runIamPolicy(args.slice(1));
+    if (warning) console.error(`aws-sql-bridge iam-policy: ${warning}`);
+    // stdout may be a pipe (written asynchronously): exit once all of the policy is out.
+    await new Promise<void>((resolve) => process.stdout.write(`${text}\n`, () => resolve()));
+    process.exit(0);
   } catch (err) {
     console.error((err as Error).message);
     process.exit(2);
   }
+}
+
+const config = (() => {
+  try {
+    return parseConfig(args, process.env);
+  } catch (err) {
+    console.error(`aws-sql-bridge: ${(err as Error).message} (see aws-sql-bridge --help)`);
+    process.exit(2);
+  }
 })();
-const logger = pino({ level: config.logLevel }, pino.destination(2));
+const logger = createLogger(config.logLevel, config.logFormat);
+const { startServer } = await import('./server.js');
 
 let endpoint: string | undefined;
 let stopEmulator: (() => Promise<void>) | undefined;
@@ -32,18 +48,28 @@ const server = await startServer(config, logger, endpoint).catch(async (err: unk
   await stopEmulator?.();
   process.exit(1);
 });
+// The first SIGTERM or SIGINT drains (see RunningServer.shutdown); a second one stops the process at once.
+const shutdown = async (signal: string) => {
+  logger.info({ signal }, `${signal} received`);
+  try {
+    await server.shutdown(config.shutdownTimeoutMs);
+    await stopEmulator?.();
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+};
+// Installed before the ready lines go out, so a signal sent on seeing them is always a graceful one.
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
 const user = Object.keys(config.auth.users)[0] ?? 'postgres';
 console.log(
   `aws-sql-bridge listening on ${config.host}:${server.port} (ready in ${Date.now() - started} ms)`,
 );
+if (server.metricsPort !== undefined)
+  console.log(`metrics on http://${config.host}:${server.metricsPort}/metrics (and /healthz, /readyz)`);
 if (config.demo)
   console.log(`demo mode: Cloud Control emulator at ${endpoint}, regions ${config.regions.join(', ')}`);
 console.log(`connect with: psql "host=${config.host} port=${server.port} dbname=aws user=${user}"`);
-
-const shutdown = async () => {
-  await server.close();
-  await stopEmulator?.();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void shutdown());
-process.once('SIGINT', () => void shutdown());

@@ -4,6 +4,8 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { CloudControl } from './cloudcontrol/client.js';
+import { inFlightWrites } from './cloudcontrol/in-flight.js';
+import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
 import { EnginePool, type EngineLike } from './engine/pool.js';
@@ -41,7 +43,15 @@ const notSettings = new Set(['user', 'database', 'options', 'replication']);
 
 export interface RunningServer {
   port: number;
+  /** The port of /metrics, /healthz and /readyz with --metrics-port. */
+  metricsPort?: number;
   close(): Promise<void>;
+  /**
+   * Graceful shutdown: stops accepting; lets running statements finish for up to `timeoutMs`, ending each
+   * session with FATAL 57P01 once its statement is done; then logs every write request still in flight (its
+   * RequestToken) and stops what still runs; then closes the engines.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
 }
 
 export async function startServer(
@@ -88,7 +98,9 @@ export async function startServer(
     readOnly: config.readOnly,
   };
   const defaults = await engineDefaults(engine);
-  const sessions = new Map<number, { secretKey: number; session: Session }>();
+  const sessions = new Map<number, { secretKey: number; session: Session; done: Promise<void> }>();
+  const sockets = new Set<net.Socket>();
+  let stopping = false;
   /** Sockets still in startup or authentication, and connections admitted (past the StartupMessage). */
   let starting = 0;
   let admitted = 0;
@@ -133,6 +145,8 @@ export async function startServer(
 
   const server = net.createServer((socket) => {
     const from = socket.remoteAddress ?? '';
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     if (starting >= config.maxStartupConnections) {
       // Refused before reading anything, so a flood of silent sockets cannot hold file descriptors.
       logger.warn(
@@ -140,6 +154,7 @@ export async function startServer(
         'connection refused: too many connections starting up',
       );
       socket.on('error', () => {});
+      metrics.connections.inc({ outcome: 'refused' });
       const refusal = tooManyClients(
         `${starting} connections are still starting up or authenticating (--max-startup-connections ${config.maxStartupConnections}).`,
       );
@@ -151,10 +166,13 @@ export async function startServer(
     let counted = false;
     const admit = (): PgError | undefined => {
       // As max_connections, checked once the StartupMessage is in (so CancelRequests still get through).
-      if (admitted >= config.maxConnections)
+      if (admitted >= config.maxConnections) {
+        metrics.connections.inc({ outcome: 'refused' });
         return tooManyClients(
           `${admitted} clients are connected (--max-connections ${config.maxConnections}).`,
         );
+      }
+      metrics.connections.inc({ outcome: 'admitted' });
       admitted++;
       counted = true;
       return undefined;
@@ -182,7 +200,12 @@ export async function startServer(
         }
       }
       const session = new Session(connection, services, settings);
-      sessions.set(connection.processId, { secretKey: connection.secretKey, session });
+      let ended!: () => void;
+      const done = new Promise<void>((resolve) => (ended = resolve));
+      sessions.set(connection.processId, { secretKey: connection.secretKey, session, done });
+      metrics.openSessions.inc();
+      // Admitted while the server was shutting down: told so at once.
+      if (stopping) session.shutdown();
       // A client that is gone gets no answer: stop its work now rather than hold an engine for nobody.
       socket.once('close', () => session.abandon());
       const { user, application_name } = connection.startupParameters;
@@ -193,6 +216,8 @@ export async function startServer(
       try {
         await session.run();
       } finally {
+        ended();
+        metrics.openSessions.dec();
         sessions.delete(connection.processId);
         logger.info({ session: connection.processId }, 'disconnected');
       }
@@ -206,10 +231,66 @@ export async function startServer(
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as net.AddressInfo).port;
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await metrics.startMetricsServer(config.host, config.metricsPort, () => !stopping);
+  /** Resolves true once every session has ended, false when `ms` pass first. */
+  const sessionsEnd = async (ms: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const all = Promise.all([...sessions.values()].map((s) => s.done)).then(() => true);
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    try {
+      return await Promise.race([all, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     port,
+    ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
+    shutdown: async (timeoutMs) => {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const busy = [...sessions.values()].filter((s) => s.session.busy).length;
+      logger.info(
+        { sessions: sessions.size, running: busy, timeoutMs },
+        'shutting down: no new connections; running statements may finish',
+      );
+      for (const { session } of sessions.values()) session.shutdown();
+      if (!(await sessionsEnd(timeoutMs))) {
+        for (const w of inFlightWrites)
+          logger.warn(
+            {
+              operation: w.request.operation,
+              typeName: w.typeName,
+              region: w.request.region,
+              identifier: w.request.identifier,
+              requestToken: w.requestToken,
+              clientToken: w.clientToken,
+            },
+            w.requestToken
+              ? `write still in flight at shutdown: follow it with GetResourceRequestStatus (request ${w.requestToken})`
+              : 'write still being sent at shutdown: Cloud Control may run it (find it with ListResourceRequests)',
+          );
+        logger.warn(
+          { sessions: sessions.size },
+          'shutdown deadline passed: terminating sessions (--shutdown-timeout)',
+        );
+        for (const { session } of sessions.values()) session.shutdown(true);
+        await sessionsEnd(5000);
+      }
+      // Sockets still starting up (or whose session would not end) go without a word.
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      cloud.destroy();
+      await engine.close();
+      await metricsServer?.close();
+      logger.info('shut down');
+    },
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await metricsServer?.close();
       cloud.destroy();
       await engine.close();
     },

@@ -9,6 +9,7 @@ import { pino, type Logger } from 'pino';
 import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
+import * as metrics from '../metrics.js';
 import type { NeededColumns } from '../plan/columns.js';
 import {
   anyTypeRow,
@@ -145,6 +146,7 @@ export class CloudControl {
       try {
         const result = await run(this.client(info.region));
         const meta = (result as { $metadata?: { attempts?: number; requestId?: string } }).$metadata;
+        countCall(info, 'ok', started);
         this.#log.debug(
           {
             ...info,
@@ -159,6 +161,7 @@ export class CloudControl {
         const e = err as Error & {
           $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string };
         };
+        countCall(info, e.name || 'error', started);
         this.#log.debug(
           {
             ...info,
@@ -762,5 +765,18 @@ function sizeOf(value: Cached): number {
   return descriptions.reduce(
     (sum, d) => sum + 64 + (d.Identifier?.length ?? 0) + (d.Properties?.length ?? 0),
     64,
+  );
+}
+
+function countCall(info: CallInfo, outcome: string, started: number): void {
+  metrics.cloudControlCalls.inc({
+    operation: info.operation,
+    region: info.region,
+    type: info.typeName ?? '',
+    outcome,
+  });
+  metrics.cloudControlSeconds.observe(
+    { operation: info.operation, outcome },
+    (performance.now() - started) / 1000,
   );
 }

@@ -12,6 +12,7 @@ import pLimit from 'p-limit';
 import type { ResourceTable } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import { awaitRequest, LostTrack, type FinalStatus } from './await.js';
+import { inFlightWrites, type InFlightWrite } from './in-flight.js';
 import { untilAborted } from './cache.js';
 import type { CallInfo, CloudControl } from './client.js';
 import { pgErrorFromAws, pgErrorFromProgressEvent, type AwsErrorContext } from './errors.js';
@@ -101,7 +102,7 @@ async function run(
   options: WriteOptions,
 ): Promise<WriteOutcome> {
   const { request } = t;
-  const { signal, onProgress } = options;
+  const { signal } = options;
   // Requests still queued when the statement is cancelled are never sent.
   signal.throwIfAborted();
   const context: AwsErrorContext = {
@@ -120,6 +121,27 @@ async function run(
   const clientToken = options.clientToken?.(request) ?? randomUUID();
 
   t.state = 'sending';
+  const inFlight: InFlightWrite = { request, typeName: table.resource.typeName, clientToken };
+  inFlightWrites.add(inFlight);
+  try {
+    return await sendAndAwait(cloud, t, options, context, info, clientToken, table, inFlight);
+  } finally {
+    inFlightWrites.delete(inFlight);
+  }
+}
+
+async function sendAndAwait(
+  cloud: CloudControl,
+  t: Tracked,
+  options: WriteOptions,
+  context: AwsErrorContext,
+  info: CallInfo,
+  clientToken: string,
+  table: ResourceTable,
+  inFlight: InFlightWrite,
+): Promise<WriteOutcome> {
+  const { request } = t;
+  const { signal, onProgress } = options;
   let event: ProgressEvent;
   try {
     const out = await cloud.call(info, signal, (client) => send(client, table, request, clientToken, signal));
@@ -135,6 +157,7 @@ async function run(
 
   const requestToken = event.RequestToken!;
   t.requestToken = requestToken;
+  inFlight.requestToken = requestToken;
   t.state = 'waiting';
   const notify = (e: ProgressEvent, withToken = false) => {
     const code = e.ErrorCode ? ` (${e.ErrorCode})` : '';

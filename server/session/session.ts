@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import * as metrics from '../metrics.js';
 import { PgError, SqlState } from '../errors.js';
 import { parseStatements, type ParsedStatement } from '../plan/parse.js';
 import { copyOf } from '../plan/statements.js';
@@ -53,6 +54,10 @@ export class Session {
   private terminated = false;
   /** The client's socket closed (abandon()). */
   private gone = false;
+  /** Server shutdown: aborts the wait for the next message; the session then ends with FATAL 57P01. */
+  private readonly stopping = new AbortController();
+  /** A FATAL has gone to the client: nothing more is sent. */
+  private fatalSent = false;
   /** COPY FROM STDIN for this session's statements: see Invocation.copyIn. */
   private readonly copyIn = (response: Buffer, signal: AbortSignal) => this.readCopyData(response, signal);
 
@@ -83,7 +88,20 @@ export class Session {
   async run(): Promise<void> {
     this.readyForQuery();
     this.inbox = this.connection.messages();
-    for (let message = await this.next(); message; message = await this.next()) {
+    try {
+      await this.loop();
+    } catch (err) {
+      if (!this.stopping.signal.aborted) throw err;
+    }
+    // As PostgreSQL's backends on a fast shutdown: the statement that was running had its answer, then this.
+    if (this.stopping.signal.aborted && !this.gone && !this.terminated && !this.fatalSent)
+      this.sendError(shutdownError());
+    this.connection.close();
+  }
+
+  private async loop(): Promise<void> {
+    const stop = this.stopping.signal;
+    for (let message = await this.next(stop); message; message = await this.next(stop)) {
       if (message.type === 'Terminate' || this.gone) break;
       // PostgreSQL cannot tell where a message of an unknown type ends, so it gives up on the connection.
       if (message.type === 'Unknown') {
@@ -105,9 +123,22 @@ export class Session {
         if (message.type === 'FunctionCall') this.readyForQuery();
         else if (message.type !== 'Query') this.ignoreTillSync = true;
       }
-      if (this.terminated) break;
+      if (this.terminated || stop.aborted) break;
     }
-    this.connection.close();
+  }
+
+  /** Whether a statement is running (a shutdown waits for it). */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  /**
+   * The server is shutting down: the session ends with FATAL 57P01 once what is running has finished (at once
+   * when idle). With `now`, what is running is stopped first.
+   */
+  shutdown(now = false): void {
+    if (!this.stopping.signal.aborted) this.stopping.abort(shutdownError());
+    if (now && this.running) this.executor.cancel(shutdownError());
   }
 
   /** The client's next message; undefined once input has ended. With a signal, stops waiting when it aborts. */
@@ -386,6 +417,11 @@ export class Session {
     const started = performance.now();
     try {
       const result = await this.executor.execute(stmt, invocation);
+      metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
+      metrics.statementSeconds.observe(
+        { kind: stmt.kind, outcome: 'ok' },
+        (performance.now() - started) / 1000,
+      );
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), rows: result.rows.length, tag: result.tag },
         'statement',
@@ -393,6 +429,9 @@ export class Session {
       return result;
     } catch (err) {
       this.executor.txn.fail();
+      const outcome = metrics.failedOutcome(err);
+      metrics.statements.inc({ kind: stmt.kind, outcome });
+      metrics.statementSeconds.observe({ kind: stmt.kind, outcome }, (performance.now() - started) / 1000);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), code: (err as PgError).code },
         'statement failed',
@@ -459,11 +498,16 @@ export class Session {
       err = new PgError(SqlState.statement_too_complex, 'stack depth limit exceeded');
     if (err instanceof WriteError) for (const m of err.messages) this.send(m);
     const fields: ErrorFields = err instanceof EngineError ? err.errorFields : backend.errorFieldsOf(err);
+    if (fields.severity === 'FATAL') {
+      if (this.fatalSent) return;
+      this.fatalSent = true;
+    }
     this.send(backend.errorResponse(fields));
     this.connection.flush();
   }
 
   private readyForQuery(): void {
+    if (this.fatalSent) return;
     this.send(backend.readyForQuery(this.executor.txn.status));
     this.connection.flush();
   }
@@ -526,5 +570,12 @@ function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(err as Error);
       },
     );
+  });
+}
+
+/** What PostgreSQL sends each backend's client on a fast shutdown (pg_ctl stop -m fast, SIGINT). */
+function shutdownError(): PgError {
+  return new PgError(SqlState.admin_shutdown, 'terminating connection due to administrator command', {
+    severity: 'FATAL',
   });
 }

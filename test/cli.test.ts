@@ -1,0 +1,150 @@
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fakeAwsEnv, projectRoot } from './support/processes.js';
+
+const main = path.join(projectRoot, 'dist/server/main.js');
+// eslint-disable-next-line no-control-regex
+const stripColor = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+/**
+ * Runs the demo (narrowed to AppFlow, to start sooner) until it prints how to connect, then SIGTERMs it and
+ * returns all it wrote. With `tty`, through a pseudo-terminal (`script`), stdout and stderr both on it.
+ */
+function demoOutput(tty: boolean, extra: string[] = []): Promise<{ out: string; code: number | null }> {
+  const args = ['--demo', '--port', '0', '--types', 'AWS::AppFlow::*', ...extra];
+  const env = { ...process.env, ...fakeAwsEnv, NO_COLOR: '' };
+  // `exec` keeps the shell's PID for node, so the PID printed first is the server's.
+  const command = `echo "pid $$"; exec ${process.execPath} ${main} ${args.map((a) => `'${a}'`).join(' ')}`;
+  const child = tty
+    ? spawn('script', ['-qfec', command, '/dev/null'], { cwd: projectRoot, env })
+    : spawn('sh', ['-c', command], { cwd: projectRoot, env });
+  let out = '';
+  let signalled = false;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the demo did not start:\n${out}`));
+    }, 90000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const pid = /pid (\d+)/.exec(out)?.[1];
+      if (!signalled && pid && /connect with/.test(out)) {
+        signalled = true;
+        process.kill(Number(pid), 'SIGTERM');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ out: out.replace(/\r/g, ''), code });
+    });
+  });
+}
+
+test('on a terminal the logs are one readable line per event, not JSON', async () => {
+  const { out, code } = await demoOutput(true);
+  expect(code).toBe(0);
+  const lines = stripColor(out).split('\n').filter(Boolean);
+  expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
+  expect(lines).toContainEqual(
+    expect.stringMatching(/^\d\d:\d\d:\d\d WARN +no password configured: any local user can connect/),
+  );
+  expect(lines).toContainEqual(
+    expect.stringMatching(/^\d\d:\d\d:\d\d INFO +SIGTERM received signal=SIGTERM$/),
+  );
+  // The first line after the PID is the trust warning, as a sentence rather than a JSON object.
+  expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d WARN /);
+}, 120000);
+
+test('off a terminal, and with --log-format json on one, each log line is pino JSON', async () => {
+  for (const run of [await demoOutput(false), await demoOutput(true, ['--log-format', 'json'])]) {
+    expect(run.code).toBe(0);
+    const json = run.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(json).toContainEqual(
+      expect.objectContaining({ level: 40, msg: expect.stringContaining('no password configured') }),
+    );
+    expect(json).toContainEqual(expect.objectContaining({ level: 30, msg: 'SIGTERM received' }));
+    expect(run.out).not.toMatch(/^\d\d:\d\d:\d\d WARN /m);
+  }
+}, 240000);
+
+test('a bad --log-format or --shutdown-timeout says what to give', () => {
+  for (const [flag, value, says] of [
+    ['--log-format', 'yaml', '--log-format yaml: give pretty, json or auto'],
+    [
+      '--shutdown-timeout',
+      'soon',
+      '--shutdown-timeout soon: give seconds, from 0 (terminate at once) to 3600',
+    ],
+  ] as const) {
+    const r = spawnSync(process.execPath, [main, flag, value], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(says);
+  }
+});
+
+test('the emulator prints its usage for --help, without an "unknown flag" error', () => {
+  const r = spawnSync(process.execPath, [path.join(projectRoot, 'dist/emulator/main.js'), '--help'], {
+    encoding: 'utf8',
+  });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^Usage: node dist\/emulator\/main.js --port <port> \[options\]/);
+  expect(r.stdout).toContain('--completion-delay-ms N');
+  expect(r.stderr).not.toContain('unknown flag');
+});
+
+test('npm pack: the package holds what it runs with, and its bin runs --help and iam-policy', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-pack-'));
+  try {
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+        cwd: projectRoot,
+        encoding: 'utf8',
+      }),
+    ) as { filename: string; files: { path: string }[] }[];
+    const files = packed[0]!.files.map((f) => f.path);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'dist/server/main.js',
+        'dist/emulator/main.js',
+        'catalog/registry/schemas-us-east-1.json.gz',
+        'catalog/registry/stackql-table-names.tsv',
+      ]),
+    );
+    expect(
+      files.filter((f) => /^(test|bench|server)\/|^dist\/bench\/|\.ts$/.test(f) && !f.endsWith('.d.ts')),
+    ).toEqual([]);
+    execFileSync('tar', ['-xzf', path.join(dir, packed[0]!.filename), '-C', dir]);
+    const pkg = path.join(dir, 'package');
+    const manifest = JSON.parse(
+      execFileSync('cat', [path.join(pkg, 'package.json')], { encoding: 'utf8' }),
+    ) as {
+      bin: Record<string, string>;
+    };
+    const bin = path.join(pkg, manifest.bin['aws-sql-bridge']!);
+    expect(existsSync(bin)).toBe(true);
+    // No registry here: the unpacked package runs with the repository's installed dependencies beside it.
+    symlinkSync(path.join(projectRoot, 'node_modules'), path.join(pkg, 'node_modules'));
+    const help = spawnSync(process.execPath, [bin, '--help'], { cwd: dir, encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('aws-sql-bridge iam-policy [--read-only]');
+    // iam-policy reads the registry snapshot, so this finds catalog/registry inside the package.
+    const policy = spawnSync(
+      process.execPath,
+      [bin, 'iam-policy', '--read-only', '--types', 'AWS::AppFlow::ConnectorProfile'],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(policy.status).toBe(0);
+    expect(JSON.parse(policy.stdout).Statement[0].Action).toContain('appflow:DescribeConnectorProfiles');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { definitions } from '../catalog/index.js';
+import type { IamPolicy } from '../server/iam-policy.js';
+import { projectRoot } from './support/processes.js';
+
+/** `aws-sql-bridge iam-policy ...` as a process: its exit status, stdout and stderr. */
+function iamPolicy(...args: string[]) {
+  const r = spawnSync(
+    process.execPath,
+    [path.join(projectRoot, 'dist/server/main.js'), 'iam-policy', ...args],
+    {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort((a, b) => a.localeCompare(b, 'en'));
+const profile = definitions.find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
+const ccRead = [
+  'cloudformation:GetResource',
+  'cloudformation:ListResourceRequests',
+  'cloudformation:ListResources',
+];
+const ccWrite = [
+  'cloudformation:CreateResource',
+  'cloudformation:DeleteResource',
+  'cloudformation:GetResourceRequestStatus',
+  'cloudformation:UpdateResource',
+];
+
+test('--read-only for one type: its read and list handler permissions plus the Cloud Control read actions', () => {
+  const r = iamPolicy('--read-only', '--types', 'AWS::AppFlow::ConnectorProfile');
+  expect(r.status).toBe(0);
+  const policy = JSON.parse(r.stdout) as IamPolicy;
+  expect(policy.Version).toBe('2012-10-17');
+  expect(policy.Statement).toHaveLength(1);
+  const [read] = policy.Statement;
+  expect(read).toMatchObject({ Effect: 'Allow', Resource: '*' });
+  const handlers = [...profile.permissions.read!, ...profile.permissions.list!];
+  expect(handlers.length).toBeGreaterThan(0);
+  expect(read!.Action).toEqual(sorted([...handlers, ...ccRead]));
+  expect(r.stdout).not.toContain('CreateResource');
+});
+
+test('without --read-only a second statement adds the write actions and the write handlers not already read', () => {
+  const r = iamPolicy('--types', 'AWS::AppFlow::ConnectorProfile');
+  expect(r.status).toBe(0);
+  const policy = JSON.parse(r.stdout) as IamPolicy;
+  expect(policy.Statement.map((s) => s.Sid)).toEqual(['AwsSqlBridgeRead', 'AwsSqlBridgeWrite']);
+  const [read, write] = policy.Statement;
+  const all = new Set([...read!.Action, ...write!.Action]);
+  const handlers = (['create', 'read', 'update', 'delete', 'list'] as const).flatMap(
+    (h) => profile.permissions[h] ?? [],
+  );
+  expect(sorted(all)).toEqual(sorted([...handlers, ...ccRead, ...ccWrite]));
+  // Nothing twice: the write statement leaves out what the read statement already allows.
+  expect(read!.Action.length + write!.Action.length).toBe(all.size);
+  expect(write!.Action).toEqual(sorted(write!.Action));
+  expect(write!.Action).not.toContain('cloudformation:CancelResourceRequest');
+});
+
+test('a glob unions the handler permissions of every type it selects, sorted and deduplicated', () => {
+  const r = iamPolicy('--read-only', '--types', 'AWS::AppFlow::*,AWS::S3::Bucket');
+  expect(r.status).toBe(0);
+  const selected = definitions.filter(
+    (d) => d.typeName.startsWith('AWS::AppFlow::') || d.typeName === 'AWS::S3::Bucket',
+  );
+  expect(selected.length).toBeGreaterThan(2);
+  const expected = sorted([
+    ...ccRead,
+    ...selected.flatMap((d) => [...(d.permissions.read ?? []), ...(d.permissions.list ?? [])]),
+  ]);
+  expect((JSON.parse(r.stdout) as IamPolicy).Statement[0]!.Action).toEqual(expected);
+});
+
+test('every type: the whole policy comes out (not cut at a pipe buffer) with a warning that it is too large', () => {
+  const r = iamPolicy();
+  expect(r.status).toBe(0);
+  const policy = JSON.parse(r.stdout) as IamPolicy;
+  const s3 = definitions.find((d) => d.typeName === 'AWS::S3::Bucket')!;
+  expect(policy.Statement[0]!.Action).toEqual(expect.arrayContaining(s3.permissions.read!));
+  expect(r.stderr).toMatch(
+    /more than the 6144 IAM allows in one managed policy: serve fewer types \(--types/,
+  );
+});
+
+test('bad input says what to do and exits 2', () => {
+  const none = iamPolicy('--types', 'AWS::Nope::*');
+  expect(none.status).toBe(2);
+  expect(none.stderr).toContain('--types AWS::Nope::*: no resource type of the registry snapshot matches it');
+  const flag = iamPolicy('--region', 'us-east-1');
+  expect(flag.status).toBe(2);
+  expect(flag.stderr).toContain('Usage: aws-sql-bridge iam-policy [--read-only]');
+  expect(flag.stdout).toBe('');
+});
