@@ -218,19 +218,7 @@ export class CloudControl {
     if (regions.length === 0 || ids?.length === 0 || models.length === 0) return [];
     const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
 
-    // The first failure stops the rest of this read's calls: their results could not be returned anyway.
-    const failed = new AbortController();
-    const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
-    const fanOut = pLimit({ concurrency: this.#concurrency, rejectOnClear: true });
-    const guard = async <T>(work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (err) {
-        failed.abort(err);
-        fanOut.clearQueue();
-        throw err;
-      }
-    };
+    const { scope, fanOut, guard } = failFast(this.#concurrency, signal);
 
     const listAll = async (region: string): Promise<Description[]> => {
       const perModel = await Promise.all(
@@ -401,18 +389,7 @@ export class CloudControl {
       pinned === undefined ? undefined : unique(pinned).filter((id) => id.length >= 1 && id.length <= 1024);
     if (regions.length === 0 || typeNames.length === 0 || ids?.length === 0) return [];
 
-    const failed = new AbortController();
-    const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
-    const fanOut = pLimit({ concurrency: this.#concurrency, rejectOnClear: true });
-    const guard = async <T>(work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (err) {
-        failed.abort(err);
-        fanOut.clearQueue();
-        throw err;
-      }
-    };
+    const { scope, fanOut, guard } = failFast(this.#concurrency, signal);
     const read = async (typeName: string, region: string): Promise<Row[]> => {
       const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
       const getEach = (targets: string[]) =>
@@ -779,4 +756,25 @@ function countCall(info: CallInfo, outcome: string, started: number): void {
     { operation: info.operation, outcome },
     (performance.now() - started) / 1000,
   );
+}
+
+/**
+ * The calls of one read, at most `concurrency` at once: the first failure stops the rest (their results could not
+ * be returned anyway). `scope` aborts with the caller's signal or that failure; run each call as
+ * `fanOut(() => guard(call))`.
+ */
+function failFast(concurrency: number, signal?: AbortSignal) {
+  const failed = new AbortController();
+  const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  const fanOut = pLimit({ concurrency, rejectOnClear: true });
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      failed.abort(err);
+      fanOut.clearQueue();
+      throw err;
+    }
+  };
+  return { scope, fanOut, guard };
 }
