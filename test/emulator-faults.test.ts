@@ -188,11 +188,13 @@ describe('sample data', () => {
       for (const region of ['us-east-1', 'eu-west-1']) {
         const client = emulatorClient(emulator.endpoint, region);
         const { ResourceDescriptions } = await client.send(new ListResourcesCommand({ TypeName }));
-        client.destroy();
         const expected = sampleConnectorProfiles.filter((p) => p.region === region);
         expect(ResourceDescriptions).toHaveLength(expected.length);
         for (const d of ResourceDescriptions!) {
-          const properties = JSON.parse(d.Properties!);
+          // A list gives the identifier only, as live Cloud Control does for this type: the model is GetResource's.
+          expect(JSON.parse(d.Properties!)).toEqual({ ConnectorProfileName: d.Identifier });
+          const got = await client.send(new GetResourceCommand({ TypeName, Identifier: d.Identifier! }));
+          const properties = JSON.parse(got.ResourceDescription!.Properties!);
           expect(properties.ConnectorProfileArn).toBe(
             `arn:aws:appflow:${region}:123456789012:connectorprofile/${d.Identifier}`,
           );
@@ -200,6 +202,7 @@ describe('sample data', () => {
           expect(properties).not.toHaveProperty('ConnectorProfileConfig');
           expect(properties).not.toHaveProperty('KMSArn');
         }
+        client.destroy();
       }
       const types = new Set(sampleConnectorProfiles.map((p) => p.desiredState.ConnectorType));
       expect(types).toEqual(
