@@ -1,20 +1,5 @@
-import type { Column, ColumnType, RequestsTable } from '../types.js';
-
-function column(name: string, type: ColumnType, description: string, key = false): Column {
-  return {
-    name,
-    type,
-    description,
-    key,
-    flags: {
-      identifier: false,
-      requiredOnCreate: false,
-      readOnly: true,
-      writeOnly: false,
-      createOnly: false,
-    },
-  };
-}
+import type { RequestsTable } from '../types.js';
+import { column } from './column.js';
 
 /**
  * Cloud Control's own record of the create, update and delete requests it ran (ListResourceRequests;
@@ -36,12 +21,12 @@ export const resourceRequests: RequestsTable = {
       'text',
       'Token of the request; aws cloudcontrol get-resource-request-status --request-token takes it.',
     ),
-    column('operation', 'text', 'CREATE, UPDATE or DELETE.', true),
+    column('operation', 'text', 'CREATE, UPDATE or DELETE.', { key: true }),
     column(
       'operation_status',
       'text',
       'PENDING, IN_PROGRESS, SUCCESS, FAILED, CANCEL_IN_PROGRESS or CANCEL_COMPLETE.',
-      true,
+      { key: true },
     ),
     column('event_time', 'timestamptz', 'When the request last changed status.'),
     column('status_message', 'text', 'Why the request failed, or what it is doing.'),
@@ -55,7 +40,7 @@ export const resourceRequests: RequestsTable = {
       'timestamptz',
       'When to ask again about a request that is still running, if the service said so.',
     ),
-    column('region', 'text', 'AWS region the request was made in.', true),
+    column('region', 'text', 'AWS region the request was made in.', { key: true }),
   ],
   methods: [
     {

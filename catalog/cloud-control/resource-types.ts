@@ -1,20 +1,5 @@
-import type { Column, ColumnType, ResourceType, ResourceTypesTable } from '../types.js';
-
-function column(name: string, type: ColumnType, description: string): Column {
-  return {
-    name,
-    type,
-    description,
-    key: false,
-    flags: {
-      identifier: false,
-      requiredOnCreate: false,
-      readOnly: true,
-      writeOnly: false,
-      createOnly: false,
-    },
-  };
-}
+import type { ResourceType, ResourceTypesTable } from '../types.js';
+import { column } from './column.js';
 
 /**
  * The resource types this server serves (all of the registry snapshot, or those `--types` selects), one row

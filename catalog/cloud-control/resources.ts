@@ -1,20 +1,7 @@
-import type { Column, ColumnType, RequestsTable } from '../types.js';
+import type { RequestsTable } from '../types.js';
+import { column } from './column.js';
 
-function column(name: string, type: ColumnType, description: string, key = false): Column {
-  return {
-    name,
-    type,
-    description,
-    key,
-    flags: {
-      identifier: name === 'identifier',
-      requiredOnCreate: false,
-      readOnly: false,
-      writeOnly: false,
-      createOnly: false,
-    },
-  };
-}
+const writableKey = { key: true, readOnly: false };
 
 /**
  * Resources of any Cloud Control resource type, including types the catalog has no tables for (private and
@@ -32,18 +19,24 @@ export const resources: RequestsTable = {
   description:
     "Resources of any Cloud Control resource type; WHERE type_name = '...' is required (and identifier = '...' reads one)",
   columns: [
-    column('type_name', 'text', 'Resource type, e.g. AWS::S3::Bucket; every statement must pin it.', true),
-    column('region', 'text', 'AWS region.', true),
+    column(
+      'type_name',
+      'text',
+      'Resource type, e.g. AWS::S3::Bucket; every statement must pin it.',
+      writableKey,
+    ),
+    column('region', 'text', 'AWS region.', writableKey),
     column(
       'identifier',
       'text',
       "The resource's primary identifier as Cloud Control reports it (parts joined by '|'); with region, it selects one resource.",
-      true,
+      { ...writableKey, identifier: true },
     ),
     column(
       'properties',
       'jsonb',
       'The resource model (write-only properties are never returned); on INSERT the DesiredState, on UPDATE the new model.',
+      { readOnly: false },
     ),
   ],
   methods: [
