@@ -49,6 +49,11 @@ export interface ResourceDefinition {
   primaryIdentifier: string[];
   readOnlyProperties: string[];
   writeOnlyProperties: string[];
+  /**
+   * Top-level properties whose values, or a part of them (`/properties/LoginProfile/Password`), are write-only:
+   * whatever the bridge shows of a write it sends (EXPLAIN, an AWS error echoing a value) masks them.
+   */
+  secretProperties: string[];
   createOnlyProperties: string[];
   /** IAM permissions of each handler the type has; a handler that is absent makes its statements refused. */
   permissions: Partial<Record<Handler, string[]>>;

@@ -332,6 +332,7 @@ describe('generic mapping', () => {
     primaryIdentifier: ['WidgetId'],
     readOnlyProperties: ['WidgetId'],
     writeOnlyProperties: [],
+    secretProperties: [],
     createOnlyProperties: [],
     permissions: { create: ['c'], read: ['r'], update: ['u'], delete: ['d'], list: ['l'] },
     tables: { resource: 'widget', collection: 'widgets' },

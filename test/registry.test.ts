@@ -254,6 +254,17 @@ describe('through the server', () => {
     ).toBe(7200);
   });
 
+  it('EXPLAIN masks a write-only part of a property (the login password of an IAM user), the rest shows', async () => {
+    const plan = await client.query(
+      `EXPLAIN INSERT INTO iam.users (region, user_name, login_profile)
+       VALUES ('${region}', 'analyst', '{"Password": "Hunter2-secret", "PasswordResetRequired": true}')`,
+    );
+    const text = plan.rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('"UserName":"analyst"');
+    expect(text).toContain('"LoginProfile":"***"');
+    expect(text).not.toContain('Hunter2-secret');
+  });
+
   it('pins a compound identifier by its part columns: GetResource, no listing', async () => {
     await client.query(
       `INSERT INTO apigateway.documentation_versions (region, rest_api_id, documentation_version, description)

@@ -173,6 +173,7 @@ export function definitionFromSchema(s: RegistrySchema, stackql?: TableNames): R
     primaryIdentifier: topLevel(s.primaryIdentifier),
     readOnlyProperties: topLevel(s.readOnlyProperties),
     writeOnlyProperties: topLevel(s.writeOnlyProperties),
+    secretProperties: [...new Set((s.writeOnlyProperties ?? []).map((p) => p.split('/')[2]!))],
     createOnlyProperties: topLevel(s.createOnlyProperties),
     permissions,
     tables: { resource: tables.resource, collection: tables.collection },

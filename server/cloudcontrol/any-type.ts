@@ -84,6 +84,7 @@ function bareResourceType(typeName: string): ResourceType {
     primaryIdentifier: [],
     readOnlyProperties: [],
     writeOnlyProperties: [],
+    secretProperties: [],
     createOnlyProperties: [],
     permissions: { create: [], read: [], update: [], delete: [], list: [] },
     tables: { resource: 'resources', collection: 'resources' },

@@ -13,12 +13,11 @@ import type { ParsedStatement } from '../plan/parse.js';
 import { noticeResponse } from '../wire/backend-serializer.js';
 import { emptyResult, type Result } from './result.js';
 import {
-  checkWritable,
+  answer,
+  computeChanges,
   decodeChanges,
   explainResult,
   failure,
-  returningSelect,
-  rewriteReturning,
   type Change,
   type Kind,
   type WriteContext,
@@ -27,7 +26,6 @@ import {
 type Row = Record<string, unknown>;
 /** What one type's requests came to. */
 type Sent = { typeName: string; done: WriteOutcome[] };
-type Body = Record<string, unknown>;
 
 /** The requests of one resource type, and the view of the table they go through. */
 interface Group {
@@ -41,32 +39,11 @@ export async function executeAnyTypeWrite(
   ctx: WriteContext,
   explain: boolean,
 ): Promise<Result> {
-  const kind = stmt.kind as Kind;
-  const verb = kind.toUpperCase();
-  if (!explain) checkWritable(verb, ctx.readOnly);
-  const body = Object.values(stmt.ast)[0] as Body;
-  if (kind === 'insert' && body.onConflictClause)
-    throw new PgError(
-      SqlState.feature_not_supported,
-      'INSERT ... ON CONFLICT is not supported on AWS resources',
-    );
-  checkAssigned(kind, kind === 'update' ? targetNames(body.targetList) : targetNames(body.cols));
-
-  const rows = await ctx.runRewritten(rewriteReturning(stmt, kind));
-  const changes = decodeChanges(rows, table, kind);
-  const groups = groupsFor(changes, table, kind, ctx.defaultRegions);
+  const write = await computeChanges(stmt, table, ctx, explain, checkAssigned);
+  const groups = groupsFor(write.changes, table, write.kind, ctx.defaultRegions);
   if (explain) return explainGroups(groups);
-  const { messages, outcomes } = await send(groups, verb, ctx);
-
-  const tag = kind === 'insert' ? `INSERT 0 ${changes.length}` : `${verb} ${changes.length}`;
-  const returning = body.returningClause as { exprs?: unknown[] } | undefined;
-  if (!returning?.exprs?.length) return { ...emptyResult(tag), messages };
-  const after =
-    kind === 'delete' ? changes.map((c) => c.old!) : await readBack(ctx, table, outcomes, changes, kind);
-  const result = await ctx.runReturning(returningSelect(body, table), table, after);
-  result.messages.unshift(...messages);
-  result.tag = tag;
-  return result;
+  const { messages, outcomes } = await send(groups, write.verb, ctx);
+  return answer(write, table, ctx, messages, () => readBack(ctx, table, outcomes, write.changes, write.kind));
 }
 
 /** COPY cloud_control.resources FROM STDIN: each row a CreateResource, as an INSERT's. */
@@ -94,12 +71,6 @@ function checkAssigned(kind: Kind, assigned: string[]): void {
         'column "identifier" is set by AWS: give the properties that make it up instead',
       );
   }
-}
-
-function targetNames(list: unknown): string[] {
-  return ((list as { ResTarget?: { name?: string } }[] | undefined) ?? []).flatMap((t) =>
-    t.ResTarget?.name ? [t.ResTarget.name] : [],
-  );
 }
 
 /** One request per changed row (none for an UPDATE that changes nothing), grouped by resource type in row order. */
@@ -198,6 +169,7 @@ function regionOf(row: Row, defaultRegions: string[]): string {
 function markWriteOnly(view: AnyTypeView, names: string[]): void {
   const { resource } = view;
   resource.definition.writeOnlyProperties = names;
+  resource.definition.secretProperties = names;
   resource.properties = names.map((name) => ({
     name,
     column: name,

@@ -9,6 +9,7 @@ import { dataRow, noticeResponse, rowDescription } from '../wire/backend-seriali
 import { parseDataRow, parseRowDescription } from '../wire/backend-parser.js';
 import { emptyResult, type Result } from './result.js';
 import { isAnyTypeView } from '../cloudcontrol/any-type.js';
+import { patchProperty } from '../cloudcontrol/write-secrets.js';
 import { createAnyTypeRows, executeAnyTypeWrite } from './any-type-writes.js';
 
 /** What the write path needs from the executor: run SQL in the engine over fetched rows, and the services. */
@@ -46,6 +47,41 @@ export async function executeWrite(
 ): Promise<Result> {
   // cloud_control.resources: rows of any type (any-type-writes.ts).
   if (isAnyTypeView(table)) return executeAnyTypeWrite(stmt, table, ctx, explain);
+  const write = await computeChanges(stmt, table, ctx, explain, (kind, assigned) =>
+    checkAssignedColumns(kind, assigned, table),
+  );
+  const { kind, changes } = write;
+  const requests = changes.flatMap((c) => requestFor(c, table, kind, ctx.defaultRegions));
+  if (explain) return explainResult(table, requests);
+  const messages = await send(table, requests, write.verb, ctx);
+  return answer(write, table, ctx, messages, () =>
+    readBack(
+      ctx,
+      table,
+      changes.map((c) => requestIdentity(c, kind, table, ctx.defaultRegions)),
+    ),
+  );
+}
+
+/** A write as the engine computed it: the statement's kind, its parse tree, and the rows it changed. */
+export interface ComputedWrite {
+  kind: Kind;
+  verb: string;
+  body: Body;
+  changes: Change[];
+}
+
+/**
+ * What every write shares before its requests: the refusals (read-only, ON CONFLICT, columns that cannot be
+ * set), then the engine's run of the statement over the fetched rows, decoded into changes.
+ */
+export async function computeChanges(
+  stmt: ParsedStatement,
+  table: Table,
+  ctx: WriteContext,
+  explain: boolean,
+  checkAssigned: (kind: Kind, assigned: string[]) => void,
+): Promise<ComputedWrite> {
   const kind = stmt.kind as Kind;
   const verb = kind.toUpperCase();
   if (!explain) checkWritable(verb, ctx.readOnly);
@@ -55,30 +91,26 @@ export async function executeWrite(
       SqlState.feature_not_supported,
       'INSERT ... ON CONFLICT is not supported on AWS resources',
     );
-  checkAssignedColumns(
-    kind,
-    kind === 'update' ? targetNames(body.targetList) : targetNames(body.cols),
-    table,
-  );
-
+  checkAssigned(kind, kind === 'update' ? targetNames(body.targetList) : targetNames(body.cols));
   const rows = await ctx.runRewritten(rewriteReturning(stmt, kind));
-  const changes = decodeChanges(rows, table, kind);
-  const requests = changes.flatMap((c) => requestFor(c, table, kind, ctx.defaultRegions));
-  if (explain) return explainResult(table, requests);
-  const messages = await send(table, requests, verb, ctx);
+  return { kind, verb, body, changes: decodeChanges(rows, table, kind) };
+}
 
+/**
+ * The answer to a write whose requests are done: its tag, and RETURNING evaluated over the resources as Cloud
+ * Control now has them (`readBack`; a DELETE returns the old rows).
+ */
+export async function answer(
+  { kind, verb, body, changes }: ComputedWrite,
+  table: Table,
+  ctx: WriteContext,
+  messages: Buffer[],
+  readBack: () => Promise<Row[]>,
+): Promise<Result> {
   const tag = kind === 'insert' ? `INSERT 0 ${changes.length}` : `${verb} ${changes.length}`;
   const returning = body.returningClause as { exprs?: unknown[] } | undefined;
   if (!returning?.exprs?.length) return { ...emptyResult(tag), messages };
-
-  const after =
-    kind === 'delete'
-      ? changes.map((c) => c.old!)
-      : await readBack(
-          ctx,
-          table,
-          changes.map((c) => requestIdentity(c, kind, table, ctx.defaultRegions)),
-        );
+  const after = kind === 'delete' ? changes.map((c) => c.old!) : await readBack();
   const result = await ctx.runReturning(returningSelect(body, table), table, after);
   result.messages.unshift(...messages);
   result.tag = tag;
@@ -346,14 +378,14 @@ export function returningSelect(body: Body, table: Table): string {
 export function explainResult(table: Table, requests: WriteRequest[]): Result {
   const lines: string[] = [];
   if (requests.length === 0) lines.push('No Cloud Control request: no row changes');
-  const writeOnly = new Set(table.resource.properties.filter((p) => p.flags.writeOnly).map((p) => p.name));
+  const writeOnly = new Set(table.resource.definition.secretProperties);
   for (const r of requests) {
     lines.push(`${r.operation} ${table.resource.typeName} "${r.identifier}" in ${r.region}`);
     if (r.operation === 'CreateResource')
       lines.push(`  DesiredState: ${JSON.stringify(masked(r.desiredState, writeOnly))}`);
     if (r.operation === 'UpdateResource')
       lines.push(
-        `  PatchDocument: ${JSON.stringify(r.patch.map((op) => (writeOnly.has(op.path.split('/')[1] ?? '') && 'value' in op ? { ...op, value: '***' } : op)))}`,
+        `  PatchDocument: ${JSON.stringify(r.patch.map((op) => (writeOnly.has(patchProperty(op.path) ?? '') && 'value' in op ? { ...op, value: '***' } : op)))}`,
       );
   }
   return {
