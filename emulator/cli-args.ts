@@ -13,9 +13,15 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --deny-operation Op         answer AccessDeniedException to Op; repeatable
   --list-full-model GLOB      ListResources of matching types (AWS::AppFlow::*) returns the whole read model;
                               others list only their primary identifier properties, as many live types do; repeatable
+  --access-key KEY=ACCOUNT    requests signed with access key id KEY are in 12-digit ACCOUNT (every other key:
+                              123456789012, where --sample-data goes); repeatable
+  --deny-role ROLE_ARN        sessions of this role (STS AssumeRole) get AccessDeniedException; repeatable
+  --external-id ROLE_ARN=ID   AssumeRole of this role needs ExternalId ID; repeatable
+  --min-session-seconds N     shortest AssumeRole DurationSeconds accepted (default 900, as STS)
   --log-level L               pino level (default info)
   --help                      print this and exit
-It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz.`;
+It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz, and
+STS AssumeRole and GetCallerIdentity (the SDK finds them with AWS_ENDPOINT_URL_STS).`;
 
 /** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */
 export function parseCliArgs(argv: string[]): EmulatorOptions {
@@ -77,6 +83,26 @@ export function parseCliArgs(argv: string[]): EmulatorOptions {
       }
       case '--list-full-model':
         options.listFullModel = [...(options.listFullModel ?? []), ...value().split(',').filter(Boolean)];
+        break;
+      case '--access-key': {
+        const [key, account] = value().split('=');
+        if (!key || !/^\d{12}$/.test(account ?? ''))
+          throw new Error(`${flag} needs KEY=<12-digit account id>`);
+        options.accessKeys = { ...options.accessKeys, [key]: account! };
+        break;
+      }
+      case '--deny-role':
+        options.denyRoles = [...(options.denyRoles ?? []), value()];
+        break;
+      case '--external-id': {
+        const v = value();
+        const eq = v.lastIndexOf('=');
+        if (eq <= 0) throw new Error(`${flag} needs ROLE_ARN=ID`);
+        options.externalIds = { ...options.externalIds, [v.slice(0, eq)]: v.slice(eq + 1) };
+        break;
+      }
+      case '--min-session-seconds':
+        options.minSessionSeconds = number(flag, value());
         break;
       case '--log-level':
         options.logLevel = value() as EmulatorOptions['logLevel'];

@@ -6,7 +6,8 @@ import { ApiError, errors } from './errors.js';
 import { RateLimiter, type Faults } from './faults.js';
 import { isOperationName, targetPrefix, type OperationName } from './operations.js';
 import type { EmulatedCloudControl } from './service.js';
-import { regionOfRequest } from './sigv4.js';
+import { signerOf } from './sigv4.js';
+import { EmulatedSts } from './sts.js';
 
 /** The admin endpoints tests use to set faults, reset state and look inside; never part of the AWS API. */
 export interface AdminControls {
@@ -28,6 +29,7 @@ export function createHttpServer(
   admin: AdminControls,
   log: Logger,
   registry = new EmulatedRegistry(),
+  sts = new EmulatedSts(),
 ): http.Server {
   const limiter = new RateLimiter();
   /** Cloud Control requests served, by `Operation` and by `Operation TypeName` (GET /__admin/calls). */
@@ -47,9 +49,11 @@ export function createHttpServer(
         try {
           if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
             throw errors.unknownOperation();
-          const region = regionOfRequest(req.headers.authorization);
+          const signer = signerOf(req.headers.authorization);
           if (!isOperationName(operation)) throw errors.unknownOperation();
-          payload = await serve(operation, region, body);
+          const caller = sts.identify(signer.accessKeyId);
+          if (sts.denies(caller)) throw errors.accessDenied(caller.arn, `cloudformation:${operation}`);
+          payload = await serve(operation, signer.region, body, caller.account);
         } catch (e) {
           const error = e instanceof ApiError ? e : internalFailure(e, log);
           status = error.status;
@@ -67,7 +71,7 @@ export function createHttpServer(
       });
   });
 
-  /** CloudFormation ListTypes / DescribeType: an XML answer, or an <ErrorResponse>. */
+  /** CloudFormation ListTypes / DescribeType, STS AssumeRole / GetCallerIdentity: an XML answer, or an <ErrorResponse>. */
   function serveQuery(
     req: http.IncomingMessage,
     body: string,
@@ -81,9 +85,13 @@ export function createHttpServer(
     try {
       if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
         throw queryErrors.invalidAction(params.get('Action') ?? '');
-      const region = regionOfRequest(req.headers.authorization);
+      const signer = signerOf(req.headers.authorization);
       if (!limiter.admit(admin.faults().throttleRps)) throw queryErrors.throttling();
-      xml = registry.handle(params, region);
+      if (signer.service === 'sts') {
+        const action = params.get('Action') ?? '';
+        calls.set(action, (calls.get(action) ?? 0) + 1);
+        xml = sts.handle(params, sts.identify(signer.accessKeyId));
+      } else xml = registry.handle(params, signer.region);
     } catch (e) {
       const error =
         e instanceof QueryError
@@ -100,7 +108,12 @@ export function createHttpServer(
     log.info({ requestId, operation: params.get('Action'), status, ms: Date.now() - started }, 'request');
   }
 
-  async function serve(operation: OperationName, region: string, body: string): Promise<unknown> {
+  async function serve(
+    operation: OperationName,
+    region: string,
+    body: string,
+    account: string,
+  ): Promise<unknown> {
     const faults = admin.faults();
     if (!limiter.admit(faults.throttleRps)) throw errors.throttling();
     const latency = faults.latencyMs[operation] ?? faults.latencyMs['*'] ?? 0;
@@ -110,7 +123,7 @@ export function createHttpServer(
     const input = parseInput(body);
     for (const key of [operation, `${operation} ${String(input.TypeName ?? '')}`])
       calls.set(key, (calls.get(key) ?? 0) + 1);
-    return service.handle(operation, input, region);
+    return service.handle(operation, input, region, account);
   }
 }
 

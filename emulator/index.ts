@@ -9,11 +9,12 @@ import { applyFaults, defaultFaults, type Faults } from './faults.js';
 import { createHttpServer } from './http-server.js';
 import { loadSampleData } from './sample-data.js';
 import { EmulatedCloudControl } from './service.js';
+import { EmulatedSts, type IdentityOptions } from './sts.js';
 
 export type { Faults, InjectedFailure } from './faults.js';
 export { sampleConnectorProfiles } from './sample-data.js';
 
-export interface EmulatorOptions extends Partial<Faults> {
+export interface EmulatorOptions extends Partial<Faults>, IdentityOptions {
   /** 0 or absent: an ephemeral port. */
   port?: number;
   host?: string;
@@ -68,16 +69,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   seed();
 
+  const sts = new EmulatedSts(options);
   const admin = {
     faults: () => faults,
     setFaults: (update: unknown) => (faults = applyFaults(faults, update)),
     reset: () => {
       service.reset();
+      sts.reset();
       seed();
     },
     dump: () => service.dump(),
   };
-  const server = createHttpServer(service, admin, log, new EmulatedRegistry(options.registry));
+  const server = createHttpServer(service, admin, log, new EmulatedRegistry(options.registry), sts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -89,9 +89,9 @@ function arnResource(typeName: string): string {
   return (typeName.split('::').pop() ?? typeName).toLowerCase();
 }
 
-function arnOf(service: string, region: string, resource: string): string {
+function arnOf(service: string, region: string, resource: string, account: string): string {
   const r = noRegion.has(service) ? '' : region;
-  const a = noAccount.has(service) ? '' : accountId;
+  const a = noAccount.has(service) ? '' : account;
   return `arn:aws:${service}:${r}:${a}:${resource}`;
 }
 
@@ -136,6 +136,7 @@ export function withGeneratedProperties(
   definition: ResourceDefinition,
   desired: Model,
   region: string,
+  account = accountId,
 ): Model {
   const model = structuredClone(desired);
   const properties = (definition.schema.properties ?? {}) as Record<string, JsonSchema>;
@@ -182,11 +183,12 @@ export function withGeneratedProperties(
         service,
         region,
         noAccount.has(service) ? id : `${arnResource(definition.typeName)}/${id}`,
+        account,
       );
     else if (kind === 'secret-arn')
       model[name] =
-        `arn:aws:secretsmanager:${region}:${accountId}:secret:${service}!${accountId}-${id}-${random}`;
-    else model[name] = arnOf(service, region, `${name.slice(0, -3).toLowerCase()}/${id}`);
+        `arn:aws:secretsmanager:${region}:${account}:secret:${service}!${account}-${id}-${random}`;
+    else model[name] = arnOf(service, region, `${name.slice(0, -3).toLowerCase()}/${id}`, account);
   }
   return model;
 }

@@ -52,16 +52,17 @@ export class EmulatedCloudControl {
     private readonly listsFullModel: (typeName: string) => boolean = () => false,
   ) {}
 
-  handle(operation: OperationName, input: Input, region: string): unknown {
+  /** One request in `account` (the signer's; sample data and tests without one use the default account). */
+  handle(operation: OperationName, input: Input, region: string, account = accountId): unknown {
     validateInput(operation, input);
-    const store = this.region(region);
+    const store = this.region(account === accountId ? region : `${account}/${region}`);
     switch (operation) {
       case 'GetResource':
         return this.getResource(input, store);
       case 'ListResources':
         return this.listResources(input, store);
       case 'CreateResource':
-        return this.createResource(input, store, region);
+        return this.createResource(input, store, region, account);
       case 'UpdateResource':
         return this.updateResource(input, store);
       case 'DeleteResource':
@@ -78,7 +79,10 @@ export class EmulatedCloudControl {
     }
   }
 
-  /** Every region's resources as stored (write-only values included), for the admin dump. */
+  /**
+   * Every region's resources as stored (write-only values included), for the admin dump: the default account's
+   * regions by name, another account's as `<account>/<region>`.
+   */
   dump(): Record<string, Record<string, Record<string, Model>>> {
     const out: Record<string, Record<string, Record<string, Model>>> = {};
     for (const [region, store] of this.regions) {
@@ -179,12 +183,12 @@ export class EmulatedCloudControl {
     };
   }
 
-  private createResource(input: Input, store: RegionStore, region: string) {
+  private createResource(input: Input, store: RegionStore, region: string, account: string) {
     const definition = this.definition('CreateResource', input);
     const desired = parseDesiredState(input.DesiredState as string);
     return this.idempotent('CreateResource', input, store, () => {
       validateDesiredState(definition, desired);
-      const model = withGeneratedProperties(definition, desired, region);
+      const model = withGeneratedProperties(definition, desired, region, account);
       const identifier = primaryIdentifierOf(definition, model);
       const typeName = definition.typeName;
       return this.accept(store, definition, 'CREATE', identifier, undefined, () => {
