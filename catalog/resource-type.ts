@@ -74,7 +74,13 @@ function checkPropertyOrder(def: ResourceDefinition): void {
 }
 
 /** Columns every resource table has besides its properties. */
-export const pseudoColumnNames = ['region', 'data__identifier', 'data__patchdocument'];
+export const pseudoColumnNames = [
+  'region',
+  'data__identifier',
+  'data__patchdocument',
+  'account_id',
+  'account_name',
+];
 
 /**
  * A property's column: its snake_case name, with `_property` appended when that is a pseudo-column's name
@@ -108,7 +114,10 @@ function buildProperty(def: ResourceDefinition, name: string): Property {
   };
 }
 
-/** region, data__identifier and data__patchdocument: parameters of the Cloud Control calls, shown as columns. */
+/**
+ * region, data__identifier and data__patchdocument: parameters of the Cloud Control calls, shown as columns;
+ * account_id and account_name: the configured account a row was read from (or is written to).
+ */
 function pseudoColumns(def: ResourceDefinition): Column[] {
   // Cloud Control joins a compound primary identifier's values with '|'.
   const identifier = def.primaryIdentifier.join('|');
@@ -131,6 +140,20 @@ function pseudoColumns(def: ResourceDefinition): Column[] {
         ' sends to the resource as is; always NULL when read.',
       key: false,
       flags: { ...noFlags, writeOnly: true },
+    },
+    {
+      name: 'account_id',
+      type: 'text',
+      description: 'The 12-digit id of the AWS account the resource is in.',
+      key: true,
+      flags: noFlags,
+    },
+    {
+      name: 'account_name',
+      type: 'text',
+      description: "The account's name in the server's configuration file ('default' without one).",
+      key: true,
+      flags: noFlags,
     },
   ];
 }

@@ -1,5 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import type { AccountConfig } from './cloudcontrol/accounts.js';
+import { readConfigFile } from './config-file.js';
 import type { AuthMethod } from './wire/startup.js';
 
 export interface ServerConfig {
@@ -9,6 +11,10 @@ export interface ServerConfig {
   demo: boolean;
   endpoint?: string;
   regions: string[];
+  /** From the configuration file: the accounts read; absent: one account on the SDK's default chain. */
+  accounts?: AccountConfig[];
+  /** Where STS AssumeRole and GetCallerIdentity go; absent: AWS_ENDPOINT_URL_STS, else --endpoint, else the SDK's. */
+  stsEndpoint?: string;
   auth: { method: AuthMethod; users: Record<string, string> };
   tls?: { certFile: string; keyFile: string };
   readOnly: boolean;
@@ -40,8 +46,13 @@ const usage = `Usage: aws-sql-bridge [options]
   --host <addr>              listen address (default 127.0.0.1)
   --port <n>                 listen port, 0 for any free one (default 5433)
   --demo                     serve the built-in Cloud Control emulator with sample data
-  --endpoint <url>           Cloud Control endpoint (default: the SDK's, honouring AWS_ENDPOINT_URL_CLOUDCONTROL)
-  --region <r>[,<r>...]      regions a query without WHERE region = ... reads (default: AWS_REGION)
+  --config <file>            YAML file naming the AWS accounts to read (profiles, roles to assume) and their
+                             regions, see docs/CONFIGURATION.md (default: AWS_SQL_BRIDGE_CONFIG; without one,
+                             one account on the SDK's default credential chain)
+  --endpoint <url>           Cloud Control endpoint (default: the SDK's, honouring AWS_ENDPOINT_URL_CLOUDCONTROL);
+                             STS calls go there too unless AWS_ENDPOINT_URL_STS is set
+  --region <r>[,<r>...]      regions a query without WHERE region = ... reads (default: the file's regions,
+                             else AWS_REGION)
   --user <name>              user allowed to connect (default: postgres)
   --password <pw>            its password (or PGBRIDGE_PASSWORD); without one, trust (loopback only)
   --auth <method>            scram-sha-256 (default with a password), md5 or password
@@ -73,6 +84,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       port: { type: 'string', default: '5433' },
       demo: { type: 'boolean', default: false },
       endpoint: { type: 'string' },
+      config: { type: 'string' },
       region: { type: 'string', multiple: true },
       user: { type: 'string', default: 'postgres' },
       password: { type: 'string' },
@@ -105,14 +117,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     throw new Error(`--auth ${method}: unknown method`);
   if (method !== 'trust' && !password)
     throw new Error(`--auth ${method} needs --password or PGBRIDGE_PASSWORD`);
+  const configPath = values.config ?? (env.AWS_SQL_BRIDGE_CONFIG || undefined);
+  const file = configPath === undefined ? undefined : readConfigFile(configPath);
   const regionArgs = values.region?.flatMap((r) => r.split(',')).filter(Boolean);
   const regions = regionArgs?.length
     ? regionArgs
-    : values.demo
-      ? ['us-east-1', 'eu-west-1']
-      : env.AWS_REGION
-        ? [env.AWS_REGION]
-        : [];
+    : file?.regions
+      ? file.regions
+      : values.demo
+        ? ['us-east-1', 'eu-west-1']
+        : env.AWS_REGION
+          ? [env.AWS_REGION]
+          : [];
+  // STS goes where Cloud Control goes (the emulator serves both) unless the SDK is told otherwise.
+  const stsEndpoint = file?.stsEndpoint ?? (env.AWS_ENDPOINT_URL_STS ? undefined : values.endpoint);
   const engines = values.engines === undefined ? defaultEngines() : Number(values.engines);
   if (!Number.isInteger(engines) || engines < 1)
     throw new Error(`--engines ${values.engines}: give a whole number of at least 1`);
@@ -152,6 +170,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     demo: values.demo!,
     endpoint: values.endpoint,
     regions,
+    ...(file ? { accounts: file.accounts } : {}),
+    ...(stsEndpoint ? { stsEndpoint } : {}),
     auth: { method, users: password ? { [values.user!]: password } : {} },
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
     readOnly: values['read-only']!,

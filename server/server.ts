@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
+import { buildAccounts } from './cloudcontrol/accounts.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
 import * as metrics from './metrics.js';
@@ -79,10 +80,13 @@ export async function startServer(
     engines: config.engines,
     logger,
   });
+  const stsEndpoint = config.stsEndpoint ?? (process.env.AWS_ENDPOINT_URL_STS ? undefined : endpoint);
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
       defaultRegions: config.regions,
+      ...(config.accounts ? { accounts: buildAccounts(config.accounts, config.regions, stsEndpoint) } : {}),
+      ...(stsEndpoint ? { stsEndpoint } : {}),
       maxConcurrency: config.maxConcurrency,
       cacheTtlMs: config.cacheTtlMs,
     },

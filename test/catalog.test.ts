@@ -41,7 +41,14 @@ const seedFields: [column: string, type: string, description: string][] = [
   ['credentials_arn', 'text', 'A unique Arn for Connector-Profile resource'],
   ['region', 'text', 'AWS region.'],
 ];
-const columnOrder = [...seedFields.map(([name]) => name), 'data__identifier', 'data__patchdocument'];
+// After the seed's columns: the Cloud Control parameters, then the account a row is in (not in the seed).
+const columnOrder = [
+  ...seedFields.map(([name]) => name),
+  'data__identifier',
+  'data__patchdocument',
+  'account_id',
+  'account_name',
+];
 
 const readPermissions = ['appflow:DescribeConnectorProfiles'];
 const writeExtras = [
@@ -76,7 +83,7 @@ function table(name: string): Table {
 }
 
 describe.each(['connector_profile', 'connector_profiles'])('appflow.%s columns', (name) => {
-  it('are the seed fields in order, then data__identifier and data__patchdocument', () => {
+  it('are the seed fields in order, then data__identifier, data__patchdocument, account_id and account_name', () => {
     expect(table(name).columns.map((c) => c.name)).toEqual(columnOrder);
   });
 
@@ -92,7 +99,7 @@ describe.each(['connector_profile', 'connector_profiles'])('appflow.%s columns',
     expect(pseudo.data__patchdocument.description).toMatch(/RFC 6902 JSON Patch.*always NULL when read/);
   });
 
-  it('carry the schema flags and push down only region and data__identifier', () => {
+  it('carry the schema flags and push down only region, data__identifier and the account', () => {
     const flags = Object.fromEntries(table(name).columns.map((c) => [c.name, { ...c.flags, key: c.key }]));
     const none = {
       identifier: false,
@@ -114,6 +121,8 @@ describe.each(['connector_profile', 'connector_profiles'])('appflow.%s columns',
       region: { ...none, key: true },
       data__identifier: { ...none, identifier: true, key: true },
       data__patchdocument: { ...none, writeOnly: true },
+      account_id: { ...none, key: true },
+      account_name: { ...none, key: true },
     });
   });
 });

@@ -75,12 +75,13 @@ describe('the seed (../shared/reference/connector_profile.seed.md) from the regi
     expect(table.resource.tables.map((t) => t.name)).toEqual(['connector_profile', 'connector_profiles']);
   });
 
-  it('has the seed fields, in order, with their types and descriptions, then the two pseudo-columns', () => {
-    const shown = table.columns.filter((c) => !['data__identifier', 'data__patchdocument'].includes(c.name));
+  it('has the seed fields, in order, with their types and descriptions, then the pseudo-columns', () => {
+    const extra = ['data__identifier', 'data__patchdocument', 'account_id', 'account_name'];
+    const shown = table.columns.filter((c) => !extra.includes(c.name));
     expect(shown.map((c) => ({ name: c.name, type: jsonTypes[c.type], description: c.description }))).toEqual(
       seed.fields,
     );
-    expect(table.columns.slice(-2).map((c) => c.name)).toEqual(['data__identifier', 'data__patchdocument']);
+    expect(table.columns.slice(-4).map((c) => c.name)).toEqual(extra);
   });
 
   it('has the seed methods with their verbs and required params, and the permissions of each', () => {

@@ -11,6 +11,7 @@ import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
 import type { NeededColumns } from '../plan/columns.js';
+import { accountFor, Account, defaultAccountName, type AccountPin } from './accounts.js';
 import {
   anyTypeRow,
   anyTypeView,
@@ -37,18 +38,37 @@ export interface CloudControlOptions {
   cacheTtlMs?: number;
   /** Cloud Control's RoleArn parameter: the role it assumes to run the resource handlers. */
   roleArn?: string;
+  /**
+   * The accounts a query without account_id / account_name in WHERE reads, each with its credentials and
+   * regions; absent: one account, `default`, on the SDK's default chain and defaultRegions.
+   */
+  accounts?: Account[];
+  /** With `accounts` absent: where the default account's GetCallerIdentity goes (the emulator). */
+  stsEndpoint?: string;
+}
+
+/** How a read treats an account or region that fails: the whole read fails, or the rest is returned with a warning. */
+export interface ReadOptions {
+  /** `aws.partial_results`: rows from the accounts and regions that answered, a WARNING for each that did not. */
+  partialResults?: boolean;
+  onWarning?: (message: string) => void;
 }
 
 /** What a call is about, for the debug log and the limiter; never resource properties. */
 export interface CallInfo {
   operation: string;
   region: string;
+  /** The configured account; absent: the first one. */
+  account?: AccountPin;
   typeName?: string;
   identifier?: string;
 }
 
 export interface FetchKeys {
   region?: string[];
+  /** The configured accounts a read is narrowed to, by id and by name. */
+  account_id?: string[];
+  account_name?: string[];
   data__identifier?: string[];
   /** The statement needs at most this many rows of each region (a plain LIMIT): read no more. */
   limit?: number;
@@ -66,6 +86,12 @@ type Got = { description: Description };
 type Listed = { descriptions: Description[] };
 type Cached = Got | Listed;
 
+/** One account's region: where a read's calls go. */
+interface Target {
+  account: Account;
+  region: string;
+}
+
 // Loose on purpose: the SDK validates the region as a host label, this only keeps junk out of messages.
 const regionPattern = /^[a-z]{2}(-[a-z0-9]+)+$/;
 
@@ -74,7 +100,9 @@ export class CloudControl {
   readonly #catalog: Catalog;
   readonly #log: Logger;
   readonly #clients = new Map<string, CloudControlClient>();
-  readonly #limit: LimitFunction;
+  readonly #accounts: Account[];
+  /** Calls in flight at once, per account: a slow or throttled account does not hold up the others. */
+  readonly #limits = new Map<string, LimitFunction>();
   readonly #cache: ReadCache<Cached>;
   /** Bumped by invalidate(): reads that were in flight during a write land under a key no one asks for again. */
   readonly #generations = new Map<string, number>();
@@ -83,7 +111,15 @@ export class CloudControl {
     this.#options = options;
     this.#catalog = catalog;
     this.#log = (logger ?? pino({ level: 'silent' })).child({ component: 'cloudcontrol' });
-    this.#limit = pLimit(this.#concurrency);
+    this.#accounts = options.accounts?.length
+      ? options.accounts
+      : [
+          new Account(
+            { name: defaultAccountName, source: { kind: 'default' }, regions: options.defaultRegions },
+            undefined,
+            options.stsEndpoint ?? options.endpoint,
+          ),
+        ];
     this.#cache = new ReadCache<Cached>({
       ttlMs: options.cacheTtlMs ?? 5000,
       maxSize: 64 * 1024 * 1024,
@@ -99,12 +135,20 @@ export class CloudControl {
     return Math.max(1, this.#options.maxConcurrency ?? 8);
   }
 
-  /** One SDK client per region, created lazily and reused (writes use it too). */
-  client(region: string): CloudControlClient {
-    let client = this.#clients.get(region);
+  /** The configured accounts, in the configuration's order. */
+  get accounts(): readonly Account[] {
+    return this.#accounts;
+  }
+
+  /** One SDK client per account and region, created lazily and reused (writes use it too). */
+  client(region: string, account: Account = this.#accounts[0]!): CloudControlClient {
+    const key = `${account.name}\u0000${region}`;
+    let client = this.#clients.get(key);
     if (!client) {
       client = new CloudControlClient({
         region,
+        // The SDK refreshes what the provider returns before it expires (an assumed role is assumed again).
+        ...(account.credentials ? { credentials: account.credentials } : {}),
         ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
         maxAttempts: this.#options.maxAttempts ?? 5,
         // Adaptive adds a client-side rate limiter per region that slows down after throttling, which is
@@ -126,7 +170,7 @@ export class CloudControl {
           { step: 'initialize', name: 'roleArn' },
         );
       }
-      this.#clients.set(region, client);
+      this.#clients.set(key, client);
     }
     return client;
   }
@@ -140,11 +184,14 @@ export class CloudControl {
     signal: AbortSignal | undefined,
     run: (client: CloudControlClient) => Promise<T>,
   ): Promise<T> {
-    const queued = this.#limit(async () => {
+    const account = await accountFor(this.#accounts, info.account, signal);
+    let limit = this.#limits.get(account.name);
+    if (!limit) this.#limits.set(account.name, (limit = pLimit(this.#concurrency)));
+    const queued = limit(async () => {
       signal?.throwIfAborted();
       const started = performance.now();
       try {
-        const result = await run(this.client(info.region));
+        const result = await run(this.client(info.region, account));
         const meta = (result as { $metadata?: { attempts?: number; requestId?: string } }).$metadata;
         countCall(info, 'ok', started);
         this.#log.debug(
@@ -201,12 +248,12 @@ export class CloudControl {
     onNotice: (message: string) => void,
     signal?: AbortSignal,
     columns: NeededColumns = 'all',
+    options: ReadOptions = {},
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
     if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal, columns);
-    const regions = this.#regions(keys.region);
-    if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
+    if (table.kind === 'requests') return this.#requestRows(this.#regions(keys.region), keys, signal);
     const resourceTable: ResourceTable = table;
     // Cloud Control identifiers are 1-1024 characters: any other value matches no resource.
     const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
@@ -215,25 +262,40 @@ export class CloudControl {
     requireHandlers(resourceTable, ids !== undefined);
     const lists = table.kind === 'collection' || ids === undefined;
     const models = lists ? listModels(resourceTable, keys) : [undefined];
-    if (regions.length === 0 || ids?.length === 0 || models.length === 0) return [];
+    const targets = await this.#targets(resourceTable, keys, signal, options);
+    if (targets.length === 0 || ids?.length === 0 || models.length === 0) return [];
     const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
+    const withAccountId = columns === 'all' || columns.has('account_id') || keys.account_id !== undefined;
 
-    const { scope, fanOut, guard } = failFast(this.#concurrency, signal);
+    // Strict reads stop every target at the first failure; partial ones let the others finish.
+    const failed = new AbortController();
+    const outer = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
 
-    const listAll = async (region: string): Promise<Description[]> => {
-      const perModel = await Promise.all(
-        models.map((model) => guard(() => this.#list(resourceTable, region, model, scope))),
-      );
-      return perModel.flatMap((listed, i) => listed.map((d) => withModel(d, models[i])));
-    };
-
-    const readRegion = async (region: string): Promise<Row[]> => {
+    const readTarget = async (target: Target): Promise<Row[]> => {
+      const { region } = target;
+      const { scope, fanOut, guard } = failFast(this.#concurrency, outer);
+      const account = {
+        account_name: target.account.name,
+        account_id: withAccountId
+          ? await this.#accountId(target.account, resourceTable, region, scope)
+          : null,
+      };
+      const toRow = (d: Description): Row => ({
+        ...rowFromDescription(resourceTable, region, d),
+        ...account,
+      });
+      const listAll = async (): Promise<Description[]> => {
+        const perModel = await Promise.all(
+          models.map((model) => guard(() => this.#list(resourceTable, target, model, scope))),
+        );
+        return perModel.flatMap((listed, i) => listed.map((d) => withModel(d, models[i])));
+      };
       if (table.kind === 'collection') {
         const wanted = ids && new Set(ids);
-        const listed = (await listAll(region)).filter(
+        const listed = (await listAll()).filter(
           (d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)),
         );
-        if (!hydrate) return listed.map((d) => rowFromDescription(resourceTable, region, d));
+        if (!hydrate) return listed.map(toRow);
         // The list lacks columns the statement reads: read each resource (a gone one is no row).
         let kept = listed;
         if (keys.limit !== undefined && keys.limit < kept.length) kept = kept.slice(0, keys.limit);
@@ -241,36 +303,115 @@ export class CloudControl {
           kept.map((d) =>
             d.Identifier === undefined
               ? d
-              : fanOut(() => guard(() => this.#get(resourceTable, region, d.Identifier!, scope))),
+              : fanOut(() => guard(() => this.#get(resourceTable, target, d.Identifier!, scope))),
           ),
         );
-        return got
-          .filter((d): d is Description => d !== undefined)
-          .map((d) => rowFromDescription(resourceTable, region, d));
+        return got.filter((d): d is Description => d !== undefined).map(toRow);
       }
-      let targets = ids;
-      if (!targets) {
-        const listed = await listAll(region);
-        targets = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
-        const needed = keys.limit !== undefined && keys.limit < targets.length ? keys.limit : undefined;
-        onNotice(this.#fanOutNotice(resourceTable, region, targets.length, needed));
-        if (needed !== undefined) targets = targets.slice(0, needed);
+      let targetIds = ids;
+      if (!targetIds) {
+        const listed = await listAll();
+        targetIds = unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined));
+        const needed = keys.limit !== undefined && keys.limit < targetIds.length ? keys.limit : undefined;
+        onNotice(this.#fanOutNotice(resourceTable, this.#where(target), targetIds.length, needed));
+        if (needed !== undefined) targetIds = targetIds.slice(0, needed);
       }
       const got = await Promise.all(
-        targets.map((id) => fanOut(() => guard(() => this.#get(resourceTable, region, id, scope)))),
+        targetIds.map((id) => fanOut(() => guard(() => this.#get(resourceTable, target, id, scope)))),
       );
-      return got
-        .filter((d): d is Description => d !== undefined)
-        .map((d) => rowFromDescription(resourceTable, region, d));
+      return got.filter((d): d is Description => d !== undefined).map(toRow);
     };
 
-    try {
-      return (await Promise.all(regions.map(readRegion))).flat();
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      // Promise.all rejects with the first failure: the one that aborted the others.
-      throw err;
+    const perTarget = await Promise.all(
+      targets.map(async (target) => {
+        try {
+          return await readTarget(target);
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          // A target stopped by another's failure: Promise.all already rejects with that one.
+          if (failed.signal.aborted) throw failed.signal.reason;
+          const named = this.#named(err, target.account);
+          if (!options.partialResults) {
+            failed.abort(named);
+            throw named;
+          }
+          options.onWarning?.(missingWarning(target, named));
+          return [];
+        }
+      }),
+    );
+    return perTarget.flat();
+  }
+
+  /**
+   * The accounts and regions a read goes to: the configured accounts its account_name / account_id pins (all
+   * without), each in the regions pinned, else the account's own. An account whose id cannot be read while
+   * account_id is pinned fails the read, or is left out with a warning (partial results).
+   */
+  async #targets(
+    table: ResourceTable,
+    keys: FetchKeys,
+    signal: AbortSignal | undefined,
+    options: ReadOptions,
+  ): Promise<Target[]> {
+    let accounts = this.#accounts;
+    if (keys.account_name) accounts = accounts.filter((a) => keys.account_name!.includes(a.name));
+    if (keys.account_id) {
+      const wanted = keys.account_id;
+      const ids = await Promise.all(
+        accounts.map(async (a) => {
+          try {
+            return await a.id(signal);
+          } catch (err) {
+            if (signal?.aborted) throw signal.reason;
+            const region = a.regions[0] ?? 'us-east-1';
+            const named = this.#named(
+              pgErrorFromAws(err, { operation: 'GetCallerIdentity', table, region }),
+              a,
+            );
+            if (!options.partialResults) throw named;
+            options.onWarning?.(`no rows from account "${a.name}": ${named.message}`);
+            return undefined;
+          }
+        }),
+      );
+      accounts = accounts.filter((_, i) => ids[i] !== undefined && wanted.includes(ids[i]!));
     }
+    return accounts.flatMap((account) =>
+      this.#regions(keys.region, account.regions).map((region) => ({ account, region })),
+    );
+  }
+
+  /**
+   * The account id a row shows. Without a configuration file an id that cannot be read (no STS endpoint
+   * reachable) is NULL, as before accounts existed; a configured account's is an error.
+   */
+  async #accountId(
+    account: Account,
+    table: ResourceTable,
+    region: string,
+    signal: AbortSignal,
+  ): Promise<string | null> {
+    try {
+      return await account.id(signal);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (this.#options.accounts?.length)
+        throw pgErrorFromAws(err, { operation: 'GetCallerIdentity', table, region });
+      this.#log.warn({ error: (err as Error).name }, 'account_id is NULL: STS GetCallerIdentity failed');
+      return null;
+    }
+  }
+
+  /** With several accounts, an error says which one it came from. */
+  #named<E>(err: E, account: Account): E | PgError {
+    if (this.#accounts.length < 2 || !(err instanceof PgError)) return err;
+    return new PgError(err.code, `account ${accountLabel(account)}: ${err.message}`, err.fields);
+  }
+
+  /** `us-east-1`, or `us-east-1 of account "prod"` when several are configured: where notices say calls go. */
+  #where(target: Target): string {
+    return this.#accounts.length < 2 ? target.region : `${target.region} of account "${target.account.name}"`;
   }
 
   /**
@@ -295,7 +436,7 @@ export class CloudControl {
         return regions.flatMap((region) =>
           this.#planRegion(
             typed,
-            region,
+            { account: this.#accounts[0]!, region },
             ids,
             [undefined],
             hydrate && !typed.resource.definition.listsWholeModel,
@@ -303,9 +444,10 @@ export class CloudControl {
         );
       });
     }
-    const regions = this.#regions(keys.region);
     if (table.kind === 'requests')
-      return regions.map((region) => `ListResourceRequests in ${region} (all pages; never cached)`);
+      return this.#regions(keys.region).map(
+        (region) => `ListResourceRequests in ${region} (all pages; never cached)`,
+      );
     const resourceTable: ResourceTable = table;
     const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
     const ids = pinned === undefined ? undefined : unique(pinned).filter(validIdentifier);
@@ -313,10 +455,19 @@ export class CloudControl {
     const lists = table.kind === 'collection' || ids === undefined;
     const models = lists ? listModels(resourceTable, keys) : [undefined];
     const hydrate = table.kind === 'resource' || needsGet(resourceTable, columns);
-    const lines = regions.flatMap((region) =>
+    // An account whose id is not known without a call is planned as read: a superset, as keys are.
+    const accounts = this.#accounts.filter(
+      (a) =>
+        (!keys.account_name || keys.account_name.includes(a.name)) &&
+        (!keys.account_id || a.knownId === undefined || keys.account_id.includes(a.knownId)),
+    );
+    const targets = accounts.flatMap((account) =>
+      this.#regions(keys.region, account.regions).map((region) => ({ account, region })),
+    );
+    const lines = targets.flatMap((target) =>
       this.#planRegion(
         resourceTable,
-        region,
+        target,
         table.kind === 'collection' ? undefined : ids,
         models,
         hydrate,
@@ -330,14 +481,15 @@ export class CloudControl {
 
   #planRegion(
     table: ResourceTable,
-    region: string,
+    target: Target,
     getIds: string[] | undefined,
     models: (ListModel | undefined)[],
     hydrate: boolean,
     filterIds?: string[],
   ): string[] {
     const typeName = table.resource.typeName;
-    const cachedGet = (id: string) => this.#cache.has(this.#key(region, typeName, 'GetResource', id));
+    const region = this.#where(target);
+    const cachedGet = (id: string) => this.#cache.has(this.#key(target, typeName, 'GetResource', id));
     const gets = (ids: string[]): string => {
       const cached = ids.filter(cachedGet).length;
       const shown = ids.slice(0, 10).map((id) => JSON.stringify(id));
@@ -348,7 +500,7 @@ export class CloudControl {
     const lines: string[] = [];
     for (const model of models) {
       const resourceModel = model === undefined ? undefined : JSON.stringify(model);
-      const key = this.#key(region, typeName, 'ListResources', resourceModel);
+      const key = this.#key(target, typeName, 'ListResources', resourceModel);
       const listed = this.#cache.peek(key) as Listed | undefined;
       lines.push(
         `ListResources ${typeName} in ${region}${resourceModel ? ` ResourceModel ${resourceModel}` : ''} (all pages)` +
@@ -392,10 +544,12 @@ export class CloudControl {
     const { scope, fanOut, guard } = failFast(this.#concurrency, signal);
     const read = async (typeName: string, region: string): Promise<Row[]> => {
       const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
+      // cloud_control.resources reads the first configured account.
+      const target = { account: this.#accounts[0]!, region };
       const getEach = (targets: string[]) =>
-        Promise.all(targets.map((id) => fanOut(() => guard(() => this.#get(typed, region, id, scope)))));
+        Promise.all(targets.map((id) => fanOut(() => guard(() => this.#get(typed, target, id, scope)))));
       if (ids) return rowsOf(typeName, region, await getEach(ids));
-      const listed = await guard(() => this.#list(typed, region, undefined, scope));
+      const listed = await guard(() => this.#list(typed, target, undefined, scope));
       // A list gives many types' identifiers alone: properties needs each resource read.
       const hydrate =
         !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
@@ -458,26 +612,34 @@ export class CloudControl {
     });
   }
 
-  #key(region: string, typeName: string, operation: string, identifier = ''): string {
+  /** The account's name comes last: invalidate() reads region and type from the front. */
+  #key({ account, region }: Target, typeName: string, operation: string, identifier = ''): string {
     const generation = [
       this.#generations.get(typeName) ?? 0,
       this.#generations.get(`${typeName}\u0000${region}`) ?? 0,
     ];
-    return JSON.stringify([region, typeName, operation, identifier, ...generation]);
+    return JSON.stringify([region, typeName, operation, identifier, ...generation, account.name]);
   }
 
   /** GetResource through the cache; undefined when the resource does not exist. */
   async #get(
     table: ResourceTable,
-    region: string,
+    target: Target,
     identifier: string,
     signal: AbortSignal,
   ): Promise<Description | undefined> {
     const typeName = table.resource.typeName;
-    const info = { operation: 'GetResource', region, typeName, identifier };
+    const { region } = target;
+    const info = {
+      operation: 'GetResource',
+      region,
+      account: { name: target.account.name },
+      typeName,
+      identifier,
+    };
     try {
       const got = (await this.#cache.get(
-        this.#key(region, typeName, 'GetResource', identifier),
+        this.#key(target, typeName, 'GetResource', identifier),
         async (shared): Promise<Got> => {
           const out = await this.call(info, shared, (client) =>
             client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
@@ -501,16 +663,17 @@ export class CloudControl {
   /** ListResources over all pages, through the cache; `model` is the ResourceModel a list handler needs. */
   async #list(
     table: ResourceTable,
-    region: string,
+    target: Target,
     model: ListModel | undefined,
     signal: AbortSignal,
   ): Promise<Description[]> {
     const typeName = table.resource.typeName;
+    const { region } = target;
     const resourceModel = model === undefined ? undefined : JSON.stringify(model);
     try {
       const listed = (await this.#cache.get(
-        this.#key(region, typeName, 'ListResources', resourceModel),
-        (shared) => this.#listPages(typeName, region, resourceModel, shared),
+        this.#key(target, typeName, 'ListResources', resourceModel),
+        (shared) => this.#listPages(typeName, target, resourceModel, shared),
         signal,
       )) as Listed;
       return listed.descriptions;
@@ -522,7 +685,7 @@ export class CloudControl {
 
   async #listPages(
     typeName: string,
-    region: string,
+    { account, region }: Target,
     resourceModel: string | undefined,
     signal: AbortSignal,
   ): Promise<Listed> {
@@ -530,7 +693,8 @@ export class CloudControl {
     const seen = new Set<string>();
     let token: string | undefined;
     do {
-      const out = await this.call({ operation: 'ListResources', region, typeName }, signal, (client) =>
+      const info = { operation: 'ListResources', region, account: { name: account.name }, typeName };
+      const out = await this.call(info, signal, (client) =>
         client.send(
           new ListResourcesCommand({
             TypeName: typeName,
@@ -553,8 +717,8 @@ export class CloudControl {
     return { descriptions };
   }
 
-  #regions(pinned: string[] | undefined): string[] {
-    const regions = unique(pinned ?? this.#options.defaultRegions);
+  #regions(pinned: string[] | undefined, own = this.#accounts[0]!.regions): string[] {
+    const regions = unique(pinned ?? own);
     if (pinned === undefined && regions.length === 0) {
       throw new PgError(
         SqlState.invalid_parameter_value,
@@ -777,4 +941,15 @@ function failFast(concurrency: number, signal?: AbortSignal) {
     }
   };
   return { scope, fanOut, guard };
+}
+
+/** `"prod" (123456789012)`, or `"prod"` while its id is not known. */
+function accountLabel(account: Account): string {
+  return account.knownId === undefined ? `"${account.name}"` : `"${account.name}" (${account.knownId})`;
+}
+
+/** The WARNING of a partial read: what is missing and why. */
+function missingWarning({ account, region }: Target, err: unknown): string {
+  const why = err instanceof Error ? err.message : String(err);
+  return `no rows from account ${accountLabel(account)} in ${region}: ${why}`;
 }

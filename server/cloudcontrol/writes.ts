@@ -14,6 +14,7 @@ import { PgError, SqlState } from '../errors.js';
 import { awaitRequest, LostTrack, type FinalStatus } from './await.js';
 import { inFlightWrites, type InFlightWrite } from './in-flight.js';
 import { untilAborted } from './cache.js';
+import type { AccountPin } from './accounts.js';
 import type { CallInfo, CloudControl } from './client.js';
 import { pgErrorFromAws, pgErrorFromProgressEvent, type AwsErrorContext } from './errors.js';
 import { canceledError, label, lostTrackError, type Tracked } from './write-messages.js';
@@ -26,9 +27,17 @@ export type WriteRequest =
       /** From the desired state's primary identifier; used in messages only. */
       identifier: string;
       desiredState: Record<string, unknown>;
+      /** The configured account written to; absent: the first. */
+      account?: AccountPin;
     }
-  | { operation: 'UpdateResource'; region: string; identifier: string; patch: Operation[] }
-  | { operation: 'DeleteResource'; region: string; identifier: string };
+  | {
+      operation: 'UpdateResource';
+      region: string;
+      identifier: string;
+      patch: Operation[];
+      account?: AccountPin;
+    }
+  | { operation: 'DeleteResource'; region: string; identifier: string; account?: AccountPin };
 
 export interface WriteOutcome {
   request: WriteRequest;
@@ -115,6 +124,7 @@ async function run(
   const info: CallInfo = {
     operation: request.operation,
     region: request.region,
+    ...(request.account ? { account: request.account } : {}),
     typeName: table.resource.typeName,
     identifier: request.identifier,
   };

@@ -35,14 +35,14 @@ function conjuncts(node: unknown): unknown[] {
   return b?.boolop === 'AND_EXPR' ? (b.args as unknown[]) : [node];
 }
 
-/** `region = ...`, `region IN (...)`, `region = ANY (...)`: conditions the fetch itself applies. */
+/** `region = ...`, `region IN (...)`, `region = ANY (...)` (or account_id, account_name): conditions the fetch itself applies. */
 function pinsRegion(node: unknown): boolean {
   const e = (node as Node).A_Expr as Node | undefined;
   if (!e || !['AEXPR_OP', 'AEXPR_IN', 'AEXPR_OP_ANY'].includes(String(e.kind))) return false;
   const op = ((e.name as { String?: { sval?: string } }[]) ?? [])[0]?.String?.sval;
   const fields = ((e.lexpr as Node | undefined)?.ColumnRef as { fields?: { String?: { sval?: string } }[] })
     ?.fields;
-  return op === '=' && fields?.at(-1)?.String?.sval === 'region';
+  return op === '=' && ['region', 'account_id', 'account_name'].includes(fields?.at(-1)?.String?.sval ?? '');
 }
 
 function integer(node: unknown): number | undefined {

@@ -13,6 +13,8 @@ export type KeyExpr =
  */
 export const KEY_COLUMNS = [
   'region',
+  'account_id',
+  'account_name',
   'data__identifier',
   'operation',
   'operation_status',

@@ -394,10 +394,21 @@ export class Executor {
             ),
           runReturning: (sql, table, rows) =>
             this.runUnit([{ table: `${table.schema}.${table.name}`, rows }], invocation.resultMessages(sql)),
-          fetchBack: (table, region, identifiers) =>
-            cloud.fetchRows(table, { region: [region], data__identifier: identifiers }, () => {}, signal),
+          fetchBack: (table, region, identifiers, account) =>
+            cloud.fetchRows(
+              table,
+              {
+                region: [region],
+                data__identifier: identifiers,
+                ...(account?.name !== undefined ? { account_name: [account.name] } : {}),
+                ...(account?.id !== undefined ? { account_id: [account.id] } : {}),
+              },
+              () => {},
+              signal,
+            ),
           apply: (table, requests, onProgress) => applyWrites(cloud, table, requests, { onProgress, signal }),
           defaultRegions: this.services.defaultRegions,
+          accountNames: cloud.accounts.map((a) => a.name),
           readOnly: this.readOnlyReason(),
           inTransactionBlock: this.txn.inBlock,
         },
@@ -468,6 +479,7 @@ export class Executor {
       const result = await createCopiedRows(rows.result, table, {
         apply: (t, requests, onProgress) => applyWrites(cloud, t, requests, { onProgress, signal }),
         defaultRegions: this.services.defaultRegions,
+        accountNames: cloud.accounts.map((a) => a.name),
         inTransactionBlock: this.txn.inBlock,
       });
       // The engine's own notices (ON_ERROR ignore's count of skipped rows) come first.
@@ -497,7 +509,13 @@ export class Executor {
   private load(stmt: ParsedStatement, params: ParamValues, signal: AbortSignal, notices: Buffer[]) {
     const onNotice = (message: string) =>
       notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
-    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal);
+    const options = {
+      partialResults: partialResults(this.settings.get(partialResultsSetting)),
+      // 01000: PostgreSQL's plain warning.
+      onWarning: (message: string) =>
+        notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message })),
+    };
+    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal, options);
   }
 
   private async runUnit(load: EngineUnit['load'], messages: Buffer, replyIndex = 0): Promise<Result> {
@@ -865,3 +883,18 @@ function copyDataMessages(data: Uint8Array): Buffer[] {
 const emptyBinaryCopy = new Uint8Array([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 ]);
+
+/** `SET aws.partial_results = on`: a read returns the rows of the accounts and regions that answered, with a WARNING for each that did not. */
+export const partialResultsSetting = 'aws.partial_results';
+
+function partialResults(value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  const v = value.trim().toLowerCase();
+  if (['on', 'true', 'yes', '1', 't', 'y'].includes(v)) return true;
+  if (['off', 'false', 'no', '0', 'f', 'n'].includes(v)) return false;
+  throw new PgError(
+    SqlState.invalid_parameter_value,
+    `parameter "${partialResultsSetting}" requires a Boolean value, not "${value.slice(0, 60)}"`,
+    { hint: `SET ${partialResultsSetting} = on (or off).` },
+  );
+}

@@ -1,5 +1,5 @@
 import type { Catalog, Table } from '../../catalog/types.js';
-import type { CloudControl } from '../cloudcontrol/client.js';
+import type { CloudControl, ReadOptions } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import { neededColumns } from '../plan/columns.js';
@@ -74,12 +74,13 @@ export async function loadFor(
   cloud: CloudControl,
   onNotice: (message: string) => void,
   signal: AbortSignal,
+  options: ReadOptions = {},
 ): Promise<EngineUnit['load']> {
   if (returnsNoRows(stmt)) return [];
   return Promise.all(
     readPlan(stmt, params, catalog).map(async ({ table, keys, columns }) => ({
       table: `${table.schema}.${table.name}`,
-      rows: await cloud.fetchRows(table, keys, onNotice, signal, columns),
+      rows: await cloud.fetchRows(table, keys, onNotice, signal, columns, options),
     })),
   );
 }

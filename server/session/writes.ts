@@ -2,6 +2,7 @@ import jsonpatch, { type Operation } from 'fast-json-patch';
 import { deparseSync } from 'pgsql-parser';
 import type { Column, ResourceTable as Table } from '../../catalog/types.js';
 import { primaryIdentifierOf } from '../../catalog/identifier.js';
+import type { AccountPin } from '../cloudcontrol/accounts.js';
 import type { WriteOutcome, WriteRequest } from '../cloudcontrol/writes.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
@@ -18,13 +19,20 @@ export interface WriteContext {
   runRewritten(sql: string): Promise<Result>;
   /** Evaluates the client's RETURNING list over rows read back from Cloud Control, in the client's formats. */
   runReturning(sql: string, table: Table, rows: Record<string, unknown>[]): Promise<Result>;
-  fetchBack(table: Table, region: string, identifiers: string[]): Promise<Record<string, unknown>[]>;
+  fetchBack(
+    table: Table,
+    region: string,
+    identifiers: string[],
+    account?: AccountPin,
+  ): Promise<Record<string, unknown>[]>;
   apply(
     table: Table,
     requests: WriteRequest[],
     onProgress: (message: string) => void,
   ): Promise<WriteOutcome[]>;
   defaultRegions: string[];
+  /** The configured accounts' names: with several, an INSERT must say which (account_name or account_id). */
+  accountNames?: string[];
   /** Why writes are refused now ('read-only mode', 'a read-only transaction'), if they are. */
   readOnly: string | undefined;
   inTransactionBlock: boolean;
@@ -51,14 +59,14 @@ export async function executeWrite(
     checkAssignedColumns(kind, assigned, table),
   );
   const { kind, changes } = write;
-  const requests = changes.flatMap((c) => requestFor(c, table, kind, ctx.defaultRegions));
+  const requests = changes.flatMap((c) => requestFor(c, table, kind, ctx));
   if (explain) return explainResult(table, requests);
   const messages = await send(table, requests, write.verb, ctx);
   return answer(write, table, ctx, messages, () =>
     readBack(
       ctx,
       table,
-      changes.map((c) => requestIdentity(c, kind, table, ctx.defaultRegions)),
+      changes.map((c) => requestIdentity(c, kind, table, ctx)),
     ),
   );
 }
@@ -124,12 +132,12 @@ export async function answer(
 export async function createCopiedRows(
   rows: Result,
   table: Table,
-  ctx: Pick<WriteContext, 'apply' | 'defaultRegions' | 'inTransactionBlock'>,
+  ctx: Pick<WriteContext, 'apply' | 'defaultRegions' | 'accountNames' | 'inTransactionBlock'>,
 ): Promise<Result> {
   // cloud_control.resources: rows of any type (any-type-writes.ts).
   if (isAnyTypeView(table)) return createAnyTypeRows(rows, table, ctx);
   const changes = decodeChanges(rows, table, 'insert');
-  const requests = changes.flatMap((c) => requestFor(c, table, 'insert', ctx.defaultRegions));
+  const requests = changes.flatMap((c) => requestFor(c, table, 'insert', ctx));
   const messages = await send(table, requests, 'COPY', ctx);
   return { ...emptyResult(`COPY ${changes.length}`), messages };
 }
@@ -180,7 +188,7 @@ export function checkAssignedColumns(kind: Kind, assigned: string[], table: Tabl
         `column "${name}" cannot be updated: ${property.name} is create-only for ${table.resource.typeName}`,
         { hint: 'Delete the resource and insert it again with the new value.' },
       );
-    if (kind === 'update' && (name === 'region' || name === 'data__identifier'))
+    if (kind === 'update' && ['region', 'data__identifier', 'account_id', 'account_name'].includes(name))
       throw new PgError('428C9', `column "${name}" identifies the resource and cannot be updated`);
     if (kind === 'insert' && name === 'data__identifier')
       throw new PgError(
@@ -263,10 +271,12 @@ function properties(row: Row, table: Table): Row {
   return out;
 }
 
-function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: string[]): WriteRequest[] {
+type Defaults = Pick<WriteContext, 'defaultRegions' | 'accountNames'>;
+
+function requestFor(change: Change, table: Table, kind: Kind, defaults: Defaults): WriteRequest[] {
   if (kind === 'insert') {
     const desiredState = properties(change.new!, table);
-    const { region, identifier } = requestIdentity(change, kind, table, defaultRegions);
+    const { region, identifier, account } = requestIdentity(change, kind, table, defaults);
     for (const column of table.columns)
       if (column.property?.flags.requiredOnCreate && desiredState[column.property.name] === undefined)
         throw new PgError(
@@ -274,25 +284,38 @@ function requestFor(change: Change, table: Table, kind: Kind, defaultRegions: st
           `null value in column "${column.name}" violates the resource type's required properties`,
           { detail: `${table.resource.typeName} requires ${requiredColumns(table)}.` },
         );
-    return [{ operation: 'CreateResource', region, identifier, desiredState }];
+    return [{ operation: 'CreateResource', region, identifier, desiredState, account }];
   }
-  const { region, identifier } = requestIdentity(change, kind, table, defaultRegions);
-  if (kind === 'delete') return [{ operation: 'DeleteResource', region, identifier }];
+  const { region, identifier, account } = requestIdentity(change, kind, table, defaults);
+  if (kind === 'delete') return [{ operation: 'DeleteResource', region, identifier, account }];
   const patch = patchFor(change, table);
-  return patch.length > 0 ? [{ operation: 'UpdateResource', region, identifier, patch }] : [];
+  return patch.length > 0 ? [{ operation: 'UpdateResource', region, identifier, patch, account }] : [];
 }
 
 function requestIdentity(
   change: Change,
   kind: Kind,
   table: Table,
-  defaultRegions: string[],
-): { region: string; identifier: string } {
+  { defaultRegions, accountNames = [] }: Defaults,
+): { region: string; identifier: string; account?: AccountPin } {
   if (kind !== 'insert') {
     const old = change.old!;
-    return { region: String(old.region), identifier: String(old.data__identifier) };
+    // A row read names the account it came from.
+    const account = typeof old.account_name === 'string' ? { name: old.account_name } : undefined;
+    return { region: String(old.region), identifier: String(old.data__identifier), account };
   }
   const row = change.new!;
+  const account = accountPin(row);
+  if (account === undefined && accountNames.length > 1)
+    throw new PgError(
+      SqlState.not_null_violation,
+      'null value in column "account_name": say which account to create in',
+      {
+        hint:
+          `The server reads ${accountNames.length} accounts (${accountNames.join(', ')}); add account_name ` +
+          `(or account_id) to the INSERT, e.g. INSERT INTO ... (account_name, ...) VALUES ('${accountNames[0]}', ...).`,
+      },
+    );
   let region = row.region as string | null;
   if (region === null) {
     if (defaultRegions.length !== 1)
@@ -309,7 +332,18 @@ function requestIdentity(
     region = defaultRegions[0]!;
   }
   const identifier = primaryIdentifierOf(table.resource.definition, properties(row, table));
-  return { region, identifier: identifier ?? '' };
+  return { region, identifier: identifier ?? '', ...(account ? { account } : {}) };
+}
+
+/** The account an inserted row names, by account_name and/or account_id. */
+function accountPin(row: Row): AccountPin | undefined {
+  const name = row.account_name;
+  const id = row.account_id;
+  if ((name === null || name === undefined) && (id === null || id === undefined)) return undefined;
+  return {
+    ...(name !== null && name !== undefined ? { name: String(name) } : {}),
+    ...(id !== null && id !== undefined ? { id: String(id) } : {}),
+  };
 }
 
 /** A raw data__patchdocument passes through as it is; otherwise the difference between old and new. */
@@ -338,14 +372,20 @@ function patchFor(change: Change, table: Table): Operation[] {
 async function readBack(
   ctx: WriteContext,
   table: Table,
-  ids: { region: string; identifier: string }[],
+  ids: { region: string; identifier: string; account?: AccountPin }[],
 ): Promise<Row[]> {
   const resource = table.resource.tables.find((t) => t.kind === 'resource') ?? table;
-  const byRegion = new Map<string, string[]>();
-  for (const { region, identifier } of ids)
-    byRegion.set(region, [...(byRegion.get(region) ?? []), identifier]);
+  const byPlace = new Map<string, { region: string; account?: AccountPin; identifiers: string[] }>();
+  for (const { region, identifier, account } of ids) {
+    const key = JSON.stringify([region, account?.name, account?.id]);
+    const place = byPlace.get(key) ?? { region, account, identifiers: [] };
+    place.identifiers.push(identifier);
+    byPlace.set(key, place);
+  }
   const rows = await Promise.all(
-    [...byRegion].map(([region, identifiers]) => ctx.fetchBack(resource, region, identifiers)),
+    [...byPlace.values()].map(({ region, account, identifiers }) =>
+      ctx.fetchBack(resource, region, identifiers, account),
+    ),
   );
   return rows.flat();
 }
@@ -380,7 +420,11 @@ export function explainResult(table: Table, requests: WriteRequest[]): Result {
   if (requests.length === 0) lines.push('No Cloud Control request: no row changes');
   const writeOnly = new Set(table.resource.definition.secretProperties);
   for (const r of requests) {
-    lines.push(`${r.operation} ${table.resource.typeName} "${r.identifier}" in ${r.region}`);
+    const account = r.account?.name ?? r.account?.id;
+    lines.push(
+      `${r.operation} ${table.resource.typeName} "${r.identifier}" in ${r.region}` +
+        (account === undefined ? '' : ` of account "${account}"`),
+    );
     if (r.operation === 'CreateResource')
       lines.push(`  DesiredState: ${JSON.stringify(masked(r.desiredState, writeOnly))}`);
     if (r.operation === 'UpdateResource')

@@ -7,5 +7,6 @@ export const APPFLOW_DDL = `CREATE SCHEMA appflow;
 CREATE TABLE appflow.connector_profiles (connector_profile_arn text, connector_label text,
   connector_profile_name text, kms_arn text, connector_type text, connection_mode text,
   connector_profile_config jsonb, credentials_arn text, region text,
-  data__identifier text GENERATED ALWAYS AS (connector_profile_name) STORED, data__patchdocument text);
+  data__identifier text GENERATED ALWAYS AS (connector_profile_name) STORED, data__patchdocument text,
+  account_id text, account_name text);
 CREATE VIEW appflow.connector_profile AS SELECT * FROM appflow.connector_profiles;`;

@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { AccountConfig, AccountSource } from './cloudcontrol/accounts.js';
+
+/** What the configuration file (`--config`, `AWS_SQL_BRIDGE_CONFIG`) says; docs/CONFIGURATION.md describes it. */
+export interface ConfigFile {
+  /** Regions of the accounts that list none; absent: --region, else AWS_REGION. */
+  regions?: string[];
+  accounts: AccountConfig[];
+  /** Where STS AssumeRole and GetCallerIdentity go; absent: AWS_ENDPOINT_URL_STS, else --endpoint, else the SDK's. */
+  stsEndpoint?: string;
+}
+
+const accountKeys = [
+  'profile',
+  'role_arn',
+  'external_id',
+  'session_name',
+  'duration_seconds',
+  'source',
+  'source_profile',
+  'regions',
+  'account_id',
+];
+
+/** Reads and checks the file; every mistake is an Error naming the file, the account and the key. */
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`--config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+    });
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    throw new Error(`--config ${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
+  }
+  return parseConfigFile(doc, path);
+}
+
+export function parseConfigFile(doc: unknown, path: string): ConfigFile {
+  const fail = (message: string): never => {
+    throw new Error(`--config ${path}: ${message}`);
+  };
+  if (!isRecord(doc)) return fail('give a mapping with accounts:');
+  for (const key of Object.keys(doc))
+    if (!['regions', 'accounts', 'sts_endpoint'].includes(key))
+      fail(`unknown key ${key} (known: regions, accounts, sts_endpoint)`);
+  const regions = doc.regions === undefined ? undefined : regionList(doc.regions, 'regions', fail);
+  if (!isRecord(doc.accounts) || Object.keys(doc.accounts).length === 0)
+    return fail('accounts: give at least one account, e.g. accounts: { prod: { profile: prod } }');
+  const accounts = Object.entries(doc.accounts).map(([name, body]): AccountConfig => {
+    const at = `accounts.${name}`;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
+      fail(`${at}: a name is 1 to 64 letters, digits, '_', '.' or '-'`);
+    const entry = body ?? {};
+    if (!isRecord(entry))
+      return fail(`${at}: give a mapping (profile:, role_arn:, or {} for the default chain)`);
+    for (const key of Object.keys(entry))
+      if (!accountKeys.includes(key)) fail(`${at}: unknown key ${key} (known: ${accountKeys.join(', ')})`);
+    const text = (key: string): string | undefined => {
+      const v = entry[key];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string' || v === '') return fail(`${at}.${key}: give a non-empty string`);
+      return v;
+    };
+    const accountId = entry.account_id === undefined ? undefined : String(entry.account_id);
+    if (accountId !== undefined && !/^\d{12}$/.test(accountId))
+      fail(`${at}.account_id: give the 12-digit id`);
+    const profile = text('profile');
+    const roleArn = text('role_arn');
+    const roleOnly = ['external_id', 'session_name', 'duration_seconds', 'source', 'source_profile'];
+    let source: AccountSource;
+    if (roleArn !== undefined) {
+      if (profile !== undefined)
+        fail(`${at}: give profile or role_arn, not both (source_profile names the role's source)`);
+      if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn))
+        fail(`${at}.role_arn: give a role ARN such as arn:aws:iam::123456789012:role/reader`);
+      if (entry.source !== undefined && entry.source_profile !== undefined)
+        fail(`${at}: give source or source_profile, not both`);
+      const duration = entry.duration_seconds;
+      if (duration !== undefined && !(Number.isInteger(duration) && (duration as number) > 0))
+        fail(`${at}.duration_seconds: give whole seconds (STS accepts 900 to 43200)`);
+      const sourceAccount = text('source');
+      if (sourceAccount !== undefined && !Object.hasOwn(doc.accounts as object, sourceAccount))
+        fail(`${at}.source: ${sourceAccount} is no account of this file`);
+      source = {
+        kind: 'role',
+        roleArn,
+        externalId: text('external_id'),
+        sessionName: text('session_name'),
+        durationSeconds: duration as number | undefined,
+        sourceAccount,
+        sourceProfile: text('source_profile'),
+      };
+    } else {
+      const stray = roleOnly.filter((k) => entry[k] !== undefined);
+      if (stray.length > 0) fail(`${at}: ${stray.join(', ')} go with role_arn`);
+      source = profile !== undefined ? { kind: 'profile', profile } : { kind: 'default' };
+    }
+    return {
+      name,
+      source,
+      regions: entry.regions === undefined ? [] : regionList(entry.regions, `${at}.regions`, fail),
+      ...(accountId !== undefined ? { accountId } : {}),
+    };
+  });
+  const stsEndpoint = doc.sts_endpoint;
+  if (stsEndpoint !== undefined && (typeof stsEndpoint !== 'string' || !/^https?:\/\//.test(stsEndpoint)))
+    fail('sts_endpoint: give a URL such as https://sts.us-east-1.amazonaws.com');
+  return {
+    accounts,
+    ...(regions ? { regions } : {}),
+    ...(stsEndpoint ? { stsEndpoint: stsEndpoint as string } : {}),
+  };
+}
+
+function regionList(value: unknown, at: string, fail: (message: string) => never): string[] {
+  if (value === 'all')
+    return fail(`${at}: all (discovering the enabled regions) is not supported yet; list the regions`);
+  const list = typeof value === 'string' ? value.split(',').map((r) => r.trim()) : value;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((r) => typeof r === 'string' && /^[a-z]{2}(-[a-z0-9]+)+$/.test(r))
+  )
+    return fail(`${at}: give a list of regions such as [us-east-1, eu-west-1]`);
+  return list as string[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,289 @@
+/**
+ * Many accounts in one database: a bridge configured by a YAML file with three accounts (one by AWS profile,
+ * one by a role assumed from it, one whose role Cloud Control denies) against the emulator, which keeps
+ * resources per account (by signing access key) and answers STS. Counted at the emulator.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import pg from 'pg';
+import { startBridge, startEmulator, type Started } from './support/processes.js';
+import { createProfiles, ONLY_CONNECTOR_PROFILES } from './support/stack.js';
+
+const PROD_KEY = 'AKIAPRODEXAMPLE00001';
+const PROD_SECRET = 'prodSecretExample/K7MDENG/bPxRfiCYEXAMPLE';
+const PROD_ID = '111111111111';
+const AUDIT_ROLE = 'arn:aws:iam::222222222222:role/reader';
+const DENIED_ROLE = 'arn:aws:iam::333333333333:role/denied';
+
+let dir: string;
+let emulator: Started & { endpoint: string };
+let bridge: Started & { port: number };
+const clients: CloudControlClient[] = [];
+
+const profile = (name: string) => ({
+  ConnectorProfileName: name,
+  ConnectorType: 'Slack',
+  ConnectionMode: 'Public' as const,
+});
+
+async function calls(): Promise<Record<string, number>> {
+  return (await (await fetch(`${emulator.endpoint}/__admin/calls`)).json()) as Record<string, number>;
+}
+
+async function resetCalls(): Promise<void> {
+  await fetch(`${emulator.endpoint}/__admin/calls`, { method: 'DELETE' });
+}
+
+/** A connected client that keeps the notices (NOTICE and WARNING) it receives. */
+async function connect(): Promise<{ client: pg.Client; notices: pg.NoticeMessage[] }> {
+  const client = new pg.Client({ host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' });
+  const notices: pg.NoticeMessage[] = [];
+  client.on('notice', (n) => notices.push(n));
+  await client.connect();
+  return { client, notices };
+}
+
+const names = (rows: { connector_profile_name: string }[]) =>
+  rows.map((r) => r.connector_profile_name).sort();
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'accounts-test-'));
+  // The profile account's keys live in a shared credentials file, as a user's would.
+  writeFileSync(
+    path.join(dir, 'credentials'),
+    `[prod]\naws_access_key_id = ${PROD_KEY}\naws_secret_access_key = ${PROD_SECRET}\n`,
+  );
+  writeFileSync(path.join(dir, 'config'), '[profile prod]\nregion = us-east-1\n');
+  writeFileSync(
+    path.join(dir, 'bridge.yaml'),
+    [
+      'regions: [us-east-1]',
+      'accounts:',
+      '  prod:',
+      '    profile: prod',
+      '  audit:',
+      `    role_arn: ${AUDIT_ROLE}`,
+      '    source: prod',
+      '    session_name: sql-audit',
+      // Short sessions: the emulator lets them expire during the test; the bridge must assume the role again.
+      '    duration_seconds: 2',
+      '  locked:',
+      `    role_arn: ${DENIED_ROLE}`,
+      '    source: prod',
+      '',
+    ].join('\n'),
+  );
+  emulator = await startEmulator([
+    '--completion-delay-ms',
+    '20',
+    '--access-key',
+    `${PROD_KEY}=${PROD_ID}`,
+    '--deny-role',
+    DENIED_ROLE,
+    '--min-session-seconds',
+    '1',
+  ]);
+  const prodCredentials = { accessKeyId: PROD_KEY, secretAccessKey: PROD_SECRET };
+  const sdk = (credentials: CloudControlClient['config']['credentials'] | typeof prodCredentials) => {
+    const c = new CloudControlClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials });
+    clients.push(c);
+    return c;
+  };
+  const audit = fromTemporaryCredentials({
+    params: { RoleArn: AUDIT_ROLE, RoleSessionName: 'seed' },
+    masterCredentials: prodCredentials,
+    clientConfig: { region: 'us-east-1', endpoint: emulator.endpoint },
+  });
+  await createProfiles(sdk(prodCredentials), [profile('prod-a')]);
+  await createProfiles(sdk(audit), [profile('audit-a'), profile('audit-b')]);
+  // The default account (any other key) is not configured: its profile must never show.
+  await createProfiles(sdk({ accessKeyId: 'AKIAOTHER', secretAccessKey: 'x' }), [profile('default-a')]);
+
+  bridge = await startBridge(
+    [
+      '--config',
+      path.join(dir, 'bridge.yaml'),
+      '--endpoint',
+      emulator.endpoint,
+      '--cache-ttl-ms',
+      '0',
+      ...ONLY_CONNECTOR_PROFILES,
+    ],
+    {
+      AWS_CONFIG_FILE: path.join(dir, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+      // Not the profile: these example keys must not be what reads the prod account.
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+    },
+  );
+}, 240000);
+
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await bridge?.stop();
+  await emulator?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a query over several accounts', () => {
+  it('fails by default, naming the account that failed, its region and the cause', async () => {
+    const { client } = await connect();
+    try {
+      const err = await client
+        .query('SELECT connector_profile_name, account_name FROM appflow.connector_profiles')
+        .then(
+          () => undefined,
+          (e: pg.DatabaseError) => e,
+        );
+      expect(err?.code).toBe('42501');
+      expect(err?.message).toContain('account "locked" (333333333333)');
+      expect(err?.message).toContain('us-east-1');
+      expect(err?.detail).toContain('assumed-role/denied');
+      // The connection keeps working.
+      expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("with aws.partial_results on, returns the readable accounts' rows and a WARNING naming the missing one", async () => {
+    const { client, notices } = await connect();
+    try {
+      await client.query('SET aws.partial_results = on');
+      const { rows } = await client.query(
+        'SELECT connector_profile_name, account_name, account_id FROM appflow.connector_profiles ORDER BY 1',
+      );
+      expect(rows).toEqual([
+        { connector_profile_name: 'audit-a', account_name: 'audit', account_id: '222222222222' },
+        { connector_profile_name: 'audit-b', account_name: 'audit', account_id: '222222222222' },
+        { connector_profile_name: 'prod-a', account_name: 'prod', account_id: PROD_ID },
+      ]);
+      const warnings = notices.filter((n) => n.severity === 'WARNING');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]!.message).toMatch(
+        /^no rows from account "locked" \(333333333333\) in us-east-1: .*denied/,
+      );
+      await client.query('RESET aws.partial_results');
+      await expect(client.query('SELECT count(*) FROM appflow.connector_profiles')).rejects.toMatchObject({
+        code: '42501',
+      });
+      await client.query("SET aws.partial_results = 'maybe'");
+      await expect(client.query('SELECT count(*) FROM appflow.connector_profiles')).rejects.toMatchObject({
+        code: '22023',
+        message: expect.stringContaining('aws.partial_results'),
+      });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('WHERE account_id = ... or account_name = ... reaches only that account', async () => {
+    const { client } = await connect();
+    try {
+      await resetCalls();
+      const byId = await client.query(
+        "SELECT connector_profile_name, account_name FROM appflow.connector_profiles WHERE account_id = '222222222222'",
+      );
+      expect(names(byId.rows)).toEqual(['audit-a', 'audit-b']);
+      expect((await calls()).ListResources).toBe(1);
+
+      await resetCalls();
+      const byName = await client.query(
+        "SELECT connector_profile_name, account_id FROM appflow.connector_profiles WHERE account_name = 'prod'",
+      );
+      expect(byName.rows).toEqual([{ connector_profile_name: 'prod-a', account_id: PROD_ID }]);
+      expect((await calls()).ListResources).toBe(1);
+
+      // EXPLAIN names the account each call goes to.
+      const plan = await client.query(
+        "EXPLAIN SELECT connector_profile_name FROM appflow.connector_profiles WHERE account_name IN ('prod', 'audit')",
+      );
+      const text = plan.rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n');
+      expect(text).toContain('ListResources AWS::AppFlow::ConnectorProfile in us-east-1 of account "prod"');
+      expect(text).toContain('ListResources AWS::AppFlow::ConnectorProfile in us-east-1 of account "audit"');
+      expect(text).not.toContain('"locked"');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('writes', () => {
+  it('an INSERT must name its account when several are configured, and lands in the one named', async () => {
+    const { client } = await connect();
+    try {
+      const insert = (columns: string, values: string) =>
+        client.query(
+          `INSERT INTO appflow.connector_profiles (connector_profile_name, connector_type, connection_mode${columns})
+           VALUES ('written'${values}) RETURNING connector_profile_name, account_name, account_id`,
+        );
+      await expect(insert('', ", 'Slack', 'Public'")).rejects.toMatchObject({
+        code: '23502',
+        message: expect.stringContaining('say which account'),
+        hint: expect.stringContaining('prod, audit, locked'),
+      });
+      const { rows } = await insert(', account_name', ", 'Slack', 'Public', 'audit'");
+      expect(rows).toEqual([
+        { connector_profile_name: 'written', account_name: 'audit', account_id: '222222222222' },
+      ]);
+
+      // The emulator holds it in the audit account only.
+      const stored = (await (await fetch(`${emulator.endpoint}/__admin/resources`)).json()) as Record<
+        string,
+        Record<string, Record<string, unknown>>
+      >;
+      expect(Object.keys(stored['222222222222/us-east-1']!['AWS::AppFlow::ConnectorProfile']!)).toContain(
+        'written',
+      );
+      expect(Object.keys(stored[`${PROD_ID}/us-east-1`]!['AWS::AppFlow::ConnectorProfile']!)).not.toContain(
+        'written',
+      );
+
+      // By id too; an account that is not configured is refused.
+      const byId = await insert(', account_id', ", 'Slack', 'Public', '111111111111'");
+      expect(byId.rows).toEqual([
+        { connector_profile_name: 'written', account_name: 'prod', account_id: PROD_ID },
+      ]);
+      await expect(insert(', account_id', ", 'Slack', 'Public', '999999999999'")).rejects.toMatchObject({
+        code: '22023',
+        message: expect.stringContaining('no configured account with id 999999999999'),
+      });
+
+      // DELETE goes to the account each row was read from.
+      const deleted = await client.query(
+        "DELETE FROM appflow.connector_profiles WHERE connector_profile_name = 'written' AND account_name IN ('prod', 'audit') RETURNING account_name",
+      );
+      expect(deleted.rows.map((r: { account_name: string }) => r.account_name).sort()).toEqual([
+        'audit',
+        'prod',
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('credentials', () => {
+  it('an assumed-role session that expires is assumed again', async () => {
+    const { client } = await connect();
+    try {
+      const read = () =>
+        client.query(
+          "SELECT connector_profile_name FROM appflow.connector_profiles WHERE account_name = 'audit'",
+        );
+      await resetCalls();
+      expect(names((await read()).rows)).toEqual(['audit-a', 'audit-b']);
+      const first = (await calls()).AssumeRole ?? 0;
+      expect(first).toBeGreaterThanOrEqual(1);
+      // The 2-second session is now expired at the emulator: a bridge that kept it would get ExpiredTokenException.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(names((await read()).rows)).toEqual(['audit-a', 'audit-b']);
+      expect((await calls()).AssumeRole).toBeGreaterThan(first);
+    } finally {
+      await client.end();
+    }
+  });
+});
