@@ -3,13 +3,14 @@
  * one by a role assumed from it, one whose role Cloud Control denies) against the emulator, which keeps
  * resources per account (by signing access key) and answers STS. Counted at the emulator.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
-import { startBridge, startEmulator, type Started } from './support/processes.js';
+import { fakeAwsEnv, projectRoot, startBridge, startEmulator, type Started } from './support/processes.js';
 import { createProfiles, ONLY_CONNECTOR_PROFILES } from './support/stack.js';
 
 const PROD_KEY = 'AKIAPRODEXAMPLE00001';
@@ -285,5 +286,71 @@ describe('credentials', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('without a configuration file', () => {
+  it('serves one account, named default, whose id STS gives', async () => {
+    const single = await startBridge([
+      '--endpoint',
+      emulator.endpoint,
+      '--region',
+      'us-east-1',
+      '--cache-ttl-ms',
+      '0',
+      ...ONLY_CONNECTOR_PROFILES,
+    ]);
+    const client = new pg.Client({ host: '127.0.0.1', port: single.port, user: 'postgres', database: 'aws' });
+    try {
+      await client.connect();
+      await resetCalls();
+      const { rows } = await client.query(
+        'SELECT connector_profile_name, account_id, account_name FROM appflow.connector_profiles',
+      );
+      // The emulator's default account: the example keys sign for it.
+      expect(rows).toEqual([
+        { connector_profile_name: 'default-a', account_id: '123456789012', account_name: 'default' },
+      ]);
+      expect((await calls()).GetCallerIdentity).toBe(1);
+      // Read once: the id is kept.
+      await client.query('SELECT account_id FROM appflow.connector_profiles');
+      expect((await calls()).GetCallerIdentity).toBe(1);
+    } finally {
+      await client.end();
+      await single.stop();
+    }
+  }, 240000);
+});
+
+describe('a configuration file with a mistake', () => {
+  const run = (yaml: string) => {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, yaml);
+    return spawnSync(process.execPath, [path.join(projectRoot, 'dist/server/main.js'), '--config', file], {
+      env: { ...process.env, ...fakeAwsEnv },
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+  };
+
+  it.each([
+    [
+      'accounts:\n  a:\n    regions: all\n',
+      'accounts.a.regions: all (discovering the enabled regions) is not supported yet',
+    ],
+    [
+      'accounts:\n  a:\n    profile: p\n    role_arn: arn:aws:iam::222222222222:role/r\n',
+      'give profile or role_arn, not both',
+    ],
+    ['accounts:\n  a:\n    rolearn: x\n', 'accounts.a: unknown key rolearn'],
+    [
+      'accounts:\n  a:\n    role_arn: arn:aws:iam::222222222222:role/r\n    source: b\n',
+      'accounts.a.source: b is no account of this file',
+    ],
+    ['accounts: [\n', 'not valid YAML'],
+  ])('%j stops the server with a message naming the key', (yaml, message) => {
+    const result = run(yaml);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
   });
 });
