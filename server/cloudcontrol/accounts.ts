@@ -1,6 +1,7 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { PgError, SqlState } from '../errors.js';
+import { untilAborted } from './cache.js';
 
 /** What the SDK's providers return: credentials, resolved (and refreshed) on demand. */
 export type AwsCredentialIdentityProvider = ReturnType<typeof fromIni>;
@@ -70,24 +71,28 @@ export class Account {
     return this.#knownId;
   }
 
-  /** The 12-digit account id: from the configuration, the role ARN, or one GetCallerIdentity (a failure is retried next time). */
+  /** The 12-digit account id: from the configuration, the role ARN, or one GetCallerIdentity (a failure is retried after a minute). */
   id(signal?: AbortSignal): Promise<string> {
     if (this.#knownId !== undefined) return Promise.resolve(this.#knownId);
-    this.#id ??= this.#callerAccount(signal).catch((err: unknown) => {
-      this.#id = undefined;
+    // A failure is kept a minute: a statement reading account_id does not wait for an unreachable STS each time.
+    // Shared by every statement that asks meanwhile, so no one statement's cancel stops it.
+    this.#id ??= this.#callerAccount().catch((err: unknown) => {
+      setTimeout(() => (this.#id = undefined), 60_000).unref();
       throw err;
     });
-    return this.#id;
+    return untilAborted(this.#id, signal);
   }
 
-  async #callerAccount(signal?: AbortSignal): Promise<string> {
+  async #callerAccount(): Promise<string> {
     const sts = new STSClient({
       region: this.regions[0] ?? 'us-east-1',
       ...(this.#stsEndpoint ? { endpoint: this.#stsEndpoint } : {}),
       ...(this.credentials ? { credentials: this.credentials } : {}),
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 5000, requestTimeout: 10000, throwOnRequestTimeout: true },
     });
     try {
-      const out = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+      const out = await sts.send(new GetCallerIdentityCommand({}));
       if (!out.Account) throw new Error('GetCallerIdentity answered without an Account');
       return out.Account;
     } finally {
@@ -172,7 +177,12 @@ export async function accountFor(
   if (found === undefined)
     throw new PgError(
       SqlState.invalid_parameter_value,
-      `no configured account ${pin.name !== undefined ? `named "${pin.name}"` : ''}${pin.name !== undefined && pin.id !== undefined ? ' and ' : ''}${pin.id !== undefined ? `with id ${pin.id}` : ''}`,
+      `no configured account ${[
+        pin.name === undefined ? '' : `named "${pin.name.slice(0, 64)}"`,
+        pin.id === undefined ? '' : `with id ${pin.id.slice(0, 64)}`,
+      ]
+        .filter(Boolean)
+        .join(' and ')}`,
       { hint: `The server's accounts: ${accounts.map((a) => a.name).join(', ')}.` },
     );
   return found;

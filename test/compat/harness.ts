@@ -118,6 +118,8 @@ export const COLUMNS: [string, string][] = [
   ['region', 'text'],
   ['data__identifier', 'text'],
   ['data__patchdocument', 'text'],
+  ['account_id', 'text'],
+  ['account_name', 'text'],
 ];
 
 /** Column descriptions from the registry schema (COMMENT ON COLUMN), as \d+, JDBC REMARKS and SQLAlchemy show them. */

@@ -72,6 +72,8 @@ describe('psycopg2', () => {
       data__patchdocument: null,
       connector_profile_arn: arnOf('eu-west-1', 'sf-eu'),
       connector_profile_name: 'sf-eu',
+      account_id: '123456789012',
+      account_name: 'default',
     });
   });
 

@@ -244,7 +244,8 @@ test('\\copy (query) to a CSV file and \\copy table to stdout', () => {
     'Private',
     '\\N',
   ]);
-  expect(sfEu.slice(8)).toEqual(['eu-west-1', 'sf-eu', '\\N']);
+  // The emulator's default account, which the bridge's example keys sign for; named `default` without a file.
+  expect(sfEu.slice(8)).toEqual(['eu-west-1', 'sf-eu', '\\N', '123456789012', 'default']);
 });
 
 test('PREPARE / EXECUTE / DEALLOCATE', async () => {
