@@ -273,7 +273,7 @@ describe('SQLAlchemy and pandas', () => {
 
   test('pandas read_sql_table reads every row of the default regions', () => {
     expect(out.read_sql_table).toEqual({
-      shape: [8, 11],
+      shape: [8, COLUMNS.length],
       columns: COLUMNS.map(([n]) => n),
       ids: allIds(),
       null_configs: 8,
