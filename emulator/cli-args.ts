@@ -1,4 +1,5 @@
 import type { EmulatorOptions } from './index.js';
+import { readSchemaFiles } from '../catalog/registry/extra-types.js';
 import { isOperationName } from './operations.js';
 
 export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
@@ -13,6 +14,8 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --deny-operation Op         answer AccessDeniedException to Op; repeatable
   --list-full-model GLOB      ListResources of matching types (AWS::AppFlow::*) returns the whole read model;
                               others list only their primary identifier properties, as many live types do; repeatable
+  --register-type FILE        a private type's registry schema (JSON; an array for several): DescribeType and
+                              Cloud Control serve it as registered in the account; repeatable
   --log-level L               pino level (default info)
   --help                      print this and exit
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz.`;
@@ -77,6 +80,9 @@ export function parseCliArgs(argv: string[]): EmulatorOptions {
       }
       case '--list-full-model':
         options.listFullModel = [...(options.listFullModel ?? []), ...value().split(',').filter(Boolean)];
+        break;
+      case '--register-type':
+        options.registerTypes = [...(options.registerTypes ?? []), ...readSchemaFiles(value(), flag)];
         break;
       case '--log-level':
         options.logLevel = value() as EmulatorOptions['logLevel'];

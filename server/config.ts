@@ -33,6 +33,8 @@ export interface ServerConfig {
   metricsPort?: number;
   /** `--types`: globs over type names selecting the resource types served; empty: every type. */
   types: string[];
+  /** `--extra-types`: private and third-party type names (read with DescribeType at start) or schema files. */
+  extraTypes: string[];
 }
 
 const usage = `Usage: aws-sql-bridge [options]
@@ -53,6 +55,9 @@ const usage = `Usage: aws-sql-bridge [options]
                              of memory each (default 2, or 1 on a single CPU)
   --types <glob>[,<glob>...]  resource types to serve, e.g. 'AWS::AppFlow::*,AWS::S3::Bucket'
                              (default: every type of the registry snapshot, about 1,200)
+  --extra-types <name|file>[,...]  serve private and third-party types too: a name (MyOrg::Service::Thing)
+                             is read with CloudFormation DescribeType in the first region at start; a
+                             schema file (a path, * allowed in its last part) is read from disk
   --max-connections <n>      client connections at once, starting ones included; more get 53300 (default 100)
   --max-startup-connections <n>  connections still starting up or authenticating at once (default 64)
   --authentication-timeout <s>   seconds a client has to finish startup and authentication (default 60)
@@ -92,6 +97,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'shutdown-timeout': { type: 'string', default: '30' },
       'metrics-port': { type: 'string' },
       types: { type: 'string', multiple: true },
+      'extra-types': { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
   });
@@ -167,6 +173,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     shutdownTimeoutMs: Math.round(shutdownTimeout * 1000),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     types: parseTypes(values.types ?? []),
+    extraTypes: (values['extra-types'] ?? [])
+      .flatMap((v) => v.split(',').map((e) => e.trim()))
+      .filter(Boolean),
   };
 }
 

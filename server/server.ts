@@ -73,7 +73,17 @@ export async function startServer(
     );
 
   await loadParser();
-  const catalog = selectCatalog(config.types);
+  // DescribeType goes where Cloud Control calls go: --endpoint (the emulator answers both) or the SDK's own.
+  const extraTypes =
+    config.extraTypes.length === 0
+      ? []
+      : await (
+          await import('../catalog/registry/extra-types.js')
+        ).loadExtraTypes(config.extraTypes, {
+          region: config.regions[0],
+          endpoint: endpoint ?? config.endpoint,
+        });
+  const catalog = selectCatalog(config.types, extraTypes);
   const engine: EngineLike = await EnginePool.start({
     ddl: catalogDdl(catalog),
     engines: config.engines,

@@ -1,7 +1,7 @@
 import { GetResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { resources } from '../catalog/cloud-control/resources.js';
-import { buildCatalog, catalog as shippedCatalog, definitions, requestsTables } from '../catalog/index.js';
+import { buildCatalog, allDefinitions, catalog as shippedCatalog, requestsTables } from '../catalog/index.js';
 import { emulatorClient } from '../emulator/client.js';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
 import { loadParser, parseStatements } from '../server/plan/parse.js';
@@ -13,7 +13,7 @@ import { createProfiles, TYPE_NAME } from './support/stack.js';
 
 useFakeAwsEnvironment();
 
-const connectorProfile = definitions.find((d) => d.typeName === TYPE_NAME)!;
+const connectorProfile = allDefinitions().find((d) => d.typeName === TYPE_NAME)!;
 
 /** A type the emulator serves and the bridge's catalog does not have: only cloud_control.resources reaches it. */
 const OTHER_TYPE = 'Example::AppFlow::ConnectorProfile';
