@@ -302,6 +302,39 @@ test('timeoutMs stands in for statement_timeout, which PGlite does not honour', 
   ).toEqual([['5']]);
 });
 
+// Enough rows that loading them takes longer than the cancel grace (500 ms) and the timeouts below.
+const manyRows = Array.from({ length: 200_000 }, (_, i) => ({ a: `row ${i}`, j: { i }, n: i }));
+
+test('a cancel while the rows load stops the unit without a restart, however long the load takes', async () => {
+  const before = engine.stats;
+  const unit = {
+    settings: [],
+    load: [{ table: 'appflow.t', rows: manyRows }],
+    messages: query('SELECT count(*) FROM appflow.t'),
+  };
+  const running = engine.run(unit);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  engine.cancel(unit);
+  await expect(running).rejects.toMatchObject({ code: '57014' });
+  expect(textRows(await engine.run({ settings: [], load: [], messages: query('SELECT 6') }))).toEqual([
+    ['6'],
+  ]);
+  expect(engine.stats.restarts).toBe(before.restarts);
+  expect(engine.stats.cancels).toBe(before.cancels + 1);
+}, 60000);
+
+test('timeoutMs counts the statement, not the loading of its rows', async () => {
+  const t0 = performance.now();
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows: manyRows }],
+    messages: query('SELECT count(*) FROM appflow.t'),
+    timeoutMs: 300,
+  });
+  expect(performance.now() - t0).toBeGreaterThan(300);
+  expect(textRows(reply)).toEqual([['200000']]);
+}, 60000);
+
 test('messages without a Sync, and named statements, leave nothing behind', async () => {
   const partial = await engine.run({
     settings: [],

@@ -145,16 +145,19 @@ export class EnginePool implements EngineLike {
   private pick(job: Job): Slot | null | undefined {
     const ready: Slot[] = [];
     let down: Slot | undefined;
+    // Engines that can serve now or soon: one whose last start failed serves nobody until a unit retries it.
+    let usable = 0;
     for (const slot of this.slots) {
-      if (slot.job) continue;
       const state = slot.engine.state;
+      if (state !== 'down' && state !== 'closed') usable++;
+      if (slot.job) continue;
       if (state === 'ready') ready.push(slot);
       else if (state === 'down') down ??= slot;
       else if (state === 'starting' || state === 'stopping') this.watch(slot);
     }
     if (ready.length === 0) return down ?? null;
     const owner = job.unit.owner;
-    if (owner && this.longOwners.has(owner) && this.slots.length > 1 && ready.length < 2) return undefined;
+    if (owner && this.longOwners.has(owner) && usable > 1 && ready.length < 2) return undefined;
     return ready[0];
   }
 
