@@ -63,26 +63,30 @@ function filesUnder(dir: string): string[] {
   });
 }
 
+/**
+ * An endless statement that first reads the table: the bridge's log of its ListResources call (at debug) says
+ * when the statement has gone on to the engine.
+ */
+const listingEndless = (inRegion: string) => `WITH RECURSIVE r(n) AS (
+    SELECT count(*) FROM appflow.connector_profiles WHERE region = '${inRegion}'
+    UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r`;
+const listCalls = (from: number) =>
+  loggedSince(from, 'cloud control call').filter((l) => l.operation === 'ListResources').length;
+
 /** The bridge's log lines since `from` (an offset in its output) with a given msg. */
 const loggedSince = (from: number, msg: string) => jsonLogLines(bridge.output().slice(from), msg);
 
 describe('1. a closed connection stops its work; long work cannot hold every engine', () => {
   test('two clients killed in endless statements: a third client is answered at once', async () => {
     const before = bridge.output().length;
-    // One plain statement, one multi-statement Query: neither may go on once its client is gone. Each first
-    // reads the table, so the bridge's log of that ListResources call says when it has gone on to the engine
-    // (in two regions: the same read at once would be one shared call).
-    const listingEndless = (inRegion: string) => `WITH RECURSIVE r(n) AS (
-        SELECT count(*) FROM appflow.connector_profiles WHERE region = '${inRegion}'
-        UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r`;
+    // One plain statement, one multi-statement Query: neither may go on once its client is gone (in two
+    // regions: the same read at once would be one shared call).
     const clients = [
       spawnPsql(conn(), [listingEndless(region)]),
       spawnPsql(conn(), [`${listingEndless('eu-west-1')}; ${endless}; ${endless}`]),
     ];
-    const listed = () =>
-      loggedSince(before, 'cloud control call').filter((l) => l.operation === 'ListResources').length;
     // Both fetches answered: nothing is left between them and the engines but the bridge's own code.
-    await eventually('both statements reach the engines', () => listed() === 2);
+    await eventually('both statements reach the engines', () => listCalls(before) === 2);
     for (const c of clients) c.kill('SIGKILL');
     const killed = Date.now();
     const c = await client();
@@ -104,10 +108,11 @@ describe('1. a closed connection stops its work; long work cannot hold every eng
 
   test('messages the client sent before it went away do not run after it is gone', async () => {
     const raw = await RawClient.connect(bridge.port);
+    const before = bridge.output().length;
     // An endless Query, then a pipelined INSERT: once the socket closes, the cancel ends the first, and the
     // INSERT, already received, must not run for nobody (it would create an AWS resource).
     raw.send(
-      serialize.query(endless),
+      serialize.query(listingEndless(region)),
       serialize.parse({
         text: `INSERT INTO appflow.connector_profiles (region, connector_profile_name, connector_type, connection_mode)
                  VALUES ('${region}', 'after-close', 'Zendesk', 'Public')`,
@@ -116,12 +121,19 @@ describe('1. a closed connection stops its work; long work cannot hold every eng
       serialize.execute({}),
       serialize.sync(),
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    await eventually('the endless statement reaches the engine', () => listCalls(before) === 1);
     raw.socket.destroy();
+    // Once the session has ended, nothing more of it can run.
+    await eventually('the session ends', () =>
+      loggedSince(before, 'disconnected').some((l) => l.session === raw.processId),
+    );
+    // Its one statement was cancelled; the INSERT never ran.
+    const ran = loggedSince(before, 'statement')
+      .concat(loggedSince(before, 'statement failed'))
+      .filter((l) => l.session === raw.processId);
+    expect(ran).toEqual([expect.objectContaining({ kind: 'select', code: '57014' })]);
     const c = await client();
     try {
-      // Long enough for the INSERT (a CreateResource, 20 ms in the emulator) to have run if it were going to.
-      await new Promise((r) => setTimeout(r, 2000));
       const r = await c.query(
         `SELECT count(*)::int AS n FROM appflow.connector_profiles
           WHERE region = $1 AND connector_profile_name = 'after-close'`,

@@ -20,6 +20,8 @@ export interface PsqlOptions {
   /** `-t`: rows only, no header or row count. */
   tuplesOnly?: boolean;
   stdin?: string | Buffer;
+  /** `-f`: a script file, run as a user runs a .sql file (errors name the file and line). */
+  file?: string;
   variables?: Record<string, string>;
   tags?: boolean;
   sslmode?: string;
@@ -42,6 +44,7 @@ function psqlCommand(
   if (options.tuplesOnly) args.push('-t');
   for (const [k, v] of Object.entries(options.variables ?? {})) args.push('-v', `${k}=${v}`);
   for (const c of commands) args.push('-c', c);
+  if (options.file) args.push('-f', options.file);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PGPASSWORD: conn.password ?? '',
@@ -84,7 +87,7 @@ export function psqlAsync(
 ): Promise<PsqlResult> {
   const { args, env } = psqlCommand(conn, commands, options);
   return new Promise((resolve, reject) => {
-    const child = spawn('psql', args, { env });
+    const child = spawn('psql', args, { env, timeout: 60000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
