@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fakeAwsEnv, projectRoot } from './support/processes.js';
+import { fakeAwsEnv, jsonLogLines, projectRoot } from './support/processes.js';
 
 const main = path.join(projectRoot, 'dist/server/main.js');
 // eslint-disable-next-line no-control-regex
@@ -62,10 +62,7 @@ test('on a terminal the logs are one readable line per event, not JSON', async (
 test('off a terminal, and with --log-format json on one, each log line is pino JSON', async () => {
   for (const run of [await demoOutput(false), await demoOutput(true, ['--log-format', 'json'])]) {
     expect(run.code).toBe(0);
-    const json = run.out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    const json = jsonLogLines(run.out);
     expect(json).toContainEqual(
       expect.objectContaining({ level: 40, msg: expect.stringContaining('no password configured') }),
     );

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { parseErrorFields, splitBackendMessages, type BackendFrame } from '../se
 import { acceptConnection, type Connection, type WireOptions } from '../server/wire/connection.js';
 import * as frontend from '../server/wire/frontend-serializer.js';
 import type { FrontendMessage } from '../server/wire/messages.js';
+import { psqlAsync } from './support/psql.js';
 
 interface TestServer {
   port: number;
@@ -348,9 +349,9 @@ describe('SSL', () => {
       auth: { method: 'scram-sha-256', users: { u: 'pw' } },
     });
     try {
-      const out = await psql(server.port, 'require', 'pw');
-      expect(out.code).toBe(0);
-      expect(out.stdout).toContain('1');
+      const out = await selectOne(server.port, 'require', 'pw');
+      expect(out.status).toBe(0);
+      expect(out.stdout).toBe('1\n');
       expect((await server.accepted.at(-1))!.tls).toBe(true);
     } finally {
       await server.close();
@@ -374,13 +375,13 @@ describe('SSL', () => {
   test('without tls configured, SSLRequest gets N and psql sslmode=prefer continues in cleartext', async () => {
     const server = await startServer({ auth: { method: 'scram-sha-256', users: { u: 'pw' } } });
     try {
-      const out = await psql(server.port, 'prefer', 'pw');
+      const out = await selectOne(server.port, 'prefer', 'pw');
       expect(out.stderr).toBe('');
-      expect(out.code).toBe(0);
-      expect(out.stdout).toContain('1');
+      expect(out.status).toBe(0);
+      expect(out.stdout).toBe('1\n');
 
-      const bad = await psql(server.port, 'prefer', 'nope');
-      expect(bad.code).not.toBe(0);
+      const bad = await selectOne(server.port, 'prefer', 'nope');
+      expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('password authentication failed for user "u"');
 
       const raw = new RawClient(server.port);
@@ -396,30 +397,12 @@ describe('SSL', () => {
   });
 });
 
-function psql(
-  port: number,
-  sslmode: string,
-  password: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      '/usr/bin/psql',
-      [
-        '-X',
-        '-A',
-        '-t',
-        `host=127.0.0.1 port=${port} user=u dbname=aws sslmode=${sslmode}`,
-        '-c',
-        'select 1',
-      ],
-      { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' }, timeout: 20000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+/** psql 15 running `select 1` as user u (without blocking: the server under test runs in this process). */
+const selectOne = (port: number, sslmode: string, password: string) =>
+  psqlAsync({ host: '127.0.0.1', port, user: 'u', database: 'aws', password }, ['select 1'], {
+    sslmode,
+    tuplesOnly: true,
   });
-}
 
 describe('startup framing', () => {
   test('CancelRequest calls onCancelRequest with the key and closes', async () => {
