@@ -101,7 +101,9 @@ describe('keys pinned by another table’s rows', () => {
     // profile-007, profile-123 (two flows), profile-499, gone (no row): 4 distinct keys, in us-east-1 only.
     expect(calls[getProfile]).toBe(4);
     expect(calls[listProfiles]).toBeUndefined();
-    expect(pinned.rows.map((r) => [r.flow_name, r.region, r.connector_profile_name, r.connector_type])).toEqual([
+    expect(
+      pinned.rows.map((r) => [r.flow_name, r.region, r.connector_profile_name, r.connector_type]),
+    ).toEqual([
       ['flow-a', 'us-east-1', 'profile-007', 'Slack'],
       ['flow-b', 'us-east-1', 'profile-123', 'Slack'],
       ['flow-c', 'us-east-1', 'profile-123', 'Slack'],
@@ -196,7 +198,9 @@ describe('EXPLAIN and EXPLAIN ANALYZE', () => {
     const cc = lines.slice(lines.findIndex((l) => l.startsWith('Cloud Control:')));
     const ms = String.raw`\d+\.\d`;
     expect(cc).toHaveLength(6);
-    expect(cc[0]).toMatch(new RegExp(String.raw`^Cloud Control: appflow\.flows \(actual time=${ms} ms, calls=7\)$`));
+    expect(cc[0]).toMatch(
+      new RegExp(String.raw`^Cloud Control: appflow\.flows \(actual time=${ms} ms, calls=7\)$`),
+    );
     expect(cc.slice(1, 4).sort().join('\n')).toMatch(
       new RegExp(
         [
@@ -212,7 +216,9 @@ describe('EXPLAIN and EXPLAIN ANALYZE', () => {
       ),
     );
     expect(cc[5]).toMatch(
-      new RegExp(String.raw`^  GetResource ${TYPE_NAME} in us-east-1: 4 sent, 1 not found, ${ms}\.\.${ms} ms each$`),
+      new RegExp(
+        String.raw`^  GetResource ${TYPE_NAME} in us-east-1: 4 sent, 1 not found, ${ms}\.\.${ms} ms each$`,
+      ),
     );
     // It ran: the calls it shows are the calls made.
     expect(await stack.calls()).toMatchObject({ [getProfile]: 4, [`GetResource ${FLOW}`]: 5 });
@@ -229,7 +235,9 @@ describe('EXPLAIN and EXPLAIN ANALYZE', () => {
       const lines = (await c.query(sql)).rows.map((r: Record<string, string>) => r['QUERY PLAN']!);
       const cc = lines.slice(lines.findIndex((l) => l.startsWith('Cloud Control:')));
       expect(cc).toHaveLength(2);
-      expect(cc[0]).toMatch(/^Cloud Control: appflow\.connector_profile \(actual time=\d+\.\d ms, calls=0\)$/);
+      expect(cc[0]).toMatch(
+        /^Cloud Control: appflow\.connector_profile \(actual time=\d+\.\d ms, calls=0\)$/,
+      );
       expect(cc[1]).toBe(`  GetResource ${TYPE_NAME} in us-east-1: 0 sent, 2 cached`);
     } finally {
       await c.end();

@@ -54,7 +54,10 @@ export function pinKeys(quals: unknown, entries: Entry[], scope: PinScope): void
       const target = bind(cmp.column);
       if (!target || target === cmp.source || !pinnable.includes(target)) continue;
       for (const read of target.reads) {
-        if (isKey(read.table, column)) setKey(read, column, cmp.values);
+        if (!isKey(read.table, column)) continue;
+        // A value from rows is compared as text: a key of another type could equal it in another spelling.
+        if (cmp.values.some((v) => v.kind === 'rows') && !isText(read.table, column)) continue;
+        setKey(read, column, cmp.values);
       }
     }
   }
@@ -62,6 +65,10 @@ export function pinKeys(quals: unknown, entries: Entry[], scope: PinScope): void
 
 function hasColumn(table: Table, column: string): boolean {
   return table.columns.some((c) => c.name === column);
+}
+
+function isText(table: Table, column: string): boolean {
+  return table.columns.some((c) => c.name === column && c.type === 'text');
 }
 
 /** A column the table's fetch can be narrowed by (catalog `key`): `operation` may be a plain column elsewhere. */

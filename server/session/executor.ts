@@ -308,7 +308,8 @@ export class Executor {
       if (reply.error) throw reply.error;
       // After the engine's plan: its first line stays the top node's costs, which postgres_fdw's
       // use_remote_estimate parses.
-      if (callPlan === 'lines' || callPlan === 'made') reply.result.rows.push(...planned.map((line) => dataRow([line])));
+      if (callPlan === 'lines' || callPlan === 'made')
+        reply.result.rows.push(...planned.map((line) => dataRow([line])));
       const values = replies[at + 1]?.result.rows[0];
       if (setConfigs.length && values)
         reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));

@@ -296,7 +296,7 @@ async function keySets(
         );
         const keys = tuples as string[][];
         return keys.length > maxRowsKeys ? undefined : { columns: group.map(([c]) => c), keys };
-      } catch (err) {
+      } catch {
         if (signal.aborted) throw signal.reason;
         return undefined;
       }
@@ -308,8 +308,7 @@ async function keySets(
   const valuesOf = (g: { columns: KeyColumn[]; keys: string[][] }): Keys =>
     Object.fromEntries(g.columns.map((c, i) => [c, [...new Set(g.keys.map((t) => t[i]!))]]));
   const byRegion = done.length === 1 && done[0]!.columns.includes('region') && done[0]!.columns.length > 1;
-  if (!byRegion)
-    return { sets: [Object.assign({}, read.fixed, ...done.map(valuesOf)) as Keys], keys: count };
+  if (!byRegion) return { sets: [Object.assign({}, read.fixed, ...done.map(valuesOf)) as Keys], keys: count };
   const group = done[0]!;
   const at = group.columns.indexOf('region');
   const regions = [...new Set(group.keys.map((t) => t[at]!))];
