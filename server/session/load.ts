@@ -325,6 +325,7 @@ async function keySets(
  * the reads made: sent (their pages), answered by the read cache, or joined to an identical read in flight.
  */
 export function analyzeLines(traces: Loaded['traces']): string[] {
+  if (traces.length === 0) return ['Cloud Control: no call'];
   const lines: string[] = [];
   for (const { table, ms, keys, reads } of traces) {
     const calls = reads.reduce((n, r) => n + (r.outcome === 'sent' ? (r.pages ?? 1) : 0), 0);
