@@ -119,6 +119,20 @@ describe('keys pinned by another table’s rows', () => {
     expect(pinned.rows).toEqual(full.rows);
   }, 60000);
 
+  test('a collection table lists, then reads only the listed profiles that have a key', async () => {
+    const sql = (profiles: string) =>
+      `SELECT f.flow_name, p.connector_type FROM appflow.flows f JOIN ${profiles} p ON ${joinOn} ORDER BY 1`;
+    const pinned = await query(sql('appflow.connector_profiles'));
+    const calls = await stack.calls();
+    expect(calls[getProfile]).toBe(3);
+    expect(calls[listProfiles]).toBeGreaterThanOrEqual(1);
+    await stack.resetCalls();
+    const full = await query(sql('(SELECT * FROM appflow.connector_profiles OFFSET 0)'));
+    expect((await stack.calls())[getProfile]).toBe(502);
+    expect(pinned.rows).toEqual(full.rows);
+    expect(pinned.rows).toHaveLength(4);
+  }, 60000);
+
   test('an outer join keeps every flow; the profiles it reads are still only those named', async () => {
     const r = await query(
       `SELECT f.flow_name, p.connector_type FROM appflow.flows f
@@ -189,6 +203,15 @@ describe('EXPLAIN and EXPLAIN ANALYZE', () => {
       `  keys from appflow.flows (appflow.flows AS f): region = f.region, data__identifier = f.source_flow_config ->> 'ConnectorProfileName'`,
       `    GetResource ${TYPE_NAME} per distinct key, in each key's region (after appflow.flows is read, over 500 keys read as without them)`,
     ]);
+    const collection = await planOf(
+      `EXPLAIN SELECT p.connector_type FROM appflow.flows f JOIN appflow.connector_profiles p ON ${joinOn}`,
+    );
+    expect(collection.slice(collection.indexOf('Cloud Control: appflow.connector_profiles'))).toEqual([
+      'Cloud Control: appflow.connector_profiles',
+      `  keys from appflow.flows (appflow.flows AS f): region = f.region, data__identifier = f.source_flow_config ->> 'ConnectorProfileName'`,
+      `    ListResources ${TYPE_NAME} in each key's region (all pages; after appflow.flows is read, over 500 keys read as without them)`,
+      `      then GetResource ${TYPE_NAME} for each resource listed that has a key`,
+    ]);
     expect(await stack.calls()).toEqual({});
   });
 
@@ -222,6 +245,7 @@ describe('EXPLAIN and EXPLAIN ANALYZE', () => {
     );
     // It ran: the calls it shows are the calls made.
     expect(await stack.calls()).toMatchObject({ [getProfile]: 4, [`GetResource ${FLOW}`]: 5 });
+    expect((await planOf('EXPLAIN ANALYZE SELECT 1')).at(-1)).toBe('Cloud Control: no call');
   });
 
   test('EXPLAIN ANALYZE marks the reads the read cache answered', async () => {
