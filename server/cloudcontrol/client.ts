@@ -23,6 +23,7 @@ import { ReadCache, untilAborted } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests } from './requests.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+import { startRead } from './trace.js';
 
 export interface CloudControlOptions {
   /** Override (the emulator); else the SDK's own resolution (AWS_ENDPOINT_URL_CLOUDCONTROL honoured by the SDK). */
@@ -475,10 +476,13 @@ export class CloudControl {
   ): Promise<Description | undefined> {
     const typeName = table.resource.typeName;
     const info = { operation: 'GetResource', region, typeName, identifier };
+    const key = this.#key(region, typeName, 'GetResource', identifier);
+    const traced = startRead({ operation: 'GetResource', typeName, region }, this.#cache.has(key));
     try {
       const got = (await this.#cache.get(
-        this.#key(region, typeName, 'GetResource', identifier),
+        key,
         async (shared): Promise<Got> => {
+          traced.sent();
           const out = await this.call(info, shared, (client) =>
             client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
               abortSignal: shared,
@@ -489,11 +493,15 @@ export class CloudControl {
         },
         signal,
       )) as Got;
+      traced.end({ found: true });
       return got.description;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // Not cached (only successes are), so a resource created a moment later is seen at once.
-      if (isResourceNotFound(err)) return undefined;
+      if (isResourceNotFound(err)) {
+        traced.end({ found: false });
+        return undefined;
+      }
       throw pgErrorFromAws(err, { operation: 'GetResource', table, region, identifier });
     }
   }
@@ -507,12 +515,19 @@ export class CloudControl {
   ): Promise<Description[]> {
     const typeName = table.resource.typeName;
     const resourceModel = model === undefined ? undefined : JSON.stringify(model);
+    const key = this.#key(region, typeName, 'ListResources', resourceModel);
+    const traced = startRead({ operation: 'ListResources', typeName, region }, this.#cache.has(key));
+    let pages = 0;
     try {
       const listed = (await this.#cache.get(
-        this.#key(region, typeName, 'ListResources', resourceModel),
-        (shared) => this.#listPages(typeName, region, resourceModel, shared),
+        key,
+        (shared) => {
+          traced.sent();
+          return this.#listPages(typeName, region, resourceModel, shared, () => pages++);
+        },
         signal,
       )) as Listed;
+      traced.end(pages > 0 ? { pages } : {});
       return listed.descriptions;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
@@ -525,6 +540,7 @@ export class CloudControl {
     region: string,
     resourceModel: string | undefined,
     signal: AbortSignal,
+    onPage: () => void,
   ): Promise<Listed> {
     const descriptions: Description[] = [];
     const seen = new Set<string>();
@@ -541,6 +557,7 @@ export class CloudControl {
           { abortSignal: signal },
         ),
       );
+      onPage();
       descriptions.push(...(out.ResourceDescriptions ?? []).map(describe));
       token = out.NextToken || undefined;
       // A service that hands back a token it already gave would otherwise page forever.
@@ -655,7 +672,7 @@ function withModel(d: Description, model: ListModel | undefined): Description {
  * Whether the statement reads a column a list does not give: a list is sure to hold only region, the identifier
  * and its part properties (and the parents it was listed under); write-only columns are NULL whatever is read.
  */
-function needsGet(table: ResourceTable, columns: NeededColumns): boolean {
+export function needsGet(table: ResourceTable, columns: NeededColumns): boolean {
   const def = table.resource.definition;
   if (def.listsWholeModel) return false;
   const parents = def.listRequires ?? [];

@@ -29,7 +29,7 @@ import { copyInResponse, dataRow, noticeResponse, parameterStatus } from '../wir
 import { clientCodec, clientEncodingName } from '../wire/encoding.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
-import { callPlanFor, loadFor, type ParamValues } from './load.js';
+import { analyzeLines, callPlanFor, loadFor, type ParamValues } from './load.js';
 import {
   emptyResult,
   EngineError,
@@ -205,8 +205,9 @@ export class Executor {
         const { query, analyze, options } = explainOf(stmt);
         if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind)) {
           // Without ANALYZE nothing runs: no row is fetched, and a text plan ends with the calls a run would make.
-          if (analyze) return this.inEngine(stmt, invocation);
           const text = options.format === undefined || String(options.format).toLowerCase() === 'text';
+          // ANALYZE runs it: a text plan ends with the calls made.
+          if (analyze) return this.inEngine(stmt, invocation, 0, text ? 'made' : undefined);
           return this.inEngine(stmt, invocation, 0, text ? 'lines' : 'none');
         }
         if (analyze)
@@ -267,20 +268,24 @@ export class Executor {
 
   /**
    * Runs the statement in the engine over its tables' rows. `callPlan` (EXPLAIN without ANALYZE): fetch nothing,
-   * and with 'lines' put the Cloud Control calls a run would make after the engine's plan.
+   * and with 'lines' put the Cloud Control calls a run would make after the engine's plan; 'made' (EXPLAIN
+   * ANALYZE in text): fetch, and put the calls made there.
    */
   private inEngine(
     stmt: ParsedStatement,
     invocation: Invocation,
     replyIndex = 0,
-    callPlan?: 'lines' | 'none',
+    callPlan?: 'lines' | 'none' | 'made',
   ): Promise<Result> {
     return this.statement(async (signal, notices) => {
-      const planned =
-        callPlan === undefined
-          ? []
-          : callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud);
-      const load = callPlan === undefined ? await this.load(stmt, invocation.params, signal, notices) : [];
+      const fetches = callPlan === undefined || callPlan === 'made';
+      const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices) : undefined;
+      const load = loaded?.load ?? [];
+      const planned = !fetches
+        ? callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud)
+        : callPlan === 'made'
+          ? analyzeLines(loaded!.traces)
+          : [];
       const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt)];
       const setConfigs = setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
@@ -303,7 +308,8 @@ export class Executor {
       if (reply.error) throw reply.error;
       // After the engine's plan: its first line stays the top node's costs, which postgres_fdw's
       // use_remote_estimate parses.
-      if (callPlan === 'lines') reply.result.rows.push(...planned.map((line) => dataRow([line])));
+      if (callPlan === 'lines' || callPlan === 'made')
+        reply.result.rows.push(...planned.map((line) => dataRow([line])));
       const values = replies[at + 1]?.result.rows[0];
       if (setConfigs.length && values)
         reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));
@@ -389,7 +395,7 @@ export class Executor {
         {
           runRewritten: async (sql) =>
             this.runUnit(
-              await this.load(stmt, invocation.params, signal, notices),
+              (await this.load(stmt, invocation.params, signal, notices)).load,
               invocation.messages(sql, 'text'),
             ),
           runReturning: (sql, table, rows) =>
@@ -497,7 +503,18 @@ export class Executor {
   private load(stmt: ParsedStatement, params: ParamValues, signal: AbortSignal, notices: Buffer[]) {
     const onNotice = (message: string) =>
       notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
-    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal);
+    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal, (load, sql) =>
+      this.evaluate(load, sql),
+    );
+  }
+
+  /** A query of the bridge's own over loaded rows (keys from another table's rows), with the session's settings. */
+  private async evaluate(load: EngineUnit['load'], sql: string): Promise<(string | null)[][]> {
+    const messages = serializeFrontend({ type: 'Query', sql });
+    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this };
+    const reply = singleResult(await this.services.engine.run(unit));
+    if (reply.error) throw reply.error;
+    return reply.result.rows.map(dataRowTexts);
   }
 
   private async runUnit(load: EngineUnit['load'], messages: Buffer, replyIndex = 0): Promise<Result> {
