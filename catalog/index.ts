@@ -3,8 +3,9 @@ import { buildCatalog } from './build-catalog.js';
 import { resourceRequests } from './cloud-control/resource-requests.js';
 import { resourceTypes } from './cloud-control/resource-types.js';
 import { resources } from './cloud-control/resources.js';
+import { sessions } from './cloud-control/sessions.js';
 import { registryDefinitions, typeFilter } from './registry/definitions.js';
-import type { Catalog, RequestsTable, ResourceDefinition, ResourceTypesTable } from './types.js';
+import type { Catalog, ResourceDefinition, ResourceTable, Table } from './types.js';
 
 export type * from './types.js';
 export { buildCatalog } from './build-catalog.js';
@@ -20,10 +21,11 @@ export { typeFilter } from './registry/definitions.js';
 export const definitions: readonly ResourceDefinition[] = registryDefinitions();
 
 /** Tables over Cloud Control itself rather than a resource type, declared as they are. */
-export const requestsTables: readonly (RequestsTable | ResourceTypesTable)[] = [
+export const requestsTables: readonly Exclude<Table, ResourceTable>[] = [
   resourceRequests,
   resourceTypes,
   resources,
+  sessions,
 ];
 
 /** Every type of the snapshot. */

@@ -66,7 +66,10 @@ export function callPlanFor(
   return lines;
 }
 
-/** Fetches, from Cloud Control, the rows of every catalog table the statement reads. */
+/**
+ * Fetches, from Cloud Control, the rows of every catalog table the statement reads; cloud_control.sessions's rows
+ * are `sessionRows()`, the server's sessions now.
+ */
 export async function loadFor(
   stmt: ParsedStatement,
   params: ParamValues,
@@ -74,12 +77,16 @@ export async function loadFor(
   cloud: CloudControl,
   onNotice: (message: string) => void,
   signal: AbortSignal,
+  sessionRows: () => Record<string, unknown>[] = () => [],
 ): Promise<EngineUnit['load']> {
   if (returnsNoRows(stmt)) return [];
   return Promise.all(
     readPlan(stmt, params, catalog).map(async ({ table, keys, columns }) => ({
       table: `${table.schema}.${table.name}`,
-      rows: await cloud.fetchRows(table, keys, onNotice, signal, columns),
+      rows:
+        table.kind === 'sessions'
+          ? sessionRows()
+          : await cloud.fetchRows(table, keys, onNotice, signal, columns),
     })),
   );
 }
