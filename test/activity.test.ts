@@ -31,17 +31,22 @@ test('cloud_control.sessions shows a session active in a slow fan-out, with its 
   try {
     const slowPid = (await slow.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
     await slow.query('BEGIN');
-    await stack.setFaults({ latencyMs: { GetResource: 2000 } });
+    await stack.setFaults({ latencyMs: { GetResource: 4000 } });
     let fanOut: Promise<pg.QueryResult> | undefined;
     try {
-      // SELECT * reads each listed resource with GetResource: three calls, each held 2 s by the emulator.
+      // SELECT * reads each listed resource with GetResource: three calls, each held 4 s by the emulator.
       fanOut = slow.query('SELECT * FROM appflow.connector_profiles WHERE region = $1', [region]);
-      await new Promise((r) => setTimeout(r, 800));
-      const { rows } = await watcher.query(
-        `SELECT pid, usename, application_name, client_addr, state, statement_kind, calls_in_flight, calls_done,
-                statement_start <= now() AS started_before, backend_start <= statement_start AS connected_before
-           FROM cloud_control.sessions ORDER BY application_name`,
-      );
+      // Watched until the list is done and the reads are sent (the machine may be slow to get there).
+      let rows: Record<string, unknown>[] = [];
+      for (const until = Date.now() + 3000; Date.now() < until;) {
+        ({ rows } = await watcher.query(
+          `SELECT pid, usename, application_name, client_addr, state, statement_kind, calls_in_flight, calls_done,
+                  statement_start <= now() AS started_before, backend_start <= statement_start AS connected_before
+             FROM cloud_control.sessions ORDER BY application_name`,
+        ));
+        if (rows[0]?.calls_in_flight === '3') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       expect(rows).toEqual([
         {
           pid: String(slowPid),
@@ -56,6 +61,23 @@ test('cloud_control.sessions shows a session active in a slow fan-out, with its 
           connected_before: true,
         },
         expect.objectContaining({ application_name: 'watcher', state: 'active', statement_kind: 'select' }),
+      ]);
+      // pg_stat_activity, where psql users and BI tools look, shows the same sessions; query is the kind only.
+      const activity = await watcher.query(
+        `SELECT pid, usename, application_name, state, query, wait_event_type, wait_event, backend_type
+           FROM pg_stat_activity WHERE pid <> pg_backend_pid()`,
+      );
+      expect(activity.rows).toEqual([
+        {
+          pid: slowPid,
+          usename: 'postgres',
+          application_name: 'slow-report',
+          state: 'active',
+          query: '<select>',
+          wait_event_type: 'IO',
+          wait_event: 'CloudControlCall',
+          backend_type: 'client backend',
+        },
       ]);
       expect((await fanOut).rows).toHaveLength(3);
     } finally {

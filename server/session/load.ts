@@ -2,6 +2,7 @@ import type { Catalog, Table } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
+import { namesPgStatActivity } from '../plan/activity.js';
 import { neededColumns } from '../plan/columns.js';
 import { fetchLimit } from '../plan/fetch-limit.js';
 import { returnsNoRows } from '../plan/no-rows.js';
@@ -33,6 +34,9 @@ function readPlan(stmt: ParsedStatement, params: ParamValues, catalog: Catalog) 
     const seen = byTable.get(read.table);
     byTable.set(read.table, seen ? union(seen, keys) : keys);
   }
+  // pg_stat_activity is the engine's view over cloud_control.sessions.
+  const sessions = catalog.table('cloud_control', 'sessions');
+  if (sessions && !byTable.has(sessions) && namesPgStatActivity(stmt.ast)) byTable.set(sessions, {});
   // A plain LIMIT over the statement's only table bounds what it can return.
   const limit = reads.length === 1 ? fetchLimit(stmt) : undefined;
   // The columns each table may be read for: a list that lacks them is filled in with GetResource.
