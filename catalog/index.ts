@@ -7,16 +7,11 @@ import { buildCatalog } from './build-catalog.js';
 import { resourceRequests } from './cloud-control/resource-requests.js';
 import { resourceTypes } from './cloud-control/resource-types.js';
 import { resources } from './cloud-control/resources.js';
+import { sessions } from './cloud-control/sessions.js';
 import { buildResourceType } from './resource-type.js';
 import { registryDefinition, registryDefinitions, typeFilter } from './registry/definitions.js';
 import { readSnapshot, type RegistrySchema } from './registry/snapshot.js';
-import type {
-  Catalog,
-  RequestsTable,
-  ResourceDefinition,
-  ResourceType,
-  ResourceTypesTable,
-} from './types.js';
+import type { Catalog, ResourceDefinition, ResourceTable, ResourceType, Table } from './types.js';
 
 export type * from './types.js';
 export { buildCatalog } from './build-catalog.js';
@@ -45,10 +40,11 @@ export function allDefinitions(): readonly ResourceDefinition[] {
 }
 
 /** Tables over Cloud Control itself rather than a resource type, declared as they are. */
-export const requestsTables: readonly (RequestsTable | ResourceTypesTable)[] = [
+export const requestsTables: readonly Exclude<Table, ResourceTable>[] = [
   resourceRequests,
   resourceTypes,
   resources,
+  sessions,
 ];
 
 /**

@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { CloudControl } from './cloudcontrol/client.js';
+import { credentialsCheck } from './cloudcontrol/credentials-check.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
 import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
@@ -84,11 +85,12 @@ export async function startServer(
           endpoint: endpoint ?? config.endpoint,
         });
   const catalog = selectCatalog(config.types, extraTypes);
-  const engine: EngineLike = await EnginePool.start({
+  const pool = await EnginePool.start({
     ddl: catalogDdl(catalog),
     engines: config.engines,
     logger,
   });
+  const engine: EngineLike = pool;
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
@@ -106,6 +108,7 @@ export async function startServer(
     logger,
     defaultRegions: config.regions,
     readOnly: config.readOnly,
+    sessionRows: () => [...sessions.values()].map((s) => s.session.activity()),
   };
   const defaults = await engineDefaults(engine);
   const sessions = new Map<number, { secretKey: number; session: Session; done: Promise<void> }>();
@@ -142,6 +145,7 @@ export async function startServer(
       const entry = sessions.get(processId);
       if (entry && entry.secretKey === secretKey) entry.session.cancel();
     },
+    onStartupEnd: (outcome) => metrics.connections.inc({ outcome }),
     startupTimeoutMs: config.authenticationTimeoutMs,
     maxMessageBytes: config.maxMessageBytes,
     logger,
@@ -176,13 +180,10 @@ export async function startServer(
     let counted = false;
     const admit = (): PgError | undefined => {
       // As max_connections, checked once the StartupMessage is in (so CancelRequests still get through).
-      if (admitted >= config.maxConnections) {
-        metrics.connections.inc({ outcome: 'refused' });
+      if (admitted >= config.maxConnections)
         return tooManyClients(
           `${admitted} clients are connected (--max-connections ${config.maxConnections}).`,
         );
-      }
-      metrics.connections.inc({ outcome: 'admitted' });
       admitted++;
       counted = true;
       return undefined;
@@ -241,10 +242,20 @@ export async function startServer(
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as net.AddressInfo).port;
+  // The demo signs with example keys for its own emulator: only a real chain is worth checking.
+  const credentialsProblem = config.demo
+    ? undefined
+    : credentialsCheck(() => cloud.client(config.regions[0]!));
+  const notReady = async (): Promise<string | undefined> => {
+    if (stopping) return 'shutting down';
+    if (!pool.stats.perEngine.some((e) => e.state !== 'down' && e.state !== 'closed'))
+      return 'no engine is open (see the log for why they failed to start)';
+    return credentialsProblem?.();
+  };
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : await metrics.startMetricsServer(config.host, config.metricsPort, () => !stopping);
+      : await metrics.startMetricsServer(config.host, config.metricsPort, notReady);
   /** Resolves true once every session has ended, false when `ms` pass first. */
   const sessionsEnd = async (ms: number): Promise<boolean> => {
     let timer: NodeJS.Timeout | undefined;

@@ -7,6 +7,12 @@ type Engine = import('../server/engine/engine.js').Engine;
 
 // The engine spawns its worker from dist/ (ts-jest cannot load a worker from TS sources): build first.
 const { Engine } = (await import(path.join(projectRoot, 'dist/server/engine/engine.js'))) as EngineModule;
+const metrics = (await import(
+  path.join(projectRoot, 'dist/server/metrics.js')
+)) as typeof import('../server/metrics.js');
+/** aws_sql_bridge_engine_restarts_total for one reason, as /metrics would show it. */
+const restartsCounted = async (reason: string) =>
+  (await metrics.engineRestarts.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
 const ddl = `CREATE SCHEMA appflow;
 CREATE TABLE appflow.t (a text, j jsonb, n int);
@@ -360,6 +366,7 @@ test('a restart is logged with its reason, never with the statement or its rows'
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
   });
   try {
+    const counted = await restartsCounted('unit committed');
     // A unit that commits leaves state behind, so the engine replaces its worker.
     await logged.run({
       settings: [],
@@ -378,6 +385,7 @@ test('a restart is logged with its reason, never with the statement or its rows'
       ]),
     );
     expect(JSON.stringify(lines)).not.toMatch(/marker-in-statement|secret-row-value/);
+    expect(await restartsCounted('unit committed')).toBe(counted + 1);
   } finally {
     await logged.close();
   }

@@ -17,6 +17,8 @@ export interface ReadCacheOptions<V> {
   /** Bound on the summed sizeOf of cached values (roughly characters of Properties). */
   maxSize: number;
   sizeOf: (value: V) => number;
+  /** Told how each get() is answered: a kept value, a new request, or one already in flight. */
+  onLookup?: (result: 'hit' | 'miss' | 'coalesced') => void;
 }
 
 /**
@@ -29,9 +31,11 @@ export class ReadCache<V extends object> {
   readonly #lru: LRUCache<string, V, Loader<V>>;
   readonly #flights = new Map<string, Flight>();
   readonly #ttlMs: number;
+  readonly #onLookup: ReadCacheOptions<V>['onLookup'];
 
   constructor(options: ReadCacheOptions<V>) {
     this.#ttlMs = options.ttlMs;
+    this.#onLookup = options.onLookup;
     this.#lru = new LRUCache<string, V, Loader<V>>({
       maxSize: options.maxSize,
       sizeCalculation: (value) => Math.max(1, Math.ceil(options.sizeOf(value))),
@@ -46,6 +50,8 @@ export class ReadCache<V extends object> {
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       if (this.#flights.get(key)?.interrupted) this.#lru.delete(key);
+      if (attempt === 0)
+        this.#onLookup?.(this.#lru.has(key) ? 'hit' : this.#flights.has(key) ? 'coalesced' : 'miss');
 
       // fetch() calls fetchMethod synchronously on a miss, so #flights holds the request it started or joined.
       const pending = this.#lru.fetch(key, { context: load });

@@ -10,6 +10,7 @@ import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
+import { countRetries, countThrottles, statementCalls } from './call-tracking.js';
 import type { NeededColumns } from '../plan/columns.js';
 import {
   anyTypeRow,
@@ -89,6 +90,7 @@ export class CloudControl {
       ttlMs: options.cacheTtlMs ?? 5000,
       maxSize: 64 * 1024 * 1024,
       sizeOf,
+      onLookup: (result) => metrics.cacheLookups.inc({ result }),
     });
   }
 
@@ -115,6 +117,7 @@ export class CloudControl {
         requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
         // No SDK logger: its middleware would log inputs, and DesiredState can hold credentials.
       });
+      countThrottles(client, region);
       const roleArn = this.#options.roleArn;
       if (roleArn) {
         client.middlewareStack.add(
@@ -141,13 +144,19 @@ export class CloudControl {
     signal: AbortSignal | undefined,
     run: (client: CloudControlClient) => Promise<T>,
   ): Promise<T> {
+    // Read now: p-limit may start the task from another statement's async context.
+    const tally = statementCalls.getStore();
+    const queuedAt = performance.now();
     const queued = this.#limit(async () => {
       signal?.throwIfAborted();
       const started = performance.now();
+      metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
+      if (tally) tally.inFlight++;
       try {
         const result = await run(this.client(info.region));
         const meta = (result as { $metadata?: { attempts?: number; requestId?: string } }).$metadata;
         countCall(info, 'ok', started);
+        countRetries(info.operation, info.region, meta?.attempts);
         this.#log.debug(
           {
             ...info,
@@ -163,6 +172,7 @@ export class CloudControl {
           $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string };
         };
         countCall(info, e.name || 'error', started);
+        countRetries(info.operation, info.region, e.$metadata?.attempts);
         this.#log.debug(
           {
             ...info,
@@ -175,6 +185,11 @@ export class CloudControl {
           'cloud control call failed',
         );
         throw err;
+      } finally {
+        if (tally) {
+          tally.inFlight--;
+          tally.done++;
+        }
       }
     });
     // A call still queued behind the limiter is abandoned at once; the queued task then sees the abort.
@@ -205,6 +220,8 @@ export class CloudControl {
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
+    // The session layer has these rows (server/session/load.ts); none come from AWS.
+    if (table.kind === 'sessions') return [];
     if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal, columns);
     const regions = this.#regions(keys.region);
     if (table.kind === 'requests') return this.#requestRows(regions, keys, signal);
@@ -280,7 +297,7 @@ export class CloudControl {
    * Refuses as fetchRows would (no region, a parent not pinned, a missing handler).
    */
   planRows(table: Table, keys: FetchKeys, columns: NeededColumns = 'all'): string[] {
-    if (table.kind === 'resource_types') return [];
+    if (table.kind === 'resource_types' || table.kind === 'sessions') return [];
     if (servesAnyType(table) || isAnyTypeView(table)) {
       const view = isAnyTypeView(table) ? table : undefined;
       const generic = view ? view.anyType : (table as RequestsTable);

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { PgError, SqlState } from '../errors.js';
+import * as metrics from '../metrics.js';
 import type { FromWorker, UnitRequest } from './messages.js';
 import { CancelControl, sharedMemoryModule } from './shared-memory.js';
 import { clientRole, defaultCacheRoot, ensureTemplate, readTemplate, removeOrphans } from './template.js';
@@ -295,6 +296,7 @@ export class Engine implements EngineLike {
   /** Replaces the worker with a fresh one: its in-memory data dir, and whatever a unit left in it, go with it. */
   private restart(reason: string): void {
     if (this.restarting) return;
+    metrics.engineRestarts.inc({ reason });
     const old = this.worker;
     this.worker = undefined;
     clearTimeout(this.stopping?.timer);

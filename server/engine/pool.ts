@@ -1,4 +1,5 @@
 import { PgError, SqlState } from '../errors.js';
+import * as metrics from '../metrics.js';
 import { Engine, type EngineLike, type EngineOptions, type EngineStats, type EngineUnit } from './engine.js';
 
 export type { EngineLike, EngineUnit } from './engine.js';
@@ -21,6 +22,7 @@ export interface EnginePoolStats {
 
 interface Job {
   unit: EngineUnit;
+  queuedAt: number;
   resolve(bytes: Buffer): void;
   reject(error: unknown): void;
 }
@@ -99,7 +101,7 @@ export class EnginePool implements EngineLike {
   run(unit: EngineUnit): Promise<Buffer> {
     if (this.closed) return Promise.reject(shutDown());
     return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ unit, resolve, reject });
+      this.queue.push({ unit, queuedAt: performance.now(), resolve, reject });
       this.pump();
     });
   }
@@ -173,6 +175,7 @@ export class EnginePool implements EngineLike {
   private dispatch(slot: Slot, job: Job): void {
     slot.job = job;
     const started = performance.now();
+    metrics.engineQueueSeconds.observe((started - job.queuedAt) / 1000);
     const done = (long: boolean) => {
       slot.job = undefined;
       const owner = job.unit.owner;

@@ -55,6 +55,24 @@ DO $$ BEGIN
   EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
     || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
 END $$;
+-- With the catalog's cloud_control.sessions, pg_stat_activity shows the bridge's sessions (loaded into it for each
+-- statement that names pg_stat_activity): psql users and BI tools look there. query shows the statement's kind
+-- only, since its text may hold credentials.
+DO $$ BEGIN
+  IF to_regclass('cloud_control.sessions') IS NOT NULL THEN
+    CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS
+      SELECT d.oid AS datid, d.datname, s.pid::integer AS pid, NULL::integer AS leader_pid,
+             NULL::oid AS usesysid, s.usename::name COLLATE "C" AS usename, s.application_name,
+             s.client_addr::inet AS client_addr, NULL::text AS client_hostname, NULL::integer AS client_port,
+             s.backend_start, NULL::timestamptz AS xact_start, s.statement_start AS query_start, s.state_change,
+             CASE WHEN s.calls_in_flight > 0 THEN 'IO' END AS wait_event_type,
+             CASE WHEN s.calls_in_flight > 0 THEN 'CloudControlCall' END AS wait_event,
+             s.state, NULL::xid AS backend_xid, NULL::xid AS backend_xmin, NULL::bigint AS query_id,
+             '<' || s.statement_kind || '>' AS query, 'client backend'::text AS backend_type
+        FROM cloud_control.sessions s
+        LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
+  END IF;
+END $$;
 `;
 
 export function defaultCacheRoot(): string {

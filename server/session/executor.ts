@@ -51,6 +51,8 @@ export interface Services {
   defaultRegions: string[];
   /** --read-only: every write is refused. */
   readOnly: boolean;
+  /** The rows of cloud_control.sessions: every session of the server now. */
+  sessionRows?: () => Record<string, unknown>[];
 }
 
 /** How a statement's SQL reaches the engine: as a simple Query, or as the client's own Bind. */
@@ -503,8 +505,15 @@ export class Executor {
   private load(stmt: ParsedStatement, params: ParamValues, signal: AbortSignal, notices: Buffer[]) {
     const onNotice = (message: string) =>
       notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
-    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal, (load, sql) =>
-      this.evaluate(load, sql),
+    return loadFor(
+      stmt,
+      params,
+      this.services.catalog,
+      this.services.cloud,
+      onNotice,
+      signal,
+      (load, sql) => this.evaluate(load, sql),
+      this.services.sessionRows,
     );
   }
 

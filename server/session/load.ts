@@ -4,6 +4,7 @@ import type { Row } from '../cloudcontrol/rows.js';
 import { traceReads, type TracedRead } from '../cloudcontrol/trace.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
+import { namesPgStatActivity } from '../plan/activity.js';
 import { neededColumns, type NeededColumns } from '../plan/columns.js';
 import { fetchLimit } from '../plan/fetch-limit.js';
 import { returnsNoRows } from '../plan/no-rows.js';
@@ -70,6 +71,10 @@ function readPlan(stmt: ParsedStatement, params: ParamValues, catalog: Catalog):
     for (const [column, key] of Object.entries(rows)) if (key?.source === read.table) delete rows[column];
     byTable.set(read.table, [...(byTable.get(read.table) ?? []), { fixed: resolveKeys(read, params), rows }]);
   }
+  // pg_stat_activity is the engine's view over cloud_control.sessions.
+  const sessions = catalog.table('cloud_control', 'sessions');
+  if (sessions && !byTable.has(sessions) && namesPgStatActivity(stmt.ast))
+    byTable.set(sessions, [{ fixed: {}, rows: {} }]);
   // A plain LIMIT over the statement's only table bounds what it can return.
   const limit = reads.length === 1 ? fetchLimit(stmt) : undefined;
   // The columns each table may be read for: a list that lacks them is filled in with GetResource.
@@ -207,7 +212,8 @@ export interface Loaded {
 /**
  * Fetches, from Cloud Control, the rows of every catalog table the statement reads. A table pinned by another's
  * rows is fetched once those are: `evaluate` computes its keys over them in the engine; when that fails or gives
- * more than maxRowsKeys keys, it is read as without them.
+ * more than maxRowsKeys keys, it is read as without them. cloud_control.sessions's rows are `sessionRows()`, the
+ * server's sessions now.
  */
 export async function loadFor(
   stmt: ParsedStatement,
@@ -217,6 +223,7 @@ export async function loadFor(
   onNotice: (message: string) => void,
   signal: AbortSignal,
   evaluate: Evaluate,
+  sessionRows: () => Row[] = () => [],
 ): Promise<Loaded> {
   if (returnsNoRows(stmt)) return { load: [], traces: [] };
   const fetched = new Map<Table, Row[]>();
@@ -230,7 +237,9 @@ export async function loadFor(
         const reads: TracedRead[] = [];
         const started = performance.now();
         const { rows, keys } = await traceReads(reads, () =>
-          fetchPlanned(plan, fetched, cloud, onNotice, signal, evaluate),
+          plan.table.kind === 'sessions'
+            ? Promise.resolve({ rows: sessionRows(), keys: undefined })
+            : fetchPlanned(plan, fetched, cloud, onNotice, signal, evaluate),
         );
         fetched.set(plan.table, rows);
         traces.push({ table: plan.table, ms: performance.now() - started, keys, reads });
