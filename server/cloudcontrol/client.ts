@@ -448,6 +448,16 @@ export class CloudControl {
     this.#clients.clear();
   }
 
+  /** The server's read cache TTL: how old a read sessions accept unless they set aws.cache_ttl. */
+  get cacheTtlMs(): number {
+    return this.#cache.ttlMs;
+  }
+
+  /** Empties the read cache (cloud_control.clear_cache()). */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
   /** Drop cached reads of a resource type (after a write). */
   invalidate(typeName: string, region?: string): void {
     const scope = region === undefined ? typeName : `${typeName}\u0000${region}`;
