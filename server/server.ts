@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
+import { MemoryBudget, RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
+import { connectRedis } from './cloudcontrol/redis.js';
+import { SharedReadCache } from './cloudcontrol/shared-cache.js';
 import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
@@ -73,6 +76,8 @@ export async function startServer(
     );
 
   await loadParser();
+  // Before the engines start: a wrong --cache URL stops the start with nothing left running.
+  const redis = config.cacheUrl === undefined ? undefined : await connectRedis(config.cacheUrl);
   const catalog = selectCatalog(config.types);
   const engine: EngineLike = await EnginePool.start({
     ddl: catalogDdl(catalog),
@@ -85,6 +90,14 @@ export async function startServer(
       defaultRegions: config.regions,
       maxConcurrency: config.maxConcurrency,
       cacheTtlMs: config.cacheTtlMs,
+      ...(redis ? { sharedCache: new SharedReadCache(redis, config.cacheTtlMs, logger) } : {}),
+      ...(config.callBudget === undefined
+        ? {}
+        : {
+            budget: redis
+              ? new RedisBudget(redis, config.callBudget, logger)
+              : new MemoryBudget(config.callBudget),
+          }),
     },
     catalog,
     logger,
@@ -284,6 +297,7 @@ export async function startServer(
       for (const socket of sockets) socket.destroy();
       await closed;
       cloud.destroy();
+      redis?.disconnect();
       await engine.close();
       await metricsServer?.close();
       logger.info('shut down');
@@ -292,6 +306,7 @@ export async function startServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.close();
       cloud.destroy();
+      redis?.disconnect();
       await engine.close();
     },
   };

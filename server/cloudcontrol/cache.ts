@@ -26,6 +26,8 @@ export interface ReadCacheOptions<V> {
    * settles (concurrent callers still share the request).
    */
   ttlMs: number;
+  /** false: keep no result at all, only share requests in flight (a shared cache elsewhere keeps them). */
+  keep?: boolean;
   /** Bound on the summed sizeOf of cached values (roughly characters of Properties). */
   maxSize: number;
   sizeOf: (value: V) => number;
@@ -54,9 +56,11 @@ export class ReadCache<V extends object> {
   readonly #lru: LRUCache<string, Kept<V>, FetchContext<V>>;
   readonly #flights = new Map<string, Flight>();
   readonly #ttlMs: number;
+  readonly #keep: boolean;
 
   constructor(options: ReadCacheOptions<V>) {
     this.#ttlMs = options.ttlMs;
+    this.#keep = options.keep ?? true;
     this.#lru = new LRUCache<string, Kept<V>, FetchContext<V>>({
       maxSize: options.maxSize,
       sizeCalculation: (kept) => Math.max(1, Math.ceil(options.sizeOf(kept.value))),
@@ -76,7 +80,7 @@ export class ReadCache<V extends object> {
    */
   async get(key: string, load: Loader<V>, signal?: AbortSignal): Promise<V> {
     const maxAgeMs = this.#maxAge();
-    const keepMs = Math.max(maxAgeMs, this.#ttlMs);
+    const keepMs = this.#keep ? Math.max(maxAgeMs, this.#ttlMs) : 0;
     // A retry is needed only when the request we joined was abandoned by all its other callers just before we
     // joined it, or was evicted mid-flight; either way a fresh request fixes it.
     for (let attempt = 0; ; attempt++) {

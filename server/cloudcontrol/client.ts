@@ -19,10 +19,12 @@ import {
   missingTypeName,
   servesAnyType,
 } from './any-type.js';
-import { ReadCache, untilAborted } from './cache.js';
+import type { CallBudget } from './budget.js';
+import { ReadCache, untilAborted, type Loader } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests } from './requests.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+import type { SharedReadCache } from './shared-cache.js';
 
 export interface CloudControlOptions {
   /** Override (the emulator); else the SDK's own resolution (AWS_ENDPOINT_URL_CLOUDCONTROL honoured by the SDK). */
@@ -37,6 +39,10 @@ export interface CloudControlOptions {
   cacheTtlMs?: number;
   /** Cloud Control's RoleArn parameter: the role it assumes to run the resource handlers. */
   roleArn?: string;
+  /** `--cache redis://...`: the read cache shared by every bridge on that Redis (this process then keeps none). */
+  sharedCache?: SharedReadCache;
+  /** `--call-budget`: the calls a second each region may take (shared through Redis with --cache). */
+  budget?: CallBudget;
 }
 
 /** What a call is about, for the debug log and the limiter; never resource properties. */
@@ -86,6 +92,7 @@ export class CloudControl {
     this.#limit = pLimit(this.#concurrency);
     this.#cache = new ReadCache<Cached>({
       ttlMs: options.cacheTtlMs ?? 5000,
+      keep: options.sharedCache === undefined,
       maxSize: 64 * 1024 * 1024,
       sizeOf,
     });
@@ -142,6 +149,7 @@ export class CloudControl {
   ): Promise<T> {
     const queued = this.#limit(async () => {
       signal?.throwIfAborted();
+      await this.#options.budget?.take(info.region, signal);
       const started = performance.now();
       try {
         const result = await run(this.client(info.region));
@@ -453,15 +461,17 @@ export class CloudControl {
     return this.#cache.ttlMs;
   }
 
-  /** Empties the read cache (cloud_control.clear_cache()). */
-  clearCache(): void {
+  /** Empties the read cache (cloud_control.clear_cache()), the shared one too. */
+  async clearCache(): Promise<void> {
     this.#cache.clear();
+    await this.#options.sharedCache?.clear();
   }
 
   /** Drop cached reads of a resource type (after a write). */
   invalidate(typeName: string, region?: string): void {
     const scope = region === undefined ? typeName : `${typeName}\u0000${region}`;
     this.#generations.set(scope, (this.#generations.get(scope) ?? 0) + 1);
+    void this.#options.sharedCache?.drop(typeName, region);
     this.#cache.drop((key) => {
       const [keyRegion, keyType] = JSON.parse(key) as string[];
       return keyType === typeName && (region === undefined || keyRegion === region);
@@ -476,6 +486,12 @@ export class CloudControl {
     return JSON.stringify([region, typeName, operation, identifier, ...generation]);
   }
 
+  /** The loader through the shared cache, when there is one. */
+  #shared(typeName: string, region: string, field: string, load: Loader<Cached>): Loader<Cached> {
+    const shared = this.#options.sharedCache;
+    return shared ? (signal) => shared.get({ typeName, region, field }, load, signal) : load;
+  }
+
   /** GetResource through the cache; undefined when the resource does not exist. */
   async #get(
     table: ResourceTable,
@@ -488,7 +504,7 @@ export class CloudControl {
     try {
       const got = (await this.#cache.get(
         this.#key(region, typeName, 'GetResource', identifier),
-        async (shared): Promise<Got> => {
+        this.#shared(typeName, region, `GetResource\u0000${identifier}`, async (shared): Promise<Got> => {
           const out = await this.call(info, shared, (client) =>
             client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
               abortSignal: shared,
@@ -496,7 +512,7 @@ export class CloudControl {
           );
           const d = out.ResourceDescription;
           return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
-        },
+        }),
         signal,
       )) as Got;
       return got.description;
@@ -520,7 +536,9 @@ export class CloudControl {
     try {
       const listed = (await this.#cache.get(
         this.#key(region, typeName, 'ListResources', resourceModel),
-        (shared) => this.#listPages(typeName, region, resourceModel, shared),
+        this.#shared(typeName, region, `ListResources\u0000${resourceModel ?? ''}`, (shared) =>
+          this.#listPages(typeName, region, resourceModel, shared),
+        ),
         signal,
       )) as Listed;
       return listed.descriptions;

@@ -291,7 +291,7 @@ export class Executor {
         callPlan === undefined
           ? []
           : callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud);
-      if (callPlan === undefined && callsClearCache(stmt)) this.services.cloud.clearCache();
+      if (callPlan === undefined && callsClearCache(stmt)) await this.services.cloud.clearCache();
       const load = callPlan === undefined ? await this.load(stmt, invocation.params, signal, notices) : [];
       const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt)];
       const setConfigs = setConfigCalls(stmt, invocation.params);
