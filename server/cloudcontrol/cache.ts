@@ -89,8 +89,8 @@ export class ReadCache<V extends object> {
       if (flying?.interrupted || (!flying && !this.#fresh(key, maxAgeMs))) this.#lru.delete(key);
 
       // fetch() calls fetchMethod synchronously on a miss, so #flights holds the request it started or joined.
-      // lru-cache takes ttl 0 as "forever": a result no one keeps is dropped below instead.
-      const pending = this.#lru.fetch(key, { context: { load }, ttl: keepMs });
+      // lru-cache takes ttl 0 as "forever": a result no one keeps lives 1 ms, and is dropped below at once.
+      const pending = this.#lru.fetch(key, { context: { load }, ttl: Math.max(1, keepMs) });
       const flight = this.#flights.get(key);
       if (flight) flight.waiters++;
       let left = false;

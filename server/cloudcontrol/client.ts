@@ -467,15 +467,16 @@ export class CloudControl {
     await this.#options.sharedCache?.clear();
   }
 
-  /** Drop cached reads of a resource type (after a write). */
-  invalidate(typeName: string, region?: string): void {
+  /** Drop cached reads of a resource type (after a write), in the shared cache too. */
+  async invalidate(typeName: string, region?: string): Promise<void> {
     const scope = region === undefined ? typeName : `${typeName}\u0000${region}`;
     this.#generations.set(scope, (this.#generations.get(scope) ?? 0) + 1);
-    void this.#options.sharedCache?.drop(typeName, region);
+    const shared = this.#options.sharedCache?.drop(typeName, region);
     this.#cache.drop((key) => {
       const [keyRegion, keyType] = JSON.parse(key) as string[];
       return keyType === typeName && (region === undefined || keyRegion === region);
     });
+    await shared;
   }
 
   #key(region: string, typeName: string, operation: string, identifier = ''): string {
