@@ -30,7 +30,10 @@ export function createHttpServer(
   registry = new EmulatedRegistry(),
 ): http.Server {
   const limiter = new RateLimiter();
-  /** Cloud Control requests served, by `Operation` and by `Operation TypeName` (GET /__admin/calls). */
+  /**
+   * Cloud Control requests served, by `Operation` and by `Operation TypeName`, and those answered
+   * ThrottlingException under that name (GET /__admin/calls).
+   */
   const calls = new Map<string, number>();
   return http.createServer((req, res) => {
     const started = Date.now();
@@ -102,7 +105,10 @@ export function createHttpServer(
 
   async function serve(operation: OperationName, region: string, body: string): Promise<unknown> {
     const faults = admin.faults();
-    if (!limiter.admit(faults.throttleRps)) throw errors.throttling();
+    if (!limiter.admit(faults.throttleRps)) {
+      calls.set('ThrottlingException', (calls.get('ThrottlingException') ?? 0) + 1);
+      throw errors.throttling();
+    }
     const latency = faults.latencyMs[operation] ?? faults.latencyMs['*'] ?? 0;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (faults.internalErrorRate > 0 && Math.random() < faults.internalErrorRate)

@@ -3,9 +3,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
+import { MemoryBudget, RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { credentialsCheck } from './cloudcontrol/credentials-check.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
+import { connectRedis } from './cloudcontrol/redis.js';
+import { SharedReadCache } from './cloudcontrol/shared-cache.js';
 import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
@@ -74,6 +77,8 @@ export async function startServer(
     );
 
   await loadParser();
+  // Before the engines start: a wrong --cache URL stops the start with nothing left running.
+  const redis = config.cacheUrl === undefined ? undefined : await connectRedis(config.cacheUrl);
   // DescribeType goes where Cloud Control calls go: --endpoint (the emulator answers both) or the SDK's own.
   const extraTypes =
     config.extraTypes.length === 0
@@ -97,6 +102,14 @@ export async function startServer(
       defaultRegions: config.regions,
       maxConcurrency: config.maxConcurrency,
       cacheTtlMs: config.cacheTtlMs,
+      ...(redis ? { sharedCache: new SharedReadCache(redis, config.cacheTtlMs, logger) } : {}),
+      ...(config.callBudget === undefined
+        ? {}
+        : {
+            budget: redis
+              ? new RedisBudget(redis, config.callBudget, logger)
+              : new MemoryBudget(config.callBudget),
+          }),
     },
     catalog,
     logger,
@@ -305,6 +318,7 @@ export async function startServer(
       for (const socket of sockets) socket.destroy();
       await closed;
       cloud.destroy();
+      redis?.disconnect();
       await engine.close();
       await metricsServer?.close();
       logger.info('shut down');
@@ -313,6 +327,7 @@ export async function startServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.close();
       cloud.destroy();
+      redis?.disconnect();
       await engine.close();
     },
   };

@@ -20,10 +20,12 @@ import {
   missingTypeName,
   servesAnyType,
 } from './any-type.js';
-import { ReadCache, untilAborted } from './cache.js';
+import type { CallBudget } from './budget.js';
+import { ReadCache, untilAborted, type Loader } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests } from './requests.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+import type { SharedReadCache } from './shared-cache.js';
 import { startRead } from './trace.js';
 
 export interface CloudControlOptions {
@@ -39,6 +41,10 @@ export interface CloudControlOptions {
   cacheTtlMs?: number;
   /** Cloud Control's RoleArn parameter: the role it assumes to run the resource handlers. */
   roleArn?: string;
+  /** `--cache redis://...`: the read cache shared by every bridge on that Redis (this process then keeps none). */
+  sharedCache?: SharedReadCache;
+  /** `--call-budget`: the calls a second each region may take (shared through Redis with --cache). */
+  budget?: CallBudget;
 }
 
 /** What a call is about, for the debug log and the limiter; never resource properties. */
@@ -88,6 +94,7 @@ export class CloudControl {
     this.#limit = pLimit(this.#concurrency);
     this.#cache = new ReadCache<Cached>({
       ttlMs: options.cacheTtlMs ?? 5000,
+      keep: options.sharedCache === undefined,
       maxSize: 64 * 1024 * 1024,
       sizeOf,
       onLookup: (result) => metrics.cacheLookups.inc({ result }),
@@ -149,6 +156,7 @@ export class CloudControl {
     const queuedAt = performance.now();
     const queued = this.#limit(async () => {
       signal?.throwIfAborted();
+      await this.#options.budget?.take(info.region, signal);
       const started = performance.now();
       metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
       if (tally) tally.inFlight++;
@@ -466,14 +474,27 @@ export class CloudControl {
     this.#clients.clear();
   }
 
-  /** Drop cached reads of a resource type (after a write). */
-  invalidate(typeName: string, region?: string): void {
+  /** The server's read cache TTL: how old a read sessions accept unless they set aws.cache_ttl. */
+  get cacheTtlMs(): number {
+    return this.#cache.ttlMs;
+  }
+
+  /** Empties the read cache (cloud_control.clear_cache()), the shared one too. */
+  async clearCache(): Promise<void> {
+    this.#cache.clear();
+    await this.#options.sharedCache?.clear();
+  }
+
+  /** Drop cached reads of a resource type (after a write), in the shared cache too. */
+  async invalidate(typeName: string, region?: string): Promise<void> {
     const scope = region === undefined ? typeName : `${typeName}\u0000${region}`;
     this.#generations.set(scope, (this.#generations.get(scope) ?? 0) + 1);
+    const shared = this.#options.sharedCache?.drop(typeName, region);
     this.#cache.drop((key) => {
       const [keyRegion, keyType] = JSON.parse(key) as string[];
       return keyType === typeName && (region === undefined || keyRegion === region);
     });
+    await shared;
   }
 
   #key(region: string, typeName: string, operation: string, identifier = ''): string {
@@ -482,6 +503,12 @@ export class CloudControl {
       this.#generations.get(`${typeName}\u0000${region}`) ?? 0,
     ];
     return JSON.stringify([region, typeName, operation, identifier, ...generation]);
+  }
+
+  /** The loader through the shared cache, when there is one. */
+  #shared(typeName: string, region: string, field: string, load: Loader<Cached>): Loader<Cached> {
+    const shared = this.#options.sharedCache;
+    return shared ? (signal) => shared.get({ typeName, region, field }, load, signal) : load;
   }
 
   /** GetResource through the cache; undefined when the resource does not exist. */
@@ -498,7 +525,7 @@ export class CloudControl {
     try {
       const got = (await this.#cache.get(
         key,
-        async (shared): Promise<Got> => {
+        this.#shared(typeName, region, `GetResource\u0000${identifier}`, async (shared): Promise<Got> => {
           traced.sent();
           const out = await this.call(info, shared, (client) =>
             client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
@@ -507,7 +534,7 @@ export class CloudControl {
           );
           const d = out.ResourceDescription;
           return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
-        },
+        }),
         signal,
       )) as Got;
       traced.end({ found: true });
@@ -538,10 +565,10 @@ export class CloudControl {
     try {
       const listed = (await this.#cache.get(
         key,
-        (shared) => {
+        this.#shared(typeName, region, `ListResources\u0000${resourceModel ?? ''}`, (shared) => {
           traced.sent();
           return this.#listPages(typeName, region, resourceModel, shared, () => pages++);
-        },
+        }),
         signal,
       )) as Listed;
       traced.end(pages > 0 ? { pages } : {});

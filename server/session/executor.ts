@@ -39,6 +39,14 @@ import {
   type Result,
 } from './result.js';
 import { Settings } from './settings.js';
+import {
+  cacheTtlMs,
+  cacheTtlSetting,
+  callsClearCache,
+  checkBridgeSetting,
+  formatTtl,
+} from './bridge-settings.js';
+import { acceptedAge } from '../cloudcontrol/cache.js';
 import { TransactionBlock } from './transaction.js';
 import { checkAssignedColumns, checkWritable, createCopiedRows, executeWrite } from './writes.js';
 
@@ -125,7 +133,10 @@ export class Executor {
     /** BackendKeyData's process id: what pg_backend_pid() returns. */
     private readonly processId?: number,
   ) {
-    this.settings = new Settings(startupSettings);
+    // The server's TTL is the setting's default, so SHOW and RESET see it.
+    this.settings = new Settings(
+      new Map([[cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)], ...startupSettings]),
+    );
   }
 
   async execute(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
@@ -281,6 +292,7 @@ export class Executor {
   ): Promise<Result> {
     return this.statement(async (signal, notices) => {
       const fetches = callPlan === undefined || callPlan === 'made';
+      if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
       const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices) : undefined;
       const load = loaded?.load ?? [];
       const planned = !fetches
@@ -489,7 +501,10 @@ export class Executor {
     const notices: Buffer[] = [];
     const { signal, done } = this.beginStatement();
     try {
-      const result = await run(signal, notices);
+      const ttlMs = cacheTtlMs(this.settings.get(cacheTtlSetting) ?? '');
+      const result = await (ttlMs === this.services.cloud.cacheTtlMs
+        ? run(signal, notices)
+        : acceptedAge.run(ttlMs, () => run(signal, notices)));
       result.messages.unshift(...notices);
       return result;
     } catch (err) {
@@ -625,6 +640,7 @@ export class Executor {
       return result;
     }
     if (s.name === 'transaction') return this.setTransaction(s.items ?? []);
+    checkBridgeSetting(s.name, s.isReset ? null : s.value);
     if (s.name === 'client_encoding') {
       // Kept by the bridge, never sent to the engine; the connection converts and reports the change.
       if (s.isReset || s.value === null) this.settings.reset(s.name);
