@@ -85,19 +85,7 @@ async function startServer(overrides: Partial<WireOptions> = {}): Promise<TestSe
               conn.flush();
               break;
             }
-            conn.send(
-              backend.rowDescription([
-                {
-                  name: 'one',
-                  tableOid: 0,
-                  columnAttr: 0,
-                  typeOid: 23,
-                  typeSize: 4,
-                  typeModifier: -1,
-                  format: 0,
-                },
-              ]),
-            );
+            conn.send(backend.rowDescription([{ ...textColumn, name: 'one' }]));
             conn.send(backend.dataRow(['1']));
             conn.send(backend.commandComplete('SELECT 1'));
             conn.send(backend.readyForQuery('I'));
