@@ -16,6 +16,7 @@ packages=(
   python3-greenlet              # SQLAlchemy's asyncio extension needs it
   python3-sqlalchemy
   python3-pandas
+  redis-server                  # the shared read cache suite starts its own on an ephemeral port
 )
 
 missing=()
@@ -41,6 +42,6 @@ if ! id postgres >/dev/null 2>&1; then
   useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
-# Debian's postgresql-15 package starts a cluster on 5432; the tests start their own on ephemeral ports
-# and need nothing of it.
+# Debian's postgresql-15 package starts a cluster on 5432 and redis-server a server on 6379; the tests start
+# their own on ephemeral ports and need nothing of them.
 echo "install-clients: ready (psql $(psql --version | awk '{print $3}'), go $(go version | awk '{print $3}'), $(/usr/bin/python3 --version))"

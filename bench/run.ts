@@ -5,16 +5,20 @@
  * while the others get by identifier) and the wait of a get right after another session's statement was
  * cancelled. Every figure comes from one run, so compare them as ratios; the machine is shared.
  *
- *   npm run bench -- [--resources 200] [--iterations 200] [--clients 8] [--engines 1,2]
- *                    [--slow-clients 1,2] [--mixed-seconds 5]
+ * First the targets of issue 12 (bench/targets.ts): the bridge beside the direct AWS SDK and a real PostgreSQL 15.
+ *
+ *   npm run bench -- [--figures all|targets|engines] [--resources 200] [--iterations 200] [--clients 8]
+ *                    [--engines 1,2] [--slow-clients 1,2] [--mixed-seconds 5] [--large 10000]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudControlClient, CreateResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { startEmulator } from '../emulator/index.js';
+import { runTargets, type Bridge } from './targets.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +30,10 @@ const { values } = parseArgs({
     /** Of the --clients, how many run SELECT pg_sleep(0.2) in the mixed workload: one run per count. */
     'slow-clients': { type: 'string', default: '1,2' },
     'mixed-seconds': { type: 'string', default: '5' },
+    /** `targets`: issue 12's ratios only; `engines`: the runs per engine count only. */
+    figures: { type: 'string', default: 'all' },
+    /** Resources of one type for the count(*) target (0 skips it). */
+    large: { type: 'string', default: '10000' },
   },
 });
 const resources = Number(values.resources);
@@ -39,6 +47,14 @@ const credentials = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
   secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
 };
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -78,7 +94,12 @@ await Promise.all(
 );
 await new Promise((r) => setTimeout(r, 200));
 
-async function startBridge(cacheTtlMs: number, engines: number) {
+function startBridge(cacheTtlMs: number, engines: number) {
+  return spawnBridge(['--cache-ttl-ms', String(cacheTtlMs), '--engines', String(engines)]);
+}
+
+/** The bridge as its own process on the emulator; later flags win over the defaults here. */
+async function spawnBridge(args: string[]): Promise<Bridge> {
   const started = Date.now();
   const child = spawn(
     process.execPath,
@@ -90,12 +111,9 @@ async function startBridge(cacheTtlMs: number, engines: number) {
       emulator.endpoint,
       '--region',
       region,
-      '--cache-ttl-ms',
-      String(cacheTtlMs),
-      '--engines',
-      String(engines),
       '--log-level',
       'error',
+      ...args,
     ],
     {
       env: {
@@ -231,8 +249,34 @@ interface Figures {
 }
 
 const report: string[] = [];
+if (values.figures !== 'engines') {
+  const sdks = new Map<string, CloudControlClient>();
+  report.push(
+    ...(await runTargets({
+      emulator,
+      sdk: (r) => {
+        if (!sdks.has(r))
+          sdks.set(r, new CloudControlClient({ region: r, endpoint: emulator.endpoint, credentials }));
+        return sdks.get(r)!;
+      },
+      startBridge: spawnBridge,
+      stopBridge: async (bridge) => {
+        bridge.child.kill('SIGTERM');
+        await new Promise((r) => bridge.child.once('exit', r));
+      },
+      rssMb,
+      region,
+      resources,
+      profileId,
+      iterations,
+      large: Number(values.large),
+      freePort,
+    })),
+  );
+  for (const c of sdks.values()) c.destroy();
+}
 const figures = new Map<string, Figures>();
-for (const engines of engineCounts) {
+for (const engines of values.figures === 'targets' ? [] : engineCounts) {
   for (const cacheTtlMs of [0, 5000]) {
     const bridge = await startBridge(cacheTtlMs, engines);
     const rssStart = rssMb(bridge.child.pid!);
@@ -293,7 +337,7 @@ for (const engines of engineCounts) {
 }
 
 // Each engine count side by side, with the ratio of the last to the first.
-if (engineCounts.length > 1) {
+if (engineCounts.length > 1 && values.figures !== 'targets') {
   const rows: [string, (f: Figures) => number, number][] = [
     ['time to ready (ms)', (f) => f.readyMs, 0],
     ['RSS after start (MB)', (f) => f.rssStart, 0],

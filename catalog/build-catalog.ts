@@ -1,10 +1,10 @@
 import { buildResourceType } from './resource-type.js';
-import type { Catalog, RequestsTable, ResourceDefinition, ResourceTypesTable, Table } from './types.js';
+import type { Catalog, ResourceDefinition, ResourceTable, Table } from './types.js';
 
 /** The resource types' tables, then `extraTables` (tables declared as they are, e.g. cloud_control.resource_requests). */
 export function buildCatalog(
   definitions: readonly ResourceDefinition[],
-  extraTables: readonly (RequestsTable | ResourceTypesTable)[] = [],
+  extraTables: readonly Exclude<Table, ResourceTable>[] = [],
 ): Catalog {
   const resourceTypes = definitions.map(buildResourceType);
   const tables: Table[] = [...resourceTypes.flatMap((type) => type.tables), ...extraTables];

@@ -128,8 +128,13 @@ export interface ResourceTypesTable extends TableBase {
   kind: 'resource_types';
 }
 
+/** The sessions of this server (cloud_control.sessions): from the server itself, read-only, no AWS call. */
+export interface SessionsTable extends TableBase {
+  kind: 'sessions';
+}
+
 /** Every table the catalog serves; narrow on `kind` before using what only resource tables have. */
-export type Table = ResourceTable | RequestsTable | ResourceTypesTable;
+export type Table = ResourceTable | RequestsTable | ResourceTypesTable | SessionsTable;
 
 /** A ResourceDefinition with everything derived from it. */
 export interface ResourceType {

@@ -1,4 +1,5 @@
 import type { EmulatorOptions } from './index.js';
+import { readSchemaFiles } from '../catalog/registry/extra-types.js';
 import { isOperationName } from './operations.js';
 
 export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
@@ -18,6 +19,8 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --deny-role ROLE_ARN        sessions of this role (STS AssumeRole) get AccessDeniedException; repeatable
   --external-id ROLE_ARN=ID   AssumeRole of this role needs ExternalId ID; repeatable
   --min-session-seconds N     shortest AssumeRole DurationSeconds accepted (default 900, as STS)
+  --register-type FILE        a private type's registry schema (JSON; an array for several): DescribeType and
+                              Cloud Control serve it as registered in the account; repeatable
   --log-level L               pino level (default info)
   --help                      print this and exit
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz, and
@@ -103,6 +106,9 @@ export function parseCliArgs(argv: string[]): EmulatorOptions {
       }
       case '--min-session-seconds':
         options.minSessionSeconds = number(flag, value());
+        break;
+      case '--register-type':
+        options.registerTypes = [...(options.registerTypes ?? []), ...readSchemaFiles(value(), flag)];
         break;
       case '--log-level':
         options.logLevel = value() as EmulatorOptions['logLevel'];

@@ -4,12 +4,8 @@
  * an XML answer; errors as <ErrorResponse>). Served from the project's registry snapshot, loaded on first use.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  compareTypeNames,
-  provisioningTypeOf,
-  readSnapshot,
-  type RegistrySchema,
-} from '../catalog/registry/snapshot.js';
+import { registrySchemas } from '../catalog/index.js';
+import { compareTypeNames, provisioningTypeOf, type RegistrySchema } from '../catalog/registry/snapshot.js';
 import { decodeToken, encodeToken } from './paging.js';
 
 const xmlns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
@@ -45,7 +41,7 @@ export class EmulatedRegistry {
   #byName: Map<string, RegistrySchema> | undefined;
   #sorted: RegistrySchema[] | undefined;
 
-  constructor(private readonly load: () => RegistrySchema[] = () => readSnapshot()) {}
+  constructor(private readonly load: () => readonly RegistrySchema[] = registrySchemas) {}
 
   /** The XML body answering one request whose form parameters are `params`. */
   handle(params: URLSearchParams, region: string): string {

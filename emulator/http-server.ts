@@ -32,7 +32,10 @@ export function createHttpServer(
   sts = new EmulatedSts(),
 ): http.Server {
   const limiter = new RateLimiter();
-  /** Cloud Control requests served, by `Operation` and by `Operation TypeName` (GET /__admin/calls). */
+  /**
+   * Cloud Control requests served, by `Operation` and by `Operation TypeName`, and those answered
+   * ThrottlingException under that name (GET /__admin/calls).
+   */
   const calls = new Map<string, number>();
   return http.createServer((req, res) => {
     const started = Date.now();
@@ -115,7 +118,10 @@ export function createHttpServer(
     account: string,
   ): Promise<unknown> {
     const faults = admin.faults();
-    if (!limiter.admit(faults.throttleRps)) throw errors.throttling();
+    if (!limiter.admit(faults.throttleRps)) {
+      calls.set('ThrottlingException', (calls.get('ThrottlingException') ?? 0) + 1);
+      throw errors.throttling();
+    }
     const latency = faults.latencyMs[operation] ?? faults.latencyMs['*'] ?? 0;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     if (faults.internalErrorRate > 0 && Math.random() < faults.internalErrorRate)

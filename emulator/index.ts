@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { pino, type Level, type Logger } from 'pino';
-import { catalog as defaultCatalog } from '../catalog/index.js';
+import { catalog as defaultCatalog, lazyCatalog, registrySchemas } from '../catalog/index.js';
 import type { Catalog } from '../catalog/types.js';
 import type { RegistrySchema } from '../catalog/registry/snapshot.js';
 import { typeFilter } from '../catalog/registry/definitions.js';
@@ -25,7 +25,12 @@ export interface EmulatorOptions extends Partial<Faults>, IdentityOptions {
   /** The resource types served; the project's catalog unless a test brings its own. */
   catalog?: Catalog;
   /** The registry schemas CloudFormation ListTypes/DescribeType serve; the shipped snapshot (read on first use) unless a test brings its own. */
-  registry?: () => RegistrySchema[];
+  registry?: () => readonly RegistrySchema[];
+  /**
+   * Private types registered in the emulated account (`--register-type <schema file>`): DescribeType answers
+   * them and Cloud Control serves them, beside the registry's (and the catalog's) types.
+   */
+  registerTypes?: RegistrySchema[];
   /**
    * Type-name globs (`AWS::AppFlow::*`) whose ListResources returns the whole read model; every other type lists
    * only its primary identifier properties, as many live list handlers do.
@@ -47,13 +52,11 @@ export interface RunningEmulator {
 
 /** Starts the Cloud Control emulator on loopback; resolves once it accepts connections. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const {
-    port = 0,
-    host = '127.0.0.1',
-    sampleData = false,
-    logLevel = 'warn',
-    catalog = defaultCatalog,
-  } = options;
+  const { port = 0, host = '127.0.0.1', sampleData = false, logLevel = 'warn', registerTypes = [] } = options;
+  const shippedRegistry = options.registry ?? registrySchemas;
+  const registry =
+    registerTypes.length === 0 ? shippedRegistry : () => [...shippedRegistry(), ...registerTypes];
+  const catalog = options.catalog ?? (registerTypes.length === 0 ? defaultCatalog : lazyCatalog(registry));
   const log: Logger = pino({ name: 'cloudcontrol-emulator', level: logLevel }, pino.destination(2));
   const startupFaults = applyFaults(defaultFaults(), faultsIn(options));
   let faults = defaultFaults();
@@ -80,7 +83,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     dump: () => service.dump(),
   };
-  const server = createHttpServer(service, admin, log, new EmulatedRegistry(options.registry), sts);
+  const server = createHttpServer(service, admin, log, new EmulatedRegistry(registry), sts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

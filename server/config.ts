@@ -19,6 +19,10 @@ export interface ServerConfig {
   tls?: { certFile: string; keyFile: string };
   readOnly: boolean;
   cacheTtlMs: number;
+  /** `--cache redis://host:port`: the read cache (and call budget) shared by every bridge on that Redis. */
+  cacheUrl?: string;
+  /** `--call-budget`: Cloud Control calls a second per region, for this process or every bridge on --cache. */
+  callBudget?: number;
   maxConcurrency: number;
   /** Engine workers evaluating statements side by side (about 300 MB RSS each). */
   engines: number;
@@ -39,6 +43,8 @@ export interface ServerConfig {
   metricsPort?: number;
   /** `--types`: globs over type names selecting the resource types served; empty: every type. */
   types: string[];
+  /** `--extra-types`: private and third-party type names (read with DescribeType at start) or schema files. */
+  extraTypes: string[];
 }
 
 const usage = `Usage: aws-sql-bridge [options]
@@ -59,11 +65,17 @@ const usage = `Usage: aws-sql-bridge [options]
   --tls-cert <file> --tls-key <file>   accept SSL connections
   --read-only                refuse INSERT, UPDATE and DELETE
   --cache-ttl-ms <n>         how long a Cloud Control read is reused (default 5000; 0: never)
+  --cache redis://host:port  share the read cache and the call budget with every bridge on that Redis
+  --call-budget <n>          at most n Cloud Control calls a second per region, spaced evenly (with --cache:
+                             for all the bridges together; default: no budget, the SDK's backoff only)
   --max-concurrency <n>      Cloud Control calls in flight at once (default 8)
   --engines <n>              embedded PostgreSQL workers running statements side by side, about 300 MB
                              of memory each (default 2, or 1 on a single CPU)
   --types <glob>[,<glob>...]  resource types to serve, e.g. 'AWS::AppFlow::*,AWS::S3::Bucket'
                              (default: every type of the registry snapshot, about 1,200)
+  --extra-types <name|file>[,...]  serve private and third-party types too: a name (MyOrg::Service::Thing)
+                             is read with CloudFormation DescribeType in the first region at start; a
+                             schema file (a path, * allowed in its last part) is read from disk
   --max-connections <n>      client connections at once, starting ones included; more get 53300 (default 100)
   --max-startup-connections <n>  connections still starting up or authenticating at once (default 64)
   --authentication-timeout <s>   seconds a client has to finish startup and authentication (default 60)
@@ -93,6 +105,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'tls-key': { type: 'string' },
       'read-only': { type: 'boolean', default: false },
       'cache-ttl-ms': { type: 'string', default: '5000' },
+      cache: { type: 'string' },
+      'call-budget': { type: 'string' },
       'max-concurrency': { type: 'string', default: '8' },
       engines: { type: 'string' },
       'max-connections': { type: 'string', default: '100' },
@@ -104,6 +118,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
       'shutdown-timeout': { type: 'string', default: '30' },
       'metrics-port': { type: 'string' },
       types: { type: 'string', multiple: true },
+      'extra-types': { type: 'string', multiple: true },
       help: { type: 'boolean', default: false },
     },
   });
@@ -162,6 +177,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   )
     throw new Error(`--metrics-port ${values['metrics-port']}: give a port number (0: any free one)`);
   const maxMessageBytes = byteSize(values['max-message-size']!);
+  const cacheUrl = values.cache;
+  if (cacheUrl !== undefined && !/^rediss?:\/\/[^/]/.test(cacheUrl))
+    throw new Error('--cache: give a Redis URL, redis://host:port (rediss:// for TLS)');
+  const callBudget = values['call-budget'] === undefined ? undefined : Number(values['call-budget']);
+  if (callBudget !== undefined && !(callBudget > 0 && callBudget <= 100_000))
+    throw new Error(`--call-budget ${values['call-budget']}: give calls a second, more than 0`);
   if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
     throw new Error('--tls-cert and --tls-key go together');
   return {
@@ -176,6 +197,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
     readOnly: values['read-only']!,
     cacheTtlMs: Number(values['cache-ttl-ms']),
+    ...(cacheUrl !== undefined ? { cacheUrl } : {}),
+    ...(callBudget !== undefined ? { callBudget } : {}),
     maxConcurrency: Number(values['max-concurrency']),
     engines,
     maxConnections,
@@ -187,6 +210,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     shutdownTimeoutMs: Math.round(shutdownTimeout * 1000),
     ...(metricsPort !== undefined ? { metricsPort } : {}),
     types: parseTypes(values.types ?? []),
+    extraTypes: (values['extra-types'] ?? [])
+      .flatMap((v) => v.split(',').map((e) => e.trim()))
+      .filter(Boolean),
   };
 }
 

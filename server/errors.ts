@@ -30,6 +30,7 @@ export const SqlState = {
   invalid_password: '28P01',
   invalid_cursor_name: '34000',
   syntax_error: '42601',
+  invalid_name: '42602',
   insufficient_privilege: '42501',
   undefined_table: '42P01',
   undefined_column: '42703',

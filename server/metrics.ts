@@ -34,9 +34,47 @@ export const cloudControlSeconds = new client.Histogram({
   buckets,
   registers: [registry],
 });
+export const cloudControlThrottles = new client.Counter({
+  name: 'aws_sql_bridge_cloudcontrol_throttles_total',
+  help: 'ThrottlingException answers from Cloud Control, each attempt counted (the SDK retries them), by operation and region',
+  labelNames: ['operation', 'region'] as const,
+  registers: [registry],
+});
+export const cloudControlRetries = new client.Counter({
+  name: 'aws_sql_bridge_cloudcontrol_retries_total',
+  help: "Attempts the SDK made beyond each call's first, by operation and region",
+  labelNames: ['operation', 'region'] as const,
+  registers: [registry],
+});
+export const cloudControlQueueSeconds = new client.Histogram({
+  name: 'aws_sql_bridge_cloudcontrol_queue_wait_seconds',
+  help: 'Time a Cloud Control call waited for a slot under --max-concurrency',
+  buckets,
+  registers: [registry],
+});
+export const cacheLookups = new client.Counter({
+  name: 'aws_sql_bridge_cache_lookups_total',
+  help: 'Read cache lookups, by result: hit (a kept answer), miss (a new call), coalesced (joined an identical call in flight)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+export const engineRestarts = new client.Counter({
+  name: 'aws_sql_bridge_engine_restarts_total',
+  help: 'Engine worker restarts, by reason',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+export const engineQueueSeconds = new client.Histogram({
+  name: 'aws_sql_bridge_engine_queue_wait_seconds',
+  help: 'Time a statement waited for a free engine (--engines)',
+  buckets,
+  registers: [registry],
+});
 export const connections = new client.Counter({
   name: 'aws_sql_bridge_connections_total',
-  help: 'Client connections, by outcome (admitted, refused)',
+  help:
+    'Client connections by how startup ended: ok (authenticated), bad_password, timeout (authentication timeout), ' +
+    'refused (a connection limit), cancel_request, gone (the client left), failed (another startup error)',
   labelNames: ['outcome'] as const,
   registers: [registry],
 });
@@ -52,13 +90,13 @@ export function failedOutcome(err: unknown): string {
 }
 
 /**
- * `/metrics` (Prometheus text), `/healthz` (200 while the process serves HTTP) and `/readyz` (200 while `ready()`:
- * the engines are open and no shutdown has begun; 503 otherwise).
+ * `/metrics` (Prometheus text), `/healthz` (200 while the process serves HTTP) and `/readyz` (200 when
+ * `notReady()` gives no reason; else 503 with the reason as the body).
  */
 export async function startMetricsServer(
   host: string,
   port: number,
-  ready: () => boolean,
+  notReady: () => Promise<string | undefined>,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -72,8 +110,13 @@ export async function startMetricsServer(
     } else if (url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (url === '/readyz') {
-      const ok = ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+      notReady().then(
+        (reason) =>
+          res
+            .writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' })
+            .end(reason ? `not ready: ${reason}\n` : 'ready\n'),
+        () => res.writeHead(503, { 'content-type': 'text/plain' }).end('not ready\n'),
+      );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try /metrics, /healthz or /readyz\n');
     }

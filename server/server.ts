@@ -4,8 +4,12 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { buildAccounts } from './cloudcontrol/accounts.js';
+import { MemoryBudget, RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
+import { credentialsCheck } from './cloudcontrol/credentials-check.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
+import { connectRedis } from './cloudcontrol/redis.js';
+import { SharedReadCache } from './cloudcontrol/shared-cache.js';
 import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
 import { isLoopback } from './config.js';
@@ -74,13 +78,26 @@ export async function startServer(
     );
 
   await loadParser();
-  const catalog = selectCatalog(config.types);
-  const engine: EngineLike = await EnginePool.start({
+  // Before the engines start: a wrong --cache URL stops the start with nothing left running.
+  const redis = config.cacheUrl === undefined ? undefined : await connectRedis(config.cacheUrl);
+  // DescribeType goes where Cloud Control calls go: --endpoint (the emulator answers both) or the SDK's own.
+  const extraTypes =
+    config.extraTypes.length === 0
+      ? []
+      : await (
+          await import('../catalog/registry/extra-types.js')
+        ).loadExtraTypes(config.extraTypes, {
+          region: config.regions[0],
+          endpoint: endpoint ?? config.endpoint,
+        });
+  const catalog = selectCatalog(config.types, extraTypes);
+  const pool = await EnginePool.start({
     ddl: catalogDdl(catalog),
     engines: config.engines,
     logger,
   });
   const stsEndpoint = config.stsEndpoint ?? (process.env.AWS_ENDPOINT_URL_STS ? undefined : endpoint);
+  const engine: EngineLike = pool;
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
@@ -89,6 +106,14 @@ export async function startServer(
       ...(stsEndpoint ? { stsEndpoint } : {}),
       maxConcurrency: config.maxConcurrency,
       cacheTtlMs: config.cacheTtlMs,
+      ...(redis ? { sharedCache: new SharedReadCache(redis, config.cacheTtlMs, logger) } : {}),
+      ...(config.callBudget === undefined
+        ? {}
+        : {
+            budget: redis
+              ? new RedisBudget(redis, config.callBudget, logger)
+              : new MemoryBudget(config.callBudget),
+          }),
     },
     catalog,
     logger,
@@ -100,6 +125,7 @@ export async function startServer(
     logger,
     defaultRegions: config.regions,
     readOnly: config.readOnly,
+    sessionRows: () => [...sessions.values()].map((s) => s.session.activity()),
   };
   const defaults = await engineDefaults(engine);
   const sessions = new Map<number, { secretKey: number; session: Session; done: Promise<void> }>();
@@ -136,6 +162,7 @@ export async function startServer(
       const entry = sessions.get(processId);
       if (entry && entry.secretKey === secretKey) entry.session.cancel();
     },
+    onStartupEnd: (outcome) => metrics.connections.inc({ outcome }),
     startupTimeoutMs: config.authenticationTimeoutMs,
     maxMessageBytes: config.maxMessageBytes,
     logger,
@@ -170,13 +197,10 @@ export async function startServer(
     let counted = false;
     const admit = (): PgError | undefined => {
       // As max_connections, checked once the StartupMessage is in (so CancelRequests still get through).
-      if (admitted >= config.maxConnections) {
-        metrics.connections.inc({ outcome: 'refused' });
+      if (admitted >= config.maxConnections)
         return tooManyClients(
           `${admitted} clients are connected (--max-connections ${config.maxConnections}).`,
         );
-      }
-      metrics.connections.inc({ outcome: 'admitted' });
       admitted++;
       counted = true;
       return undefined;
@@ -235,10 +259,20 @@ export async function startServer(
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as net.AddressInfo).port;
+  // The demo signs with example keys for its own emulator: only a real chain is worth checking.
+  const credentialsProblem = config.demo
+    ? undefined
+    : credentialsCheck(() => cloud.client(config.regions[0]!));
+  const notReady = async (): Promise<string | undefined> => {
+    if (stopping) return 'shutting down';
+    if (!pool.stats.perEngine.some((e) => e.state !== 'down' && e.state !== 'closed'))
+      return 'no engine is open (see the log for why they failed to start)';
+    return credentialsProblem?.();
+  };
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : await metrics.startMetricsServer(config.host, config.metricsPort, () => !stopping);
+      : await metrics.startMetricsServer(config.host, config.metricsPort, notReady);
   /** Resolves true once every session has ended, false when `ms` pass first. */
   const sessionsEnd = async (ms: number): Promise<boolean> => {
     let timer: NodeJS.Timeout | undefined;
@@ -288,6 +322,7 @@ export async function startServer(
       for (const socket of sockets) socket.destroy();
       await closed;
       cloud.destroy();
+      redis?.disconnect();
       await engine.close();
       await metricsServer?.close();
       logger.info('shut down');
@@ -296,6 +331,7 @@ export async function startServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.close();
       cloud.destroy();
+      redis?.disconnect();
       await engine.close();
     },
   };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
+import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
 import { fakeAwsEnv, projectRoot, startBridge, startEmulator, type Started } from './support/processes.js';
 import { createProfiles, ONLY_CONNECTOR_PROFILES } from './support/stack.js';
 
@@ -39,9 +40,9 @@ async function resetCalls(): Promise<void> {
 }
 
 /** A connected client that keeps the notices (NOTICE and WARNING) it receives. */
-async function connect(): Promise<{ client: pg.Client; notices: pg.NoticeMessage[] }> {
+async function connect(): Promise<{ client: pg.Client; notices: NoticeMessage[] }> {
   const client = new pg.Client({ host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' });
-  const notices: pg.NoticeMessage[] = [];
+  const notices: NoticeMessage[] = [];
   client.on('notice', (n) => notices.push(n));
   await client.connect();
   return { client, notices };

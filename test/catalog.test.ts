@@ -7,7 +7,7 @@ import {
   catalog,
   catalogDdl,
   columnToProperty,
-  definitions,
+  allDefinitions,
   propertyToColumn,
   type ResourceDefinition,
   type Table,
@@ -74,7 +74,7 @@ const properties: [property: string, column: string][] = [
   ['CredentialsArn', 'credentials_arn'],
 ];
 
-const connectorProfile = definitions.find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
+const connectorProfile = allDefinitions().find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
 
 function table(name: string): Table {
   const found = catalog.table('appflow', name);

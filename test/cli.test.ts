@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fakeAwsEnv, projectRoot } from './support/processes.js';
+import { fakeAwsEnv, jsonLogLines, projectRoot } from './support/processes.js';
 
 const main = path.join(projectRoot, 'dist/server/main.js');
 // eslint-disable-next-line no-control-regex
@@ -62,10 +62,7 @@ test('on a terminal the logs are one readable line per event, not JSON', async (
 test('off a terminal, and with --log-format json on one, each log line is pino JSON', async () => {
   for (const run of [await demoOutput(false), await demoOutput(true, ['--log-format', 'json'])]) {
     expect(run.code).toBe(0);
-    const json = run.out
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    const json = jsonLogLines(run.out);
     expect(json).toContainEqual(
       expect.objectContaining({ level: 40, msg: expect.stringContaining('no password configured') }),
     );
@@ -99,7 +96,34 @@ test('the emulator prints its usage for --help, without an "unknown flag" error'
   expect(r.stderr).not.toContain('unknown flag');
 });
 
-test('npm pack: the package holds what it runs with, and its bin runs --help and iam-policy', () => {
+/** Starts the package's bin with --demo and a metrics port; resolves /readyz's answer once it serves, then stops it. */
+async function demoReadyz(bin: string, cwd: string): Promise<{ status: number; body: string }> {
+  const child = spawn(
+    process.execPath,
+    [bin, '--demo', '--port', '0', '--metrics-port', '0', '--types', 'AWS::AppFlow::*'],
+    { cwd, env: { ...process.env, ...fakeAwsEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    for (let waited = 0; ; waited += 100) {
+      const m = /metrics on http:\/\/[\d.]+:(\d+)\/metrics/.exec(out);
+      if (m) {
+        const r = await fetch(`http://127.0.0.1:${m[1]}/readyz`);
+        return { status: r.status, body: await r.text() };
+      }
+      if (child.exitCode !== null || waited > 150000) throw new Error(`the demo did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+test('npm pack: the package holds what it runs with, and its bin runs --help, iam-policy and --demo', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-pack-'));
   try {
     const packed = JSON.parse(
@@ -144,7 +168,9 @@ test('npm pack: the package holds what it runs with, and its bin runs --help and
     );
     expect(policy.status).toBe(0);
     expect(JSON.parse(policy.stdout).Statement[0].Action).toContain('appflow:DescribeConnectorProfiles');
+    // The demo from the package: its engines open and it reports ready (no AWS credential check in demo mode).
+    expect(await demoReadyz(bin, dir)).toEqual({ status: 200, body: 'ready\n' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}, 200000);

@@ -1,19 +1,19 @@
-import { GetResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { resources } from '../catalog/cloud-control/resources.js';
-import { buildCatalog, catalog as shippedCatalog, definitions, requestsTables } from '../catalog/index.js';
+import { buildCatalog, allDefinitions, catalog as shippedCatalog, requestsTables } from '../catalog/index.js';
 import { emulatorClient } from '../emulator/client.js';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
 import { loadParser, parseStatements } from '../server/plan/parse.js';
 import { resolveKeys, tableReads } from '../server/plan/table-reads.js';
 import { writeTarget } from '../server/plan/writes.js';
 import { startBridge, useFakeAwsEnvironment, type Started } from './support/processes.js';
-import { spawn } from 'node:child_process';
-import { createProfiles, TYPE_NAME } from './support/stack.js';
+import { psqlAsync } from './support/psql.js';
+import { createProfiles, readModel, TYPE_NAME } from './support/stack.js';
+import { failureOf } from './support/failure.js';
 
 useFakeAwsEnvironment();
 
-const connectorProfile = definitions.find((d) => d.typeName === TYPE_NAME)!;
+const connectorProfile = allDefinitions().find((d) => d.typeName === TYPE_NAME)!;
 
 /** A type the emulator serves and the bridge's catalog does not have: only cloud_control.resources reaches it. */
 const OTHER_TYPE = 'Example::AppFlow::ConnectorProfile';
@@ -60,50 +60,17 @@ async function withClient<T>(run: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** psql 15 with `-c` commands and `stdin`, without blocking this process (the emulator runs in it). */
-function psqlAsync(commands: string[], stdin: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const args = [`host=127.0.0.1 port=${bridge.port} dbname=aws user=postgres`, '-X', '-A'];
-    for (const command of commands) args.push('-c', command);
-    const child = spawn('psql', args, { env: { ...process.env, PGCONNECT_TIMEOUT: '10', PAGER: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('exit', () => resolve({ stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
-
-async function failureOf(query: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
-  try {
-    await query;
-  } catch (err) {
-    return err as { code: string; message: string; hint?: string };
-  }
-  throw new Error('the statement succeeded');
-}
-
 /** What the emulator now holds for a resource (its read model), or undefined when it is gone. */
-async function atEmulator(typeName: string, identifier: string) {
-  try {
-    const out = await sdk.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }));
-    return JSON.parse(out.ResourceDescription!.Properties!) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
-    throw err;
-  }
-}
+const atEmulator = (typeName: string, identifier: string) => readModel(sdk, typeName, identifier);
 
 const profile = (name: string) => ({
   ConnectorProfileName: name,
   ConnectorType: 'Salesforce',
-  ConnectionMode: 'Public',
+  ConnectionMode: 'Public' as const,
 });
 
 test('reads a type by type_name (ListResources) and one resource by identifier (GetResource)', async () => {
-  await createProfiles(sdk, [profile('cc-read-1') as never, profile('cc-read-2') as never]);
+  await createProfiles(sdk, [profile('cc-read-1'), profile('cc-read-2')]);
   await withClient(async (c) => {
     const listed = await c.query(
       `SELECT type_name, region, identifier, properties->>'ConnectionMode' AS mode
@@ -186,7 +153,7 @@ test('INSERT, UPDATE and DELETE a type the bridge has no tables for; each change
 });
 
 test('an UPDATE of a catalog type diffs properties to a JSON Patch, as the typed tables do', async () => {
-  await createProfiles(sdk, [profile('cc-patch-1') as never]);
+  await createProfiles(sdk, [profile('cc-patch-1')]);
   await withClient(async (c) => {
     const sql = `UPDATE cloud_control.resources
         SET properties = jsonb_set(properties, '{ConnectionMode}', '"Private"') - 'ConnectorLabel'
@@ -287,9 +254,11 @@ test('one INSERT may create resources of several types, and COPY FROM creates th
   });
   // psql runs asynchronously: the emulator answers from this process.
   const copied = await psqlAsync(
+    { host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' },
     [`\\copy cloud_control.resources (type_name, region, properties) from stdin`],
-    `${OTHER_TYPE}\t${region}\t${JSON.stringify(profile('cc-copy-1'))}\n\\.\n`,
+    { tags: true, stdin: `${OTHER_TYPE}\t${region}\t${JSON.stringify(profile('cc-copy-1'))}\n\\.\n` },
   );
+  expect(copied.status).toBe(0);
   expect(copied.stderr).not.toMatch(/ERROR/);
   expect(copied.stderr).toContain(`CreateResource (new ${OTHER_TYPE}) in ${region}: SUCCESS`);
   expect(copied.stdout).toContain('COPY 1');

@@ -18,7 +18,7 @@ import {
   type WriteRequest,
 } from '../server/cloudcontrol/writes.js';
 import { PgError, SqlState } from '../server/errors.js';
-import { useFakeAwsEnvironment } from './support/processes.js';
+import { eventually, useFakeAwsEnvironment } from './support/processes.js';
 
 useFakeAwsEnvironment();
 
@@ -86,14 +86,6 @@ function write(
 
 const read = (cc: CloudControl, name: string) =>
   cc.fetchRows(resource, { region: [region], data__identifier: [name] }, () => {});
-
-async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('applyWrites', () => {
   test('a create succeeds, with progress notices, and the row reads back', async () => {
@@ -174,7 +166,7 @@ describe('applyWrites', () => {
     const cc = cloud();
     const first: string[] = [];
     const running = write(cc, [toPrivate('salesforce-prod')], {}, first);
-    await waitFor(async () => first.length > 0);
+    await eventually('the first write is under way', () => first.length > 0);
     const token = /request ([-0-9a-f]+)/.exec(first[0]!)![1]!;
 
     const [blocked] = await write(cc, [remove('salesforce-prod')]);
@@ -252,7 +244,7 @@ describe('applyWrites', () => {
     emulator.setFaults({ completionDelayMs: 2000 });
     const notices: string[] = [];
     const running = write(cloud(), [toPrivate('salesforce-prod')], {}, notices);
-    await waitFor(async () => notices.length > 0);
+    await eventually('the write is under way', () => notices.length > 0);
     const token = /request ([-0-9a-f]+)/.exec(notices[0]!)![1]!;
     await sdk().send(new CancelResourceRequestCommand({ RequestToken: token }));
     const [outcome] = await running;
@@ -262,26 +254,29 @@ describe('applyWrites', () => {
   });
 
   test('abort while awaiting -> 57014 listing the request; Cloud Control still completes it', async () => {
-    emulator.setFaults({ completionDelayMs: 1500 });
+    emulator.setFaults({ completionDelayMs: 3000 });
     const cc = cloud();
     const controller = new AbortController();
     const notices: string[] = [];
-    const started = Date.now();
     const pending = write(
       cc,
       [toPrivate('salesforce-prod'), toPrivate('slack-workspace'), toPrivate('redshift-warehouse')],
       { signal: controller.signal, concurrency: 2 },
       notices,
     );
-    await waitFor(async () => notices.length >= 2);
+    await eventually('both writes are under way', () => notices.length >= 2);
     controller.abort(new PgError(SqlState.query_canceled, 'canceling statement due to statement timeout'));
     const err = (await pending.catch((e: unknown) => e)) as WritesCanceledError;
-    expect(Date.now() - started).toBeLessThan(1200);
+    const status = async (token: string) =>
+      (await sdk().send(new GetResourceRequestStatusCommand({ RequestToken: token }))).ProgressEvent
+        ?.OperationStatus;
+    // The abort answered without waiting for Cloud Control: both requests are still running.
+    const tokens = notices.map((m) => /request ([-0-9a-f]+)/.exec(m)![1]!);
+    expect(await Promise.all(tokens.map(status))).toEqual(['IN_PROGRESS', 'IN_PROGRESS']);
     expect(err).toBeInstanceOf(WritesCanceledError);
     expect(err).toBeInstanceOf(PgError);
     expect(err.code).toBe('57014');
     expect(err.message).toBe('canceling statement due to statement timeout');
-    const tokens = notices.map((m) => /request ([-0-9a-f]+)/.exec(m)![1]!);
     for (const token of tokens) expect(err.fields.detail).toContain(`RequestToken ${token}`);
     expect(err.fields.detail).toContain('UpdateResource salesforce-prod in us-east-1');
     expect(err.fields.detail).toContain('Cloud Control goes on with');
@@ -293,10 +288,8 @@ describe('applyWrites', () => {
     );
     expect(err.settled).toEqual([]);
 
-    const status = async (token: string) =>
-      (await sdk().send(new GetResourceRequestStatusCommand({ RequestToken: token }))).ProgressEvent
-        ?.OperationStatus;
-    for (const token of tokens) await waitFor(async () => (await status(token)) === 'SUCCESS');
+    for (const token of tokens)
+      await eventually(`${token} succeeds`, async () => (await status(token)) === 'SUCCESS');
     expect((await read(cc, 'salesforce-prod'))[0]).toMatchObject({ connection_mode: 'Private' });
     expect((await read(cc, 'slack-workspace'))[0]).toMatchObject({ connection_mode: 'Private' });
     // The third was never sent.
@@ -326,7 +319,7 @@ describe('applyWrites', () => {
       new UpdateResourceCommand({ TypeName: typeName, Identifier: 'salesforce-prod', PatchDocument: patch }),
     );
     const token = out.ProgressEvent!.RequestToken!;
-    await waitFor(async () =>
+    await eventually('the request is listed as a success', async () =>
       (await listResourceRequests(cc, region, { statuses: ['SUCCESS'] })).some(
         (r) => r.request_token === token,
       ),

@@ -7,6 +7,12 @@ type Engine = import('../server/engine/engine.js').Engine;
 
 // The engine spawns its worker from dist/ (ts-jest cannot load a worker from TS sources): build first.
 const { Engine } = (await import(path.join(projectRoot, 'dist/server/engine/engine.js'))) as EngineModule;
+const metrics = (await import(
+  path.join(projectRoot, 'dist/server/metrics.js')
+)) as typeof import('../server/metrics.js');
+/** aws_sql_bridge_engine_restarts_total for one reason, as /metrics would show it. */
+const restartsCounted = async (reason: string) =>
+  (await metrics.engineRestarts.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
 const ddl = `CREATE SCHEMA appflow;
 CREATE TABLE appflow.t (a text, j jsonb, n int);
@@ -302,6 +308,39 @@ test('timeoutMs stands in for statement_timeout, which PGlite does not honour', 
   ).toEqual([['5']]);
 });
 
+// Enough rows that loading them takes longer than the cancel grace (500 ms) and the timeouts below.
+const manyRows = Array.from({ length: 200_000 }, (_, i) => ({ a: `row ${i}`, j: { i }, n: i }));
+
+test('a cancel while the rows load stops the unit without a restart, however long the load takes', async () => {
+  const before = engine.stats;
+  const unit = {
+    settings: [],
+    load: [{ table: 'appflow.t', rows: manyRows }],
+    messages: query('SELECT count(*) FROM appflow.t'),
+  };
+  const running = engine.run(unit);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  engine.cancel(unit);
+  await expect(running).rejects.toMatchObject({ code: '57014' });
+  expect(textRows(await engine.run({ settings: [], load: [], messages: query('SELECT 6') }))).toEqual([
+    ['6'],
+  ]);
+  expect(engine.stats.restarts).toBe(before.restarts);
+  expect(engine.stats.cancels).toBe(before.cancels + 1);
+}, 60000);
+
+test('timeoutMs counts the statement, not the loading of its rows', async () => {
+  const t0 = performance.now();
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows: manyRows }],
+    messages: query('SELECT count(*) FROM appflow.t'),
+    timeoutMs: 300,
+  });
+  expect(performance.now() - t0).toBeGreaterThan(300);
+  expect(textRows(reply)).toEqual([['200000']]);
+}, 60000);
+
 test('messages without a Sync, and named statements, leave nothing behind', async () => {
   const partial = await engine.run({
     settings: [],
@@ -327,6 +366,7 @@ test('a restart is logged with its reason, never with the statement or its rows'
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
   });
   try {
+    const counted = await restartsCounted('unit committed');
     // A unit that commits leaves state behind, so the engine replaces its worker.
     await logged.run({
       settings: [],
@@ -345,6 +385,7 @@ test('a restart is logged with its reason, never with the statement or its rows'
       ]),
     );
     expect(JSON.stringify(lines)).not.toMatch(/marker-in-statement|secret-row-value/);
+    expect(await restartsCounted('unit committed')).toBe(counted + 1);
   } finally {
     await logged.close();
   }

@@ -1,11 +1,7 @@
-import {
-  CreateResourceCommand,
-  GetResourceRequestStatusCommand,
-  InvalidRequestException,
-  ListResourcesCommand,
-} from '@aws-sdk/client-cloudcontrol';
+import { InvalidRequestException, ListResourcesCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
-import { startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { createResources, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { failureOf } from './support/failure.js';
 
 /**
  * Issue 10, "Right": live ListResources gives many types' primary identifier alone, so the collection tables read
@@ -59,20 +55,8 @@ function profile(name: string, type: string, label?: string) {
   };
 }
 
-async function create(stack: Stack, region: string, typeName: string, desired: object): Promise<void> {
-  const sdk = stack.sdk(region);
-  const { ProgressEvent } = await sdk.send(
-    new CreateResourceCommand({ TypeName: typeName, DesiredState: JSON.stringify(desired) }),
-  );
-  for (;;) {
-    const { ProgressEvent: p } = await sdk.send(
-      new GetResourceRequestStatusCommand({ RequestToken: ProgressEvent!.RequestToken! }),
-    );
-    if (p!.OperationStatus === 'SUCCESS') return;
-    if (p!.OperationStatus === 'FAILED') throw new Error(`create ${typeName}: ${p!.StatusMessage}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const create = (stack: Stack, region: string, typeName: string, desired: object) =>
+  createResources(stack.sdk(region), typeName, [desired]);
 
 async function query(stack: Stack, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const c = new pg.Client(stack.pg);
@@ -82,17 +66,6 @@ async function query(stack: Stack, sql: string, params: unknown[] = []): Promise
   } finally {
     await c.end();
   }
-}
-
-async function failureOf(
-  promise: Promise<unknown>,
-): Promise<{ code: string; message: string; hint?: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as { code: string; message: string; hint?: string };
-  }
-  throw new Error('the statement succeeded');
 }
 
 const list = `ListResources ${TYPE_NAME}`;

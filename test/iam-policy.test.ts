@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { definitions } from '../catalog/index.js';
+import { allDefinitions } from '../catalog/index.js';
 import type { IamPolicy } from '../server/iam-policy.js';
 import { projectRoot } from './support/processes.js';
 
@@ -19,7 +19,7 @@ function iamPolicy(...args: string[]) {
 }
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort((a, b) => a.localeCompare(b, 'en'));
-const profile = definitions.find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
+const profile = allDefinitions().find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
 const ccRead = [
   'cloudformation:GetResource',
   'cloudformation:ListResourceRequests',
@@ -66,7 +66,7 @@ test('without --read-only a second statement adds the write actions and the writ
 test('a glob unions the handler permissions of every type it selects, sorted and deduplicated', () => {
   const r = iamPolicy('--read-only', '--types', 'AWS::AppFlow::*,AWS::S3::Bucket');
   expect(r.status).toBe(0);
-  const selected = definitions.filter(
+  const selected = allDefinitions().filter(
     (d) => d.typeName.startsWith('AWS::AppFlow::') || d.typeName === 'AWS::S3::Bucket',
   );
   expect(selected.length).toBeGreaterThan(2);
@@ -81,7 +81,7 @@ test('every type: the whole policy comes out (not cut at a pipe buffer) with a w
   const r = iamPolicy();
   expect(r.status).toBe(0);
   const policy = JSON.parse(r.stdout) as IamPolicy;
-  const s3 = definitions.find((d) => d.typeName === 'AWS::S3::Bucket')!;
+  const s3 = allDefinitions().find((d) => d.typeName === 'AWS::S3::Bucket')!;
   expect(policy.Statement[0]!.Action).toEqual(expect.arrayContaining(s3.permissions.read!));
   expect(r.stderr).toMatch(
     /more than the 6144 IAM allows in one managed policy: serve fewer types \(--types/,

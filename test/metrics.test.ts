@@ -93,7 +93,7 @@ test('/metrics counts statements by kind and outcome, Cloud Control calls by out
     expect(
       value(/^aws_sql_bridge_statement_duration_seconds_count\{kind="\w+",outcome="ok"\}/),
     ).toBeGreaterThanOrEqual(1);
-    expect(value(/^aws_sql_bridge_connections_total\{outcome="admitted"\}/)).toBeGreaterThanOrEqual(1);
+    expect(value(/^aws_sql_bridge_connections_total\{outcome="ok"\}/)).toBeGreaterThanOrEqual(1);
     expect(value(/^aws_sql_bridge_sessions_open /)).toBe(1);
     // No statement text in labels.
     expect(body).not.toContain('salesforce-prod');

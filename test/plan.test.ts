@@ -39,11 +39,19 @@ function one(sql: string): ParsedStatement {
 const c = (value: string) => ({ kind: 'const', value });
 const p = (index: number) => ({ kind: 'param', index });
 
-/** Reads as `schema.table` -> keys, in walk order. */
+/** A key pinned by another table's rows: the source table, the FROM item and the expression, as SQL. */
+const rows = (source: string, from: string, expr: string) => ({ kind: 'rows', source, from, expr });
+
+/** Reads as `schema.table` -> keys, in walk order (a key from rows names its source table). */
 function reads(sql: string): { table: string; keys: object }[] {
   return tableReads(one(sql), catalog).map((r) => ({
     table: `${r.table.schema}.${r.table.name}`,
-    keys: r.keys,
+    keys: Object.fromEntries(
+      Object.entries(r.keys).map(([column, values]) => [
+        column,
+        values!.map((v) => (v.kind === 'rows' ? { ...v, source: `${v.source.schema}.${v.source.name}` } : v)),
+      ]),
+    ),
   }));
 }
 
@@ -530,9 +538,96 @@ describe('tableReads', () => {
          WHERE p.region = 'a' AND l.region = 'b' AND p.data__identifier = l.data__identifier`,
       ),
     ).toEqual([
-      { table: RESOURCE, keys: { region: [c('a')] } },
-      { table: COLLECTION, keys: { region: [c('b')] } },
+      {
+        table: RESOURCE,
+        keys: {
+          region: [c('a')],
+          data__identifier: [rows(COLLECTION, `${COLLECTION} AS l`, 'l.data__identifier')],
+        },
+      },
+      {
+        table: COLLECTION,
+        keys: {
+          region: [c('b')],
+          data__identifier: [rows(RESOURCE, `${RESOURCE} AS p`, 'p.data__identifier')],
+        },
+      },
     ]);
+  });
+
+  test('a key equal to an expression over one other catalog table is pinned by its rows', () => {
+    const flows = 'appflow.flows';
+    const profileOf = "f.source_flow_config ->> 'ConnectorProfileName'";
+    expect(
+      reads(
+        `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p
+         ON p.data__identifier = f.source_flow_config->>'ConnectorProfileName' AND lower(f.region) = p.region`,
+      ),
+    ).toEqual([
+      { table: flows, keys: {} },
+      {
+        table: RESOURCE,
+        keys: {
+          data__identifier: [rows(flows, `${flows} AS f`, profileOf)],
+          region: [rows(flows, `${flows} AS f`, 'lower(f.region)')],
+        },
+      },
+    ]);
+    // Unaliased: the expression keeps its qualifier, the FROM item its name.
+    expect(
+      reads(
+        'SELECT * FROM appflow.flows, appflow.connector_profile p WHERE p.data__identifier = flows.flow_name',
+      )[1],
+    ).toEqual({ table: RESOURCE, keys: { data__identifier: [rows(flows, flows, 'flows.flow_name')] } });
+  });
+
+  test('IN (SELECT ...), = ANY (SELECT ...) and = (SELECT ...) over one catalog table pin by its rows', () => {
+    const flows = 'appflow.flows';
+    const key = (from: string, expr: string) => ({ data__identifier: [rows(flows, from, expr)] });
+    const pinned = (sql: string) => reads(sql).find((r) => r.table === RESOURCE)!.keys;
+    expect(
+      pinned(
+        `SELECT * FROM appflow.connector_profile WHERE data__identifier IN
+         (SELECT source_flow_config->>'ConnectorProfileName' FROM appflow.flows WHERE flow_name LIKE 'x%')`,
+      ),
+    ).toEqual(key(flows, "source_flow_config ->> 'ConnectorProfileName'"));
+    expect(
+      pinned(
+        'SELECT * FROM appflow.connector_profile p WHERE p.data__identifier = ANY (SELECT g.flow_name FROM appflow.flows g)',
+      ),
+    ).toEqual(key(`${flows} AS g`, 'g.flow_name'));
+    expect(
+      pinned(
+        'SELECT * FROM appflow.connector_profile p WHERE p.data__identifier = (SELECT max(flow_name) FROM appflow.flows)',
+      ),
+    ).toEqual({});
+    expect(
+      pinned(
+        'SELECT * FROM appflow.connector_profile p WHERE p.data__identifier = (SELECT flow_name FROM appflow.flows LIMIT 1)',
+      ),
+    ).toEqual(key(flows, 'flow_name'));
+  });
+
+  test('unsure is unpinned: OR, NOT IN, volatile or unknown functions, parameters, outer references, two sources', () => {
+    const unpinned = [
+      `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p ON p.data__identifier = f.flow_name OR p.region = 'a'`,
+      `SELECT * FROM appflow.connector_profile p WHERE p.data__identifier NOT IN (SELECT flow_name FROM appflow.flows)`,
+      `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p ON p.data__identifier = f.flow_name || random()::text`,
+      `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p ON p.data__identifier = my_function(f.flow_name)`,
+      `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p ON p.data__identifier = f.flow_name || $1`,
+      `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p ON p.data__identifier = (f.flow_name || p.region)`,
+      `SELECT * FROM appflow.flows f, appflow.connector_profiles l, appflow.connector_profile p WHERE p.data__identifier = f.flow_name || l.region`,
+      `SELECT * FROM appflow.flows f WHERE EXISTS (SELECT 1 FROM appflow.connector_profile p WHERE p.data__identifier = f.flow_name)`,
+      `SELECT * FROM appflow.connector_profile p WHERE p.data__identifier IN (SELECT flow_name FROM appflow.flows UNION SELECT 'x')`,
+      `SELECT * FROM appflow.connector_profile p WHERE p.data__identifier IN (SELECT p.region FROM appflow.flows f)`,
+      `SELECT * FROM appflow.connector_profile p WHERE p.data__identifier IN (SELECT f.flow_name FROM appflow.flows f, appflow.connector_profiles l)`,
+      `SELECT * FROM appflow.connector_profile p LEFT JOIN appflow.flows f ON p.data__identifier = f.flow_name`,
+      `SELECT * FROM appflow.flows f JOIN appflow.connector_profile p ON p.connector_profile_name = f.flow_name`,
+    ];
+    for (const sql of unpinned) {
+      const profile = reads(sql).find((r) => r.table === RESOURCE)!;
+      expect([sql, profile.keys]).toEqual([sql, {}]);
+    }
   });
 
   test('an unqualified column shared by two catalog tables pins neither', () => {
@@ -583,10 +678,27 @@ describe('tableReads', () => {
     ]);
   });
 
-  test('inner JOIN ON pins; outer join ON does not; WHERE pins through outer joins', () => {
+  test("inner JOIN ON pins both sides; an outer join's ON only the side it may leave out; WHERE pins through outer joins", () => {
     expect(
       reads(
         "SELECT * FROM appflow.connector_profiles l JOIN appflow.connector_profile p ON p.region = 'a' AND p.data__identifier = l.data__identifier",
+      ),
+    ).toEqual([
+      {
+        table: COLLECTION,
+        keys: { data__identifier: [rows(RESOURCE, `${RESOURCE} AS p`, 'p.data__identifier')] },
+      },
+      {
+        table: RESOURCE,
+        keys: {
+          region: [c('a')],
+          data__identifier: [rows(COLLECTION, `${COLLECTION} AS l`, 'l.data__identifier')],
+        },
+      },
+    ]);
+    expect(
+      reads(
+        "SELECT * FROM appflow.connector_profiles l LEFT JOIN appflow.connector_profile p ON p.region = 'a' AND l.region = 'b'",
       ),
     ).toEqual([
       { table: COLLECTION, keys: {} },
@@ -594,7 +706,15 @@ describe('tableReads', () => {
     ]);
     expect(
       reads(
-        "SELECT * FROM appflow.connector_profiles l LEFT JOIN appflow.connector_profile p ON p.region = 'a' AND l.region = 'b'",
+        "SELECT * FROM appflow.connector_profiles l RIGHT JOIN appflow.connector_profile p ON p.region = 'a' AND l.region = 'b'",
+      ),
+    ).toEqual([
+      { table: COLLECTION, keys: { region: [c('b')] } },
+      { table: RESOURCE, keys: {} },
+    ]);
+    expect(
+      reads(
+        "SELECT * FROM appflow.connector_profiles l FULL JOIN appflow.connector_profile p ON p.region = 'a' AND l.region = 'b'",
       ),
     ).toEqual([
       { table: COLLECTION, keys: {} },
@@ -822,7 +942,7 @@ describe('tableReads', () => {
       ),
     ).toEqual([
       { table: COLLECTION, keys: { region: [c('x')] } },
-      { table: COLLECTION, keys: {} },
+      { table: COLLECTION, keys: { region: [rows(COLLECTION, `${COLLECTION} AS a`, 'a.region')] } },
     ]);
   });
 

@@ -4,7 +4,6 @@
  * A few facts only the bridge has (its tables' rows, BackendKeyData matching, database aliases) are checked on
  * the bridge alone.
  */
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { names, RawClient, serialize, type Message } from './support/raw-client.js';
 import { APPFLOW_DDL } from './support/appflow-ddl.js';
@@ -331,24 +330,8 @@ describe('bridge only', () => {
     expect(firstField(await query(unnamed, 'SELECT 1'))).toBe('1');
     unnamed.close();
     // psql with no dbname, as user postgres: libpq asks for database postgres.
-    const env: NodeJS.ProcessEnv = { ...process.env, PAGER: '' };
-    delete env.PGDATABASE;
-    const plain = spawnSync(
-      'psql',
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(stack.bridge.port),
-        '-U',
-        'postgres',
-        '-X',
-        '-A',
-        '-c',
-        'SELECT count(*) AS n FROM appflow.connector_profiles',
-      ],
-      { encoding: 'utf8', timeout: 60000, env },
-    );
+    const { host, port, user } = stack.pg;
+    const plain = psql({ host, port, user }, ['SELECT count(*) AS n FROM appflow.connector_profiles']);
     expect(plain.stderr).toBe('');
     expect(plain.stdout).toBe('n\n1\n(1 row)\n');
     const list = psql({ ...stack.pg, database: 'postgres' }, ['\\l']);

@@ -1,7 +1,7 @@
 import { ListResourceRequestsCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { emulatorClient } from '../emulator/client.js';
-import { startBridge, startEmulator, type Started } from './support/processes.js';
+import { jsonLogLines, startBridge, startEmulator, type Started } from './support/processes.js';
 
 const region = 'us-east-1';
 
@@ -81,12 +81,7 @@ test('SIGTERM past the deadline: the write in flight has its RequestToken logged
       code: '57P01',
       message: 'terminating connection due to administrator command',
     });
-    const logged = bridge
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(logged).toContainEqual(
+    expect(jsonLogLines(bridge.output())).toContainEqual(
       expect.objectContaining({
         requestToken: token,
         operation: 'CreateResource',

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import * as frontend from '../server/wire/frontend-serializer.js';
 import { ByteClient, errorOf } from './support/byte-client.js';
-import { startBridge, startEmulator, type Started } from './support/processes.js';
+import { eventually, jsonLogLines, startBridge, startEmulator, type Started } from './support/processes.js';
 import { psql } from './support/psql.js';
 
 let emulator: Started & { endpoint: string };
@@ -14,24 +14,11 @@ const bridgeWith = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   // One engine each: these tests are about the connection, and CI runs other suites beside them.
   startBridge(['--endpoint', emulator.endpoint, '--region', 'us-east-1', '--engines', '1', ...args], env);
 
-/** The bridge's pino lines (JSON on stderr) with a given msg. */
-function logLines(bridge: Started, msg: string | RegExp): Record<string, unknown>[] {
-  return bridge
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))));
-}
+/** The bridge's pino lines with a given msg. */
+const logLines = (bridge: Started, msg: string | RegExp) => jsonLogLines(bridge.output(), msg);
 
-/** Polls until `check` holds; fails with `what` after a generous bound (not a timing assertion). */
-async function eventually(what: string, check: () => boolean, timeoutMs = 30000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** A statement that runs until it is cancelled. */
+const endless = 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT count(*) FROM r';
 
 const client = (port: number, config: pg.ClientConfig = {}) =>
   new pg.Client({ host: '127.0.0.1', port, database: 'aws', user: 'postgres', ...config });
@@ -56,11 +43,26 @@ test('--max-connections: one more client gets FATAL 53300, logged; a freed slot 
       expect.objectContaining({ from: '127.0.0.1', user: 'postgres', code: '53300' }),
     ]);
 
-    // A CancelRequest is not a client: it still gets through when the server is full.
-    const key = open[0] as unknown as { processID: number; secretKey: number };
-    const cancel = await ByteClient.open(bridge.port);
-    cancel.send(frontend.cancelRequest(key.processID, key.secretKey));
-    await cancel.closed;
+    // A CancelRequest is not a client: while the server is full, it still stops a running statement.
+    const busy = open[0]!;
+    const key = busy as unknown as { processID: number; secretKey: number };
+    const outcome = busy.query(endless).then(
+      () => 'finished',
+      (err: Error & { code?: string }) => ({ code: err.code, message: err.message }),
+    );
+    // A cancel that comes before the statement runs is ignored, as PostgreSQL's is: send until one lands.
+    await eventually('a cancel stops the statement', async () => {
+      const cancel = await ByteClient.open(bridge.port);
+      cancel.send(frontend.cancelRequest(key.processID, key.secretKey));
+      // The server answers a cancel by closing the socket: no refusal (53300), no frame at all.
+      expect(await cancel.until('E')).toEqual([]);
+      return Promise.race([
+        outcome.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 500)),
+      ]);
+    });
+    expect(await outcome).toEqual({ code: '57014', message: 'canceling statement due to user request' });
+    expect((await busy.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
 
     await open.pop()!.end();
     await eventually('a slot is freed', () => logLines(bridge, 'disconnected').length === 1);

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { parseErrorFields, splitBackendMessages, type BackendFrame } from '../se
 import { acceptConnection, type Connection, type WireOptions } from '../server/wire/connection.js';
 import * as frontend from '../server/wire/frontend-serializer.js';
 import type { FrontendMessage } from '../server/wire/messages.js';
+import { psqlAsync } from './support/psql.js';
 
 interface TestServer {
   port: number;
@@ -84,19 +85,7 @@ async function startServer(overrides: Partial<WireOptions> = {}): Promise<TestSe
               conn.flush();
               break;
             }
-            conn.send(
-              backend.rowDescription([
-                {
-                  name: 'one',
-                  tableOid: 0,
-                  columnAttr: 0,
-                  typeOid: 23,
-                  typeSize: 4,
-                  typeModifier: -1,
-                  format: 0,
-                },
-              ]),
-            );
+            conn.send(backend.rowDescription([{ ...textColumn, name: 'one' }]));
             conn.send(backend.dataRow(['1']));
             conn.send(backend.commandComplete('SELECT 1'));
             conn.send(backend.readyForQuery('I'));
@@ -136,6 +125,19 @@ async function startServer(overrides: Partial<WireOptions> = {}): Promise<TestSe
   };
 }
 
+/** Runs `run` against a fresh server, closed afterwards whatever happens. */
+async function withServer(
+  overrides: Partial<WireOptions>,
+  run: (server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(overrides);
+  try {
+    await run(server);
+  } finally {
+    await server.close();
+  }
+}
+
 async function connectPg(port: number, config: pg.ClientConfig = {}): Promise<pg.Client> {
   const client = new pg.Client({ host: '127.0.0.1', port, database: 'aws', user: 'alice', ...config });
   await client.connect();
@@ -169,8 +171,11 @@ class RawClient {
     });
   }
 
-  connected(): Promise<void> {
-    return new Promise((resolve) => this.socket.once('connect', () => resolve()));
+  /** Connected, nothing sent yet. */
+  static async open(port: number): Promise<RawClient> {
+    const raw = new RawClient(port);
+    await new Promise((resolve) => raw.socket.once('connect', resolve));
+    return raw;
   }
 
   /** The single-byte answer to SSLRequest / GSSENCRequest. */
@@ -209,8 +214,7 @@ describe('startup and authentication with the real pg client', () => {
   test.each(['scram-sha-256', 'md5', 'password'] as const)(
     '%s: right password connects, wrong is 28P01',
     async (method) => {
-      const server = await startServer({ auth: { method, users } });
-      try {
+      await withServer({ auth: { method, users } }, async (server) => {
         const client = await connectPg(server.port, { password: 's3cret', application_name: 'jest' });
         const result = await client.query('select 1');
         expect(result.rows).toEqual([{ one: 1 }]);
@@ -246,15 +250,12 @@ describe('startup and authentication with the real pg client', () => {
 
         const bob = await connectPg(server.port, { user: 'bob', password: users.bob });
         await bob.end();
-      } finally {
-        await server.close();
-      }
+      });
     },
   );
 
   test('a 20 MB result streams with backpressure and a 4 MB parameter arrives whole', async () => {
-    const server = await startServer();
-    try {
+    await withServer({}, async (server) => {
       const client = await connectPg(server.port);
       const big = await client.query('big');
       expect(big.rows).toHaveLength(20000);
@@ -265,27 +266,20 @@ describe('startup and authentication with the real pg client', () => {
       const conn = (await server.accepted[0])!;
       const bind = server.received.get(conn.processId)!.find((m) => m.type === 'Bind');
       expect(bind).toMatchObject({ type: 'Bind', params: [Buffer.from(param)] });
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('trust admits any user', async () => {
-    const server = await startServer();
-    try {
+    await withServer({}, async (server) => {
       const client = await connectPg(server.port, { user: 'whoever' });
       expect((await client.query('select 1')).rows).toEqual([{ one: 1 }]);
       await client.end();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('the FATAL for a wrong password names the user and never the password', async () => {
-    const server = await startServer({ auth: { method: 'password', users } });
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({ auth: { method: 'password', users } }, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(frontend.startupMessage({ user: 'alice', database: 'aws' }));
       await raw.until('R');
       raw.socket.write(frontend.passwordMessage('hunter2'));
@@ -298,9 +292,7 @@ describe('startup and authentication with the real pg client', () => {
       });
       expect(JSON.stringify(error)).not.toContain('hunter2');
       await raw.closed;
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
@@ -328,119 +320,87 @@ describe('SSL', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('pg with ssl upgrades to TLS and authenticates with SCRAM', async () => {
-    const server = await startServer({
-      tls: tlsFiles,
-      auth: { method: 'scram-sha-256', users: { alice: 'pw' } },
-    });
-    try {
-      const client = await connectPg(server.port, { password: 'pw', ssl: { rejectUnauthorized: false } });
-      expect((await client.query('select 1')).rows).toEqual([{ one: 1 }]);
-      await client.end();
-      expect((await server.accepted[0])!.tls).toBe(true);
-    } finally {
-      await server.close();
-    }
+    await withServer(
+      {
+        tls: tlsFiles,
+        auth: { method: 'scram-sha-256', users: { alice: 'pw' } },
+      },
+      async (server) => {
+        const client = await connectPg(server.port, { password: 'pw', ssl: { rejectUnauthorized: false } });
+        expect((await client.query('select 1')).rows).toEqual([{ one: 1 }]);
+        await client.end();
+        expect((await server.accepted[0])!.tls).toBe(true);
+      },
+    );
   });
 
   test('psql sslmode=require over TLS', async () => {
-    const server = await startServer({
-      tls: tlsFiles,
-      auth: { method: 'scram-sha-256', users: { u: 'pw' } },
-    });
-    try {
-      const out = await psql(server.port, 'require', 'pw');
-      expect(out.code).toBe(0);
-      expect(out.stdout).toContain('1');
-      expect((await server.accepted.at(-1))!.tls).toBe(true);
-    } finally {
-      await server.close();
-    }
+    await withServer(
+      {
+        tls: tlsFiles,
+        auth: { method: 'scram-sha-256', users: { u: 'pw' } },
+      },
+      async (server) => {
+        const out = await selectOne(server.port, 'require', 'pw');
+        expect(out.status).toBe(0);
+        expect(out.stdout).toBe('1\n');
+        expect((await server.accepted.at(-1))!.tls).toBe(true);
+      },
+    );
   });
 
   test('unencrypted bytes pipelined after SSLRequest are refused (CVE-2021-23214)', async () => {
-    const server = await startServer({ tls: tlsFiles });
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({ tls: tlsFiles }, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(Buffer.concat([frontend.sslRequest(), frontend.startupMessage({ user: 'alice' })]));
       const frames = await raw.until('E');
       expect(parseErrorFields(frames.at(-1)!.payload)).toMatchObject({ severity: 'FATAL', code: '08P01' });
       expect(await server.accepted[0]).toBeNull();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('without tls configured, SSLRequest gets N and psql sslmode=prefer continues in cleartext', async () => {
-    const server = await startServer({ auth: { method: 'scram-sha-256', users: { u: 'pw' } } });
-    try {
-      const out = await psql(server.port, 'prefer', 'pw');
+    await withServer({ auth: { method: 'scram-sha-256', users: { u: 'pw' } } }, async (server) => {
+      const out = await selectOne(server.port, 'prefer', 'pw');
       expect(out.stderr).toBe('');
-      expect(out.code).toBe(0);
-      expect(out.stdout).toContain('1');
+      expect(out.status).toBe(0);
+      expect(out.stdout).toBe('1\n');
 
-      const bad = await psql(server.port, 'prefer', 'nope');
-      expect(bad.code).not.toBe(0);
+      const bad = await selectOne(server.port, 'prefer', 'nope');
+      expect(bad.status).toBe(2);
       expect(bad.stderr).toContain('password authentication failed for user "u"');
 
-      const raw = new RawClient(server.port);
-      await raw.connected();
+      const raw = await RawClient.open(server.port);
       raw.socket.write(frontend.gssEncRequest());
       expect(await raw.byte()).toBe('N');
       raw.socket.write(frontend.sslRequest());
       expect(await raw.byte()).toBe('N');
       raw.socket.destroy();
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
-function psql(
-  port: number,
-  sslmode: string,
-  password: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      '/usr/bin/psql',
-      [
-        '-X',
-        '-A',
-        '-t',
-        `host=127.0.0.1 port=${port} user=u dbname=aws sslmode=${sslmode}`,
-        '-c',
-        'select 1',
-      ],
-      { env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '10' }, timeout: 20000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+/** psql 15 running `select 1` as user u (without blocking: the server under test runs in this process). */
+const selectOne = (port: number, sslmode: string, password: string) =>
+  psqlAsync({ host: '127.0.0.1', port, user: 'u', database: 'aws', password }, ['select 1'], {
+    sslmode,
+    tuplesOnly: true,
   });
-}
 
 describe('startup framing', () => {
   test('CancelRequest calls onCancelRequest with the key and closes', async () => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(frontend.cancelRequest(4242, -12345));
       await raw.closed;
       expect(server.cancels).toEqual([[4242, -12345]]);
       expect(await server.accepted[0]).toBeNull();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('a StartupMessage split byte by byte, then pipelined messages', async () => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       const startup = frontend.startupMessage({
         user: 'alice',
         database: 'aws',
@@ -460,48 +420,36 @@ describe('startup framing', () => {
         { type: 'Query', sql: 'select 1' },
         { type: 'Terminate' },
       ]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('messages sent in the same chunk as the StartupMessage are not lost', async () => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(
         Buffer.concat([frontend.startupMessage({ user: 'a', database: 'aws' }), frontend.query('q')]),
       );
       const frames = await raw.until('C');
       expect(frames.map((f) => f.code).join('')).toMatch(/^RS+KZTDCZ$/);
       raw.socket.end();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('a client that sends its last message and half-closes during startup still gets answered', async () => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.end(
         Buffer.concat([frontend.startupMessage({ user: 'a', database: 'aws' }), frontend.query('q')]),
       );
       await raw.closed;
       const conn = (await server.accepted[0])!;
       expect(server.received.get(conn.processId)).toEqual([{ type: 'Query', sql: 'q' }]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('protocol 3.1 with _pq_ options gets NegotiateProtocolVersion and continues in 3.0', async () => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(
         frontend.startupMessage({ user: 'a', database: 'aws', '_pq_.foo': 'x' }, (3 << 16) | 1),
       );
@@ -513,9 +461,7 @@ describe('startup framing', () => {
       expect(frames[1]!.code).toBe('R');
       expect((await server.accepted[0])!.startupParameters).toEqual({ user: 'a', database: 'aws' });
       raw.socket.destroy();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test.each([
@@ -523,10 +469,8 @@ describe('startup framing', () => {
     ['a startup length of 1 GB', Buffer.from([0x40, 0, 0, 0, 0, 3, 0, 0])],
     ['no user', frontend.startupMessage({ database: 'aws' })],
   ])('%s is refused with a FATAL', async (_name, packet) => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(packet);
       const frames = await raw.until('E');
       const error = parseErrorFields(frames.at(-1)!.payload);
@@ -534,54 +478,40 @@ describe('startup framing', () => {
       expect(['08P01', '28000']).toContain(error.code);
       await raw.closed;
       expect(await server.accepted[0]).toBeNull();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('clients that vanish mid-startup resolve null without unhandled errors', async () => {
-    const server = await startServer({ auth: { method: 'scram-sha-256', users: { alice: 'pw' } } });
-    try {
-      const half = new RawClient(server.port);
-      await half.connected();
+    await withServer({ auth: { method: 'scram-sha-256', users: { alice: 'pw' } } }, async (server) => {
+      const half = await RawClient.open(server.port);
       half.socket.write(frontend.startupMessage({ user: 'alice', database: 'aws' }).subarray(0, 10));
       await sleep(20);
       half.socket.destroy();
 
-      const afterChallenge = new RawClient(server.port);
-      await afterChallenge.connected();
+      const afterChallenge = await RawClient.open(server.port);
       afterChallenge.socket.write(frontend.startupMessage({ user: 'alice', database: 'aws' }));
       await afterChallenge.until('R');
       afterChallenge.socket.resetAndDestroy();
 
-      const silent = new RawClient(server.port);
-      await silent.connected();
+      const silent = await RawClient.open(server.port);
       silent.socket.end();
 
       expect(await Promise.all(server.accepted)).toEqual([null, null, null]);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('a startup that takes too long is cut off', async () => {
-    const server = await startServer({ startupTimeoutMs: 100 });
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({ startupTimeoutMs: 100 }, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(Buffer.from([0, 0]));
       await raw.closed;
       expect(await server.accepted[0]).toBeNull();
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   test('a protocol violation after startup sends FATAL 08P01 and ends messages()', async () => {
-    const server = await startServer();
-    try {
-      const raw = new RawClient(server.port);
-      await raw.connected();
+    await withServer({}, async (server) => {
+      const raw = await RawClient.open(server.port);
       raw.socket.write(frontend.startupMessage({ user: 'a', database: 'aws' }));
       await raw.until('Z');
       raw.socket.write(Buffer.from([0x51, 0x7f, 0, 0, 0]));
@@ -590,8 +520,6 @@ describe('startup framing', () => {
       expect(parseErrorFields(frames.at(-1)!.payload)).toMatchObject({ severity: 'FATAL', code: '08P01' });
       const conn = (await server.accepted[0])!;
       expect(conn.protocolError?.code).toBe('08P01');
-    } finally {
-      await server.close();
-    }
+    });
   });
 });

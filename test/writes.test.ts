@@ -2,6 +2,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { psql } from './support/psql.js';
 import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { failureOf } from './support/failure.js';
 
 const region = 'ap-south-1';
 let stack: Stack;
@@ -20,18 +21,6 @@ async function client(): Promise<pg.Client> {
   const c = new pg.Client(stack.pg);
   await c.connect();
   return c;
-}
-
-/** The error a statement fails with; a statement that succeeds fails the test. */
-async function failureOf(
-  query: Promise<unknown>,
-): Promise<{ code: string; message: string; detail: string; hint?: string }> {
-  try {
-    await query;
-  } catch (err) {
-    return err as { code: string; message: string; detail: string; hint?: string };
-  }
-  throw new Error('the statement succeeded');
 }
 
 const profile = (name: string, type = 'Salesforce') => ({

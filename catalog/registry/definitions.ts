@@ -15,28 +15,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { propertyToColumn } from '../naming.js';
-import type { Handler, JsonSchema, ResourceDefinition } from '../types.js';
+import type { JsonSchema, ResourceDefinition } from '../types.js';
+import type { RegistrySchema } from './snapshot.js';
 
+export type { RegistrySchema } from './snapshot.js';
 export const snapshotFile = 'schemas-us-east-1.json.gz';
 export const tableNamesFile = 'stackql-table-names.tsv';
-
-/** One type's registry schema as the snapshot holds it (DescribeType's `Schema`, parsed). */
-export interface RegistrySchema {
-  typeName: string;
-  description?: string;
-  properties?: Record<string, JsonSchema>;
-  definitions?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean;
-  readOnlyProperties?: string[];
-  writeOnlyProperties?: string[];
-  createOnlyProperties?: string[];
-  primaryIdentifier?: string[];
-  handlers?: Partial<Record<Handler, { permissions?: string[] }>>;
-  [key: string]: unknown;
-}
 
 const listHandlersFile = 'list-handlers.json';
 
@@ -59,12 +44,6 @@ export function registryDir(): string {
     dir = path.dirname(dir);
   }
   throw new Error(`cannot find catalog/registry/${snapshotFile} above ${fileURLToPath(import.meta.url)}`);
-}
-
-export function readSnapshot(dir = registryDir()): RegistrySchema[] {
-  return JSON.parse(
-    gunzipSync(readFileSync(path.join(dir, snapshotFile))).toString('utf8'),
-  ) as RegistrySchema[];
 }
 
 export function readTableNames(dir = registryDir()): Map<string, TableNames> {
@@ -180,17 +159,26 @@ export function definitionFromSchema(s: RegistrySchema, stackql?: TableNames): R
   };
 }
 
-/** Every type of the snapshot as a definition, sorted by type name as the snapshot is. */
-export function registryDefinitions(dir = registryDir()): ResourceDefinition[] {
-  const names = readTableNames(dir);
-  const lists = readListHandlers(dir);
-  return readSnapshot(dir).map((s) => {
-    const def = definitionFromSchema(s, names.get(s.typeName));
-    const requires = lists.requiredInResourceModel[s.typeName];
-    if (requires !== undefined) def.listRequires = requires.filter((p) => def.propertyOrder.includes(p));
-    if (lists.wholeModel.includes(s.typeName)) def.listsWholeModel = true;
-    return def;
-  });
+let names: Map<string, TableNames> | undefined;
+let lists: ListHandlers | undefined;
+
+/**
+ * A registry schema's definition with what the project knows beside the schema: StackQL's table names
+ * (stackql-table-names.tsv) and what its list handler needs and returns (list-handlers.json), both read once.
+ */
+export function registryDefinition(s: RegistrySchema): ResourceDefinition {
+  names ??= readTableNames();
+  lists ??= readListHandlers();
+  const def = definitionFromSchema(s, names.get(s.typeName));
+  const requires = lists.requiredInResourceModel[s.typeName];
+  if (requires !== undefined) def.listRequires = requires.filter((p) => def.propertyOrder.includes(p));
+  if (lists.wholeModel.includes(s.typeName)) def.listsWholeModel = true;
+  return def;
+}
+
+/** Each schema as a definition, in the order given (the snapshot's: by type name). */
+export function registryDefinitions(schemas: readonly RegistrySchema[]): ResourceDefinition[] {
+  return schemas.map(registryDefinition);
 }
 
 export interface ListHandlers {

@@ -8,12 +8,21 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Handler, JsonSchema } from '../types.js';
 
-/** One resource type's registry schema; only the keys this module reads are typed. */
+/** One type's registry schema as the snapshot holds it (DescribeType's `Schema`, parsed); the keys the catalog reads are typed. */
 export interface RegistrySchema {
   typeName: string;
   description?: string;
-  handlers?: Partial<Record<'create' | 'read' | 'update' | 'delete' | 'list', { permissions?: string[] }>>;
+  properties?: Record<string, JsonSchema>;
+  definitions?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean;
+  readOnlyProperties?: string[];
+  writeOnlyProperties?: string[];
+  createOnlyProperties?: string[];
+  primaryIdentifier?: string[];
+  handlers?: Partial<Record<Handler, { permissions?: string[] }>>;
   [key: string]: unknown;
 }
 

@@ -1,4 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
+
+/**
+ * How old a kept result the running statement accepts (its session's aws.cache_ttl), where it is not the cache's
+ * default: set around the statement's reads by the session, so the Cloud Control client need not carry it.
+ */
+export const acceptedAge = new AsyncLocalStorage<number>();
 
 export type Loader<V> = (signal: AbortSignal) => Promise<V>;
 
@@ -9,46 +16,87 @@ interface Flight {
   /** Stopped before it settled: every caller left, or lru-cache evicted it. Joiners then start afresh. */
   interrupted: boolean;
   settled: boolean;
+  /** clear() ran while it was in flight: its result is not kept. */
+  cleared: boolean;
 }
 
 export interface ReadCacheOptions<V> {
-  /** 0 keeps no result once its request settles; concurrent callers still share the request. */
+  /**
+   * How old a kept result may be when a caller gives no age of its own; 0 keeps no result once its request
+   * settles (concurrent callers still share the request).
+   */
   ttlMs: number;
+  /** false: keep no result at all, only share requests in flight (a shared cache elsewhere keeps them). */
+  keep?: boolean;
   /** Bound on the summed sizeOf of cached values (roughly characters of Properties). */
   maxSize: number;
   sizeOf: (value: V) => number;
+  /** Told how each get() is answered: a kept value, a new request, or one already in flight. */
+  onLookup?: (result: 'hit' | 'miss' | 'coalesced') => void;
+}
+
+/** A kept result and when the request that got it started (its data is at least this old). */
+interface Kept<V> {
+  value: V;
+  at: number;
+}
+
+/** What lru-cache's fetchMethod gets: the loader, and how long the result is kept. */
+interface FetchContext<V> {
+  load: Loader<V>;
 }
 
 /**
  * A TTL cache whose misses are loaded once however many callers ask at the same time (lru-cache's fetchMethod
  * coalesces them). Each caller may stop waiting on its own signal; the shared request is aborted only when
  * every caller waiting on it has gone, so one cancelled statement never fails another's read.
- * Errors are never cached: lru-cache drops the entry when the load rejects.
+ * Each caller may say how old a result it accepts (a session's aws.cache_ttl): an older one is read again, and a
+ * result is kept for the longest of that age and the default. Errors are never cached: lru-cache drops the
+ * entry when the load rejects.
  */
 export class ReadCache<V extends object> {
-  readonly #lru: LRUCache<string, V, Loader<V>>;
+  readonly #lru: LRUCache<string, Kept<V>, FetchContext<V>>;
   readonly #flights = new Map<string, Flight>();
   readonly #ttlMs: number;
+  readonly #keep: boolean;
+  readonly #onLookup: ReadCacheOptions<V>['onLookup'];
 
   constructor(options: ReadCacheOptions<V>) {
     this.#ttlMs = options.ttlMs;
-    this.#lru = new LRUCache<string, V, Loader<V>>({
+    this.#keep = options.keep ?? true;
+    this.#onLookup = options.onLookup;
+    this.#lru = new LRUCache<string, Kept<V>, FetchContext<V>>({
       maxSize: options.maxSize,
-      sizeCalculation: (value) => Math.max(1, Math.ceil(options.sizeOf(value))),
-      ...(options.ttlMs > 0 ? { ttl: options.ttlMs } : {}),
-      fetchMethod: (key, _stale, { signal, context }) => this.#start(key, signal, context),
+      sizeCalculation: (kept) => Math.max(1, Math.ceil(options.sizeOf(kept.value))),
+      fetchMethod: (key, _stale, { signal, context }) => this.#start(key, signal, context.load),
     });
   }
 
+  /** The default age a caller accepts. */
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /**
+   * The value for the key: a kept one no older than the statement accepts (acceptedAge, else the cache's TTL),
+   * else the request in flight for it, else a new one. An accepted age of 0 never takes a kept result, but still
+   * joins a request in flight.
+   */
   async get(key: string, load: Loader<V>, signal?: AbortSignal): Promise<V> {
+    const maxAgeMs = this.#maxAge();
+    const keepMs = this.#keep ? Math.max(maxAgeMs, this.#ttlMs) : 0;
     // A retry is needed only when the request we joined was abandoned by all its other callers just before we
     // joined it, or was evicted mid-flight; either way a fresh request fixes it.
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
-      if (this.#flights.get(key)?.interrupted) this.#lru.delete(key);
+      const flying = this.#flights.get(key);
+      if (flying?.interrupted || (!flying && !this.#fresh(key, maxAgeMs))) this.#lru.delete(key);
+      if (attempt === 0)
+        this.#onLookup?.(this.#lru.has(key) ? 'hit' : this.#flights.has(key) ? 'coalesced' : 'miss');
 
       // fetch() calls fetchMethod synchronously on a miss, so #flights holds the request it started or joined.
-      const pending = this.#lru.fetch(key, { context: load });
+      // lru-cache takes ttl 0 as "forever": a result no one keeps lives 1 ms, and is dropped below at once.
+      const pending = this.#lru.fetch(key, { context: { load }, ttl: Math.max(1, keepMs) });
       const flight = this.#flights.get(key);
       if (flight) flight.waiters++;
       let left = false;
@@ -63,15 +111,16 @@ export class ReadCache<V extends object> {
       };
 
       try {
-        const value = await untilAborted(pending, signal, () => leave(true));
+        const kept = await untilAborted(pending, signal, () => leave(true));
         leave(false);
-        if (value === undefined) {
+        if (kept === undefined) {
           if (attempt < 2) continue;
           throw new Error('read cache: the request was dropped before it completed');
         }
-        // Identity check: only the settled value of this request is dropped, never a newer entry.
-        if (this.#ttlMs === 0 && this.#lru.peek(key) === value) this.#lru.delete(key);
-        return value;
+        // Identity check: only the settled value of this request is dropped, never a newer entry. One that
+        // settled after a clear() goes to the callers that waited for it, and is not kept: it may predate the clear.
+        if ((keepMs === 0 || flight?.cleared) && this.#lru.peek(key) === kept) this.#lru.delete(key);
+        return kept.value;
       } catch (err) {
         leave(false);
         if (signal?.aborted) throw signal.reason;
@@ -88,14 +137,29 @@ export class ReadCache<V extends object> {
     }
   }
 
-  /** Whether a settled, unexpired value is kept for the key (EXPLAIN says which calls would be served here). */
-  has(key: string): boolean {
-    return this.#lru.has(key);
+  /** Empties the cache; requests in flight finish for the callers waiting, and are not kept. */
+  clear(): void {
+    for (const flight of this.#flights.values()) flight.cleared = true;
+    this.drop(() => true);
   }
 
-  /** The kept value, without counting as a use. */
+  /** Whether the running statement would be served a kept value for the key (EXPLAIN says so). */
+  has(key: string): boolean {
+    return this.#fresh(key, this.#maxAge());
+  }
+
+  /** The kept value the running statement would be served, without counting as a use. */
   peek(key: string): V | undefined {
-    return this.#lru.peek(key);
+    return this.#fresh(key, this.#maxAge()) ? this.#lru.peek(key)?.value : undefined;
+  }
+
+  #maxAge(): number {
+    return acceptedAge.getStore() ?? this.#ttlMs;
+  }
+
+  #fresh(key: string, maxAgeMs: number): boolean {
+    const kept = this.#lru.peek(key);
+    return kept !== undefined && Date.now() - kept.at <= maxAgeMs;
   }
 
   /** Number of requests in flight (for tests and metrics). */
@@ -103,9 +167,10 @@ export class ReadCache<V extends object> {
     return this.#flights.size;
   }
 
-  #start(key: string, lruSignal: AbortSignal, load: Loader<V>): Promise<V> {
+  #start(key: string, lruSignal: AbortSignal, load: Loader<V>): Promise<Kept<V>> {
     const controller = new AbortController();
-    const flight: Flight = { controller, waiters: 0, interrupted: false, settled: false };
+    const flight: Flight = { controller, waiters: 0, interrupted: false, settled: false, cleared: false };
+    const at = Date.now();
     // lru-cache aborts its signal when the entry is deleted: mid-flight (eviction) that stops the request;
     // after a failure (lru-cache drops failed entries) it is only tidying up.
     lruSignal.addEventListener(
@@ -118,10 +183,12 @@ export class ReadCache<V extends object> {
       { once: true },
     );
     this.#flights.set(key, flight);
-    return load(controller.signal).finally(() => {
-      flight.settled = true;
-      if (this.#flights.get(key) === flight) this.#flights.delete(key);
-    });
+    return load(controller.signal)
+      .then((value) => ({ value, at }))
+      .finally(() => {
+        flight.settled = true;
+        if (this.#flights.get(key) === flight) this.#flights.delete(key);
+      });
   }
 }
 

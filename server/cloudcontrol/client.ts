@@ -10,6 +10,7 @@ import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
+import { countRetries, countThrottles, statementCalls } from './call-tracking.js';
 import type { NeededColumns } from '../plan/columns.js';
 import { accountFor, Account, defaultAccountName, type AccountPin } from './accounts.js';
 import {
@@ -20,10 +21,13 @@ import {
   missingTypeName,
   servesAnyType,
 } from './any-type.js';
-import { ReadCache, untilAborted } from './cache.js';
+import type { CallBudget } from './budget.js';
+import { ReadCache, untilAborted, type Loader } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests } from './requests.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+import type { SharedReadCache } from './shared-cache.js';
+import { startRead } from './trace.js';
 
 export interface CloudControlOptions {
   /** Override (the emulator); else the SDK's own resolution (AWS_ENDPOINT_URL_CLOUDCONTROL honoured by the SDK). */
@@ -45,6 +49,10 @@ export interface CloudControlOptions {
   accounts?: Account[];
   /** With `accounts` absent: where the default account's GetCallerIdentity goes (the emulator). */
   stsEndpoint?: string;
+  /** `--cache redis://...`: the read cache shared by every bridge on that Redis (this process then keeps none). */
+  sharedCache?: SharedReadCache;
+  /** `--call-budget`: the calls a second each region may take (shared through Redis with --cache). */
+  budget?: CallBudget;
 }
 
 /** How a read treats an account or region that fails: the whole read fails, or the rest is returned with a warning. */
@@ -122,8 +130,10 @@ export class CloudControl {
         ];
     this.#cache = new ReadCache<Cached>({
       ttlMs: options.cacheTtlMs ?? 5000,
+      keep: options.sharedCache === undefined,
       maxSize: 64 * 1024 * 1024,
       sizeOf,
+      onLookup: (result) => metrics.cacheLookups.inc({ result }),
     });
   }
 
@@ -158,6 +168,7 @@ export class CloudControl {
         requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
         // No SDK logger: its middleware would log inputs, and DesiredState can hold credentials.
       });
+      countThrottles(client, region);
       const roleArn = this.#options.roleArn;
       if (roleArn) {
         client.middlewareStack.add(
@@ -184,16 +195,23 @@ export class CloudControl {
     signal: AbortSignal | undefined,
     run: (client: CloudControlClient) => Promise<T>,
   ): Promise<T> {
+    // Read now: p-limit may start the task from another statement's async context.
+    const tally = statementCalls.getStore();
     const account = await accountFor(this.#accounts, info.account, signal);
     let limit = this.#limits.get(account.name);
     if (!limit) this.#limits.set(account.name, (limit = pLimit(this.#concurrency)));
+    const queuedAt = performance.now();
     const queued = limit(async () => {
       signal?.throwIfAborted();
+      await this.#options.budget?.take(`${account.name}\u0000${info.region}`, signal);
       const started = performance.now();
+      metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
+      if (tally) tally.inFlight++;
       try {
         const result = await run(this.client(info.region, account));
         const meta = (result as { $metadata?: { attempts?: number; requestId?: string } }).$metadata;
         countCall(info, 'ok', started);
+        countRetries(info.operation, info.region, meta?.attempts);
         this.#log.debug(
           {
             ...info,
@@ -209,6 +227,7 @@ export class CloudControl {
           $metadata?: { attempts?: number; httpStatusCode?: number; requestId?: string };
         };
         countCall(info, e.name || 'error', started);
+        countRetries(info.operation, info.region, e.$metadata?.attempts);
         this.#log.debug(
           {
             ...info,
@@ -221,6 +240,11 @@ export class CloudControl {
           'cloud control call failed',
         );
         throw err;
+      } finally {
+        if (tally) {
+          tally.inFlight--;
+          tally.done++;
+        }
       }
     });
     // A call still queued behind the limiter is abandoned at once; the queued task then sees the abort.
@@ -252,6 +276,8 @@ export class CloudControl {
   ): Promise<Row[]> {
     // From the catalog itself: no region, no call.
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
+    // The session layer has these rows (server/session/load.ts); none come from AWS.
+    if (table.kind === 'sessions') return [];
     if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal, columns);
     if (table.kind === 'requests') return this.#requestRows(this.#regions(keys.region), keys, signal);
     const resourceTable: ResourceTable = table;
@@ -420,7 +446,7 @@ export class CloudControl {
    * Refuses as fetchRows would (no region, a parent not pinned, a missing handler).
    */
   planRows(table: Table, keys: FetchKeys, columns: NeededColumns = 'all'): string[] {
-    if (table.kind === 'resource_types') return [];
+    if (table.kind === 'resource_types' || table.kind === 'sessions') return [];
     if (servesAnyType(table) || isAnyTypeView(table)) {
       const view = isAnyTypeView(table) ? table : undefined;
       const generic = view ? view.anyType : (table as RequestsTable);
@@ -602,14 +628,27 @@ export class CloudControl {
     this.#clients.clear();
   }
 
-  /** Drop cached reads of a resource type (after a write). */
-  invalidate(typeName: string, region?: string): void {
+  /** The server's read cache TTL: how old a read sessions accept unless they set aws.cache_ttl. */
+  get cacheTtlMs(): number {
+    return this.#cache.ttlMs;
+  }
+
+  /** Empties the read cache (cloud_control.clear_cache()), the shared one too. */
+  async clearCache(): Promise<void> {
+    this.#cache.clear();
+    await this.#options.sharedCache?.clear();
+  }
+
+  /** Drop cached reads of a resource type (after a write), in the shared cache too. */
+  async invalidate(typeName: string, region?: string): Promise<void> {
     const scope = region === undefined ? typeName : `${typeName}\u0000${region}`;
     this.#generations.set(scope, (this.#generations.get(scope) ?? 0) + 1);
+    const shared = this.#options.sharedCache?.drop(typeName, region);
     this.#cache.drop((key) => {
       const [keyRegion, keyType] = JSON.parse(key) as string[];
       return keyType === typeName && (region === undefined || keyRegion === region);
     });
+    await shared;
   }
 
   /** The account's name comes last: invalidate() reads region and type from the front. */
@@ -619,6 +658,18 @@ export class CloudControl {
       this.#generations.get(`${typeName}\u0000${region}`) ?? 0,
     ];
     return JSON.stringify([region, typeName, operation, identifier, ...generation, account.name]);
+  }
+
+  /** The loader through the shared cache, when there is one. */
+  #shared(
+    typeName: string,
+    { account, region }: Target,
+    field: string,
+    load: Loader<Cached>,
+  ): Loader<Cached> {
+    const shared = this.#options.sharedCache;
+    const call = `${account.name}\u0000${field}`;
+    return shared ? (signal) => shared.get({ typeName, region, field: call }, load, signal) : load;
   }
 
   /** GetResource through the cache; undefined when the resource does not exist. */
@@ -637,10 +688,13 @@ export class CloudControl {
       typeName,
       identifier,
     };
+    const key = this.#key(target, typeName, 'GetResource', identifier);
+    const traced = startRead({ operation: 'GetResource', typeName, region }, this.#cache.has(key));
     try {
       const got = (await this.#cache.get(
-        this.#key(target, typeName, 'GetResource', identifier),
-        async (shared): Promise<Got> => {
+        key,
+        this.#shared(typeName, target, `GetResource\u0000${identifier}`, async (shared): Promise<Got> => {
+          traced.sent();
           const out = await this.call(info, shared, (client) =>
             client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
               abortSignal: shared,
@@ -648,14 +702,18 @@ export class CloudControl {
           );
           const d = out.ResourceDescription;
           return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
-        },
+        }),
         signal,
       )) as Got;
+      traced.end({ found: true });
       return got.description;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       // Not cached (only successes are), so a resource created a moment later is seen at once.
-      if (isResourceNotFound(err)) return undefined;
+      if (isResourceNotFound(err)) {
+        traced.end({ found: false });
+        return undefined;
+      }
       throw pgErrorFromAws(err, { operation: 'GetResource', table, region, identifier });
     }
   }
@@ -670,12 +728,19 @@ export class CloudControl {
     const typeName = table.resource.typeName;
     const { region } = target;
     const resourceModel = model === undefined ? undefined : JSON.stringify(model);
+    const key = this.#key(target, typeName, 'ListResources', resourceModel);
+    const traced = startRead({ operation: 'ListResources', typeName, region }, this.#cache.has(key));
+    let pages = 0;
     try {
       const listed = (await this.#cache.get(
-        this.#key(target, typeName, 'ListResources', resourceModel),
-        (shared) => this.#listPages(typeName, target, resourceModel, shared),
+        key,
+        this.#shared(typeName, target, `ListResources\u0000${resourceModel ?? ''}`, (shared) => {
+          traced.sent();
+          return this.#listPages(typeName, target, resourceModel, shared, () => pages++);
+        }),
         signal,
       )) as Listed;
+      traced.end(pages > 0 ? { pages } : {});
       return listed.descriptions;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
@@ -688,6 +753,7 @@ export class CloudControl {
     { account, region }: Target,
     resourceModel: string | undefined,
     signal: AbortSignal,
+    onPage: () => void,
   ): Promise<Listed> {
     const descriptions: Description[] = [];
     const seen = new Set<string>();
@@ -705,6 +771,7 @@ export class CloudControl {
           { abortSignal: signal },
         ),
       );
+      onPage();
       descriptions.push(...(out.ResourceDescriptions ?? []).map(describe));
       token = out.NextToken || undefined;
       // A service that hands back a token it already gave would otherwise page forever.
@@ -819,7 +886,7 @@ function withModel(d: Description, model: ListModel | undefined): Description {
  * Whether the statement reads a column a list does not give: a list is sure to hold only region, the identifier
  * and its part properties (and the parents it was listed under); write-only columns are NULL whatever is read.
  */
-function needsGet(table: ResourceTable, columns: NeededColumns): boolean {
+export function needsGet(table: ResourceTable, columns: NeededColumns): boolean {
   const def = table.resource.definition;
   if (def.listsWholeModel) return false;
   const parents = def.listRequires ?? [];

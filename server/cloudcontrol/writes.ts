@@ -98,9 +98,12 @@ export async function applyWrites(
     throw err;
   } finally {
     signal.removeEventListener('abort', forward);
-    for (const region of new Set(requests.map((r) => r.region))) {
-      cloud.invalidate(table.resource.typeName, region);
-    }
+    // Awaited: with a shared cache, the statement ends only once no bridge can serve the old state.
+    await Promise.all(
+      [...new Set(requests.map((r) => r.region))].map((region) =>
+        cloud.invalidate(table.resource.typeName, region),
+      ),
+    );
   }
 }
 

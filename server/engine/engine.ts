@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { PgError, SqlState } from '../errors.js';
+import * as metrics from '../metrics.js';
 import type { FromWorker, UnitRequest } from './messages.js';
 import { CancelControl, sharedMemoryModule } from './shared-memory.js';
 import { clientRole, defaultCacheRoot, ensureTemplate, readTemplate, removeOrphans } from './template.js';
@@ -22,7 +23,8 @@ export interface EngineUnit {
   /**
    * The session's statement_timeout in ms (0 or absent: none). PGlite cannot honour statement_timeout itself
    * (its timer needs the event loop the running query blocks), so the engine cancels the unit: it rejects with
-   * 57014 'canceling statement due to statement timeout'. The clock starts when the unit starts running.
+   * 57014 'canceling statement due to statement timeout'. The clock starts when the client's messages start,
+   * after the rows are loaded.
    */
   timeoutMs?: number;
   /**
@@ -111,12 +113,13 @@ export class Engine implements EngineLike {
   private readonly queue: Job[] = [];
   private running: Job | undefined;
   /** A cancelled unit whose statement the backend is still stopping: the worker takes nothing else meanwhile. */
-  private stopping: { id: number; timer: NodeJS.Timeout } | undefined;
+  private stopping: { id: number; timer?: NodeJS.Timeout } | undefined;
   private restarting: Promise<void> | undefined;
   private closed = false;
   private nextId = 1;
   private readonly counters: EngineStats = { restarts: 0, cancels: 0, lastStart: { openMs: 0 } };
   private readonly waiters: (() => void)[] = [];
+  private templateFile: string | undefined;
 
   private constructor(
     private readonly ddl: string,
@@ -175,6 +178,7 @@ export class Engine implements EngineLike {
         load,
         // A copy of just these bytes: posting a view would clone its whole underlying buffer (a socket chunk, a pool).
         messages: new Uint8Array(unit.messages),
+        timed: (unit.timeoutMs ?? 0) > 0,
       };
       this.queue.push({ unit, request, resolve, reject });
       this.pump();
@@ -205,7 +209,11 @@ export class Engine implements EngineLike {
     const worker = this.worker;
     if (!worker) return;
     const id = job.request.id;
-    worker.control.raise(id, worker.memory, worker.flags);
+    if (!worker.control.raise(id, worker.memory, worker.flags)) {
+      // Not yet at the client's messages: the worker skips them and answers once its own statements are done.
+      this.stopping = { id };
+      return;
+    }
     const timer = setTimeout(() => {
       if (this.stopping?.id !== id) return;
       this.stopping = undefined;
@@ -235,8 +243,24 @@ export class Engine implements EngineLike {
     this.notify();
   }
 
+  /**
+   * The template tar: its path is found (the DDL hashed, built if absent) once; a restart reads the file again
+   * (not kept in memory: 61 MB with every type), and finds or builds it anew only if the file went away.
+   */
+  private async template(): Promise<SharedArrayBuffer> {
+    if (this.templateFile !== undefined) {
+      try {
+        return await readTemplate(this.templateFile);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    this.templateFile = await ensureTemplate(this.ddl, this.cacheRoot);
+    return readTemplate(this.templateFile);
+  }
+
   private async boot(): Promise<void> {
-    const template = await readTemplate(await ensureTemplate(this.ddl, this.cacheRoot));
+    const template = await this.template();
     const t0 = performance.now();
     const control = new CancelControl();
     const thread = spawnWorker({
@@ -253,9 +277,9 @@ export class Engine implements EngineLike {
       await thread.terminate();
       throw err;
     }
-    if (ready.type !== 'ready' || !ready.memory) {
+    if (ready.type !== 'ready') {
       await thread.terminate();
-      throw new PgError(SqlState.internal_error, 'the engine worker did not share its memory');
+      throw new PgError(SqlState.internal_error, 'the engine worker opened no backend');
     }
     this.version = ready.serverVersion;
     this.counters.lastStart = { openMs: performance.now() - t0 };
@@ -265,13 +289,14 @@ export class Engine implements EngineLike {
       thread,
       control,
       memory: new Uint8Array(ready.memory),
-      flags: { queryCancelPending: ready.queryCancelPending!, interruptPending: ready.interruptPending! },
+      flags: { queryCancelPending: ready.queryCancelPending, interruptPending: ready.interruptPending },
     };
   }
 
   /** Replaces the worker with a fresh one: its in-memory data dir, and whatever a unit left in it, go with it. */
   private restart(reason: string): void {
     if (this.restarting) return;
+    metrics.engineRestarts.inc({ reason });
     const old = this.worker;
     this.worker = undefined;
     clearTimeout(this.stopping?.timer);
@@ -307,11 +332,17 @@ export class Engine implements EngineLike {
     if (!this.worker) return this.restart('a unit needs a worker');
     const job = this.queue.shift()!;
     this.running = job;
-    if (job.unit.timeoutMs) job.timer = setTimeout(() => this.stop(job, timedOut()), job.unit.timeoutMs);
     this.worker.thread.post(job.request);
   }
 
   private onMessage(message: FromWorker): void {
+    if (message.type === 'started') {
+      // statement_timeout counts the client's statement, not the loading and clean-up around it.
+      const job = this.running;
+      if (job?.request.id === message.id && job.unit.timeoutMs)
+        job.timer = setTimeout(() => this.stop(job, timedOut()), job.unit.timeoutMs);
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') return;
     const needsRestart =
       (message.type === 'result' && message.tainted) || (message.type === 'error' && message.broken);

@@ -34,6 +34,8 @@ export interface UnitRequest {
   /** Rows already serialized as a JSON array, the text the jsonb parameter needs. */
   load: { table: string; json: string; rows: number }[];
   messages: Uint8Array;
+  /** The unit has a timeout: the worker says when the client's messages start, where its clock starts. */
+  timed: boolean;
 }
 
 export type ToWorker = UnitRequest | { type: 'close' };
@@ -46,10 +48,12 @@ export type FromWorker =
   | {
       type: 'ready';
       serverVersion: string;
-      memory?: SharedArrayBuffer;
-      queryCancelPending?: number;
-      interruptPending?: number;
+      memory: SharedArrayBuffer;
+      queryCancelPending: number;
+      interruptPending: number;
     }
+  /** The client's messages of unit `id` start now (sent for a unit with a timeout only). */
+  | { type: 'started'; id: number }
   /** tainted: the unit's messages ended the unit's transaction, so the engine may hold state it must not keep. */
   | { type: 'result'; id: number; bytes: ArrayBuffer; tainted: boolean }
   /** broken: the failure left the backend in an unknown state; the engine must be restarted. */

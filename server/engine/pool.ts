@@ -1,4 +1,5 @@
 import { PgError, SqlState } from '../errors.js';
+import * as metrics from '../metrics.js';
 import { Engine, type EngineLike, type EngineOptions, type EngineStats, type EngineUnit } from './engine.js';
 
 export type { EngineLike, EngineUnit } from './engine.js';
@@ -21,6 +22,7 @@ export interface EnginePoolStats {
 
 interface Job {
   unit: EngineUnit;
+  queuedAt: number;
   resolve(bytes: Buffer): void;
   reject(error: unknown): void;
 }
@@ -99,7 +101,7 @@ export class EnginePool implements EngineLike {
   run(unit: EngineUnit): Promise<Buffer> {
     if (this.closed) return Promise.reject(shutDown());
     return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ unit, resolve, reject });
+      this.queue.push({ unit, queuedAt: performance.now(), resolve, reject });
       this.pump();
     });
   }
@@ -145,16 +147,19 @@ export class EnginePool implements EngineLike {
   private pick(job: Job): Slot | null | undefined {
     const ready: Slot[] = [];
     let down: Slot | undefined;
+    // Engines that can serve now or soon: one whose last start failed serves nobody until a unit retries it.
+    let usable = 0;
     for (const slot of this.slots) {
-      if (slot.job) continue;
       const state = slot.engine.state;
+      if (state !== 'down' && state !== 'closed') usable++;
+      if (slot.job) continue;
       if (state === 'ready') ready.push(slot);
       else if (state === 'down') down ??= slot;
       else if (state === 'starting' || state === 'stopping') this.watch(slot);
     }
     if (ready.length === 0) return down ?? null;
     const owner = job.unit.owner;
-    if (owner && this.longOwners.has(owner) && this.slots.length > 1 && ready.length < 2) return undefined;
+    if (owner && this.longOwners.has(owner) && usable > 1 && ready.length < 2) return undefined;
     return ready[0];
   }
 
@@ -170,6 +175,7 @@ export class EnginePool implements EngineLike {
   private dispatch(slot: Slot, job: Job): void {
     slot.job = job;
     const started = performance.now();
+    metrics.engineQueueSeconds.observe((started - job.queuedAt) / 1000);
     const done = (long: boolean) => {
       slot.job = undefined;
       const owner = job.unit.owner;

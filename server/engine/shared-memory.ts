@@ -151,17 +151,22 @@ export class CancelControl {
     return this.control.buffer as SharedArrayBuffer;
   }
 
-  /** Main thread: interrupt unit `id` if its client messages are running; else make sure they never start. */
+  /**
+   * Main thread: interrupt unit `id` if its client messages are running; else make sure they never start. True if
+   * the flags were raised: the backend has a statement to stop. False: the worker is on the bridge's own statements
+   * (loading rows, cleaning up), which end by themselves, and skips the client's messages.
+   */
   raise(
     id: number,
     memory: Uint8Array,
     flags: { queryCancelPending: number; interruptPending: number },
-  ): void {
+  ): boolean {
     Atomics.store(this.control, 1, id);
-    if (Atomics.compareExchange(this.control, 0, id, RAISING) !== id) return;
+    if (Atomics.compareExchange(this.control, 0, id, RAISING) !== id) return false;
     memory[flags.queryCancelPending] = 1;
     memory[flags.interruptPending] = 1;
     Atomics.store(this.control, 0, RAISED);
+    return true;
   }
 
   /** Worker: the client messages of unit `id` start; false if the unit was already cancelled. */

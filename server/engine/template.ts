@@ -51,9 +51,30 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE
   AS $f$SELECT coalesce(nullif(current_setting('${backendPidSetting}', true), ''), '0')::integer$f$;
+CREATE FUNCTION cloud_control.clear_cache() RETURNS void LANGUAGE plpgsql VOLATILE AS $f$BEGIN END$f$;
+COMMENT ON FUNCTION cloud_control.clear_cache() IS
+  'Empties the bridge''s read cache of Cloud Control calls: the next reads call AWS (the bridge does it before the statement runs).';
 DO $$ BEGIN
   EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
     || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
+END $$;
+-- With the catalog's cloud_control.sessions, pg_stat_activity shows the bridge's sessions (loaded into it for each
+-- statement that names pg_stat_activity): psql users and BI tools look there. query shows the statement's kind
+-- only, since its text may hold credentials.
+DO $$ BEGIN
+  IF to_regclass('cloud_control.sessions') IS NOT NULL THEN
+    CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS
+      SELECT d.oid AS datid, d.datname, s.pid::integer AS pid, NULL::integer AS leader_pid,
+             NULL::oid AS usesysid, s.usename::name COLLATE "C" AS usename, s.application_name,
+             s.client_addr::inet AS client_addr, NULL::text AS client_hostname, NULL::integer AS client_port,
+             s.backend_start, NULL::timestamptz AS xact_start, s.statement_start AS query_start, s.state_change,
+             CASE WHEN s.calls_in_flight > 0 THEN 'IO' END AS wait_event_type,
+             CASE WHEN s.calls_in_flight > 0 THEN 'CloudControlCall' END AS wait_event,
+             s.state, NULL::xid AS backend_xid, NULL::xid AS backend_xmin, NULL::bigint AS query_id,
+             '<' || s.statement_kind || '>' AS query, 'client backend'::text AS backend_type
+        FROM cloud_control.sessions s
+        LEFT JOIN pg_catalog.pg_database d ON d.datname = current_database();
+  END IF;
 END $$;
 `;
 
@@ -63,11 +84,16 @@ export function defaultCacheRoot(): string {
 
 /** The template's path: one per (ddl, role setup, PGlite version), so a changed catalog never opens a stale template. */
 export function templatePath(ddl: string, cacheRoot = defaultCacheRoot()): string {
-  const hash = createHash('sha256')
-    .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${ddl}`)
-    .digest('hex');
-  return path.join(cacheRoot, `${hash.slice(0, 24)}.tar`);
+  // The engines of a pool start with the same DDL string: hash it once (5.8 MB with every type: 0.1-0.2 s).
+  if (lastPath?.ddl !== ddl || lastPath.cacheRoot !== cacheRoot) {
+    const hash = createHash('sha256')
+      .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${ddl}`)
+      .digest('hex');
+    lastPath = { ddl, cacheRoot, file: path.join(cacheRoot, `${hash.slice(0, 24)}.tar`) };
+  }
+  return lastPath.file;
 }
+let lastPath: { ddl: string; cacheRoot: string; file: string } | undefined;
 
 const building = new Map<string, Promise<string>>();
 

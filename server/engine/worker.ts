@@ -217,12 +217,14 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
   const chunks: Uint8Array[] = [];
   try {
-    // A unit cancelled while it loaded gets no reply: its caller has been answered already.
-    if (control.enter(unit.id))
+    // A unit cancelled while it loaded skips the client's messages: its caller has been answered already.
+    if (control.enter(unit.id)) {
+      if (unit.timed) post({ type: 'started', id: unit.id });
       await db.execProtocolRawStream(unit.messages, {
         syncToFs: false,
         onRawData: (c) => void chunks.push(c.slice()),
       });
+    }
   } finally {
     control.settle(unit.id, backend.clearInterrupt);
   }
@@ -403,6 +405,8 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
     clearInterrupt: () => {
       heap[flags.queryCancelPending] = 0;
       heap[flags.interruptPending] = 0;
+      // The cancelled statement is over: the clock returns to real time for the units after it.
+      skew = 0;
     },
     asSuperuser: (run) => {
       mod._SetUserIdAndSecContext(superuserOid!, 0);

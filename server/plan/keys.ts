@@ -1,3 +1,4 @@
+import type { Table } from '../../catalog/types.js';
 import { parseArrayLiteral } from './array-literal.js';
 import { as, constValue, isObject, list, names } from './ast.js';
 
@@ -5,7 +6,21 @@ import { as, constValue, isObject, list, names } from './ast.js';
 export type KeyExpr =
   | { kind: 'const'; value: string }
   /** `array`: the parameter is a text array (`col = ANY($1)`), one value per element. */
-  | { kind: 'param'; index: number; array?: boolean };
+  | { kind: 'param'; index: number; array?: boolean }
+  | RowsKey;
+
+/**
+ * A key pinned by another catalog table's rows (a join's ON, a WHERE, `IN (SELECT ...)`): the distinct values of
+ * `expr` over every row fetched for `source`, which the engine computes with `SELECT DISTINCT (expr)::text FROM from`.
+ */
+export interface RowsKey {
+  kind: 'rows';
+  source: Table;
+  /** The FROM item the expression's column references bind to, e.g. `appflow.flows AS f`. */
+  from: string;
+  /** The expression as SQL, e.g. `f.source_flow_config ->> 'ConnectorProfileName'`. */
+  expr: string;
+}
 
 /**
  * Columns a read can be narrowed by; a table's own `key` columns say which of them apply to it. Besides these,
@@ -73,14 +88,14 @@ function many(column: string[], values: (KeyExpr | undefined)[]): KeyComparison 
 }
 
 /** `=` or `OPERATOR(pg_catalog.=)`. */
-function isEquals(name: unknown): boolean {
+export function isEquals(name: unknown): boolean {
   const parts = names(name);
   if (parts.length === 1) return parts[0] === '=';
   return parts.length === 2 && parts[0] === 'pg_catalog' && parts[1] === '=';
 }
 
 /** A plain column reference's name parts (no `*`, no subscripts, no casts). */
-function columnName(node: unknown): string[] | undefined {
+export function columnName(node: unknown): string[] | undefined {
   const ref = as(node, 'ColumnRef');
   if (!ref) return undefined;
   const parts = names(ref.fields);

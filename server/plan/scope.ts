@@ -1,5 +1,7 @@
 import type { Table } from '../../catalog/types.js';
-import { conjuncts, keyComparison, type KeyColumn, type KeyExpr } from './keys.js';
+import type { Body } from './ast.js';
+import { conjuncts, keyComparison, type KeyColumn, type KeyExpr, type KeyComparison } from './keys.js';
+import { rowsComparisons } from './rows-keys.js';
 
 export interface TableRead {
   table: Table;
@@ -26,25 +28,47 @@ export interface Entry {
   hidden: boolean;
 }
 
+export interface PinScope {
+  /** The catalog tables a subquery's relation may be (`key IN (SELECT ... FROM t)`). */
+  resolve: (rv: Body) => Table[];
+  /** The entries the quals may narrow: an outer join's preserved side keeps rows no ON matches. Default: all. */
+  pinnable?: readonly Entry[];
+}
+
 /**
- * Applies the top-level AND conjuncts of `quals` (a WHERE, or an inner join's ON) to the entries in
- * its scope. Under-fetching returns wrong answers, so every doubt leaves the key unpinned.
+ * Applies the top-level AND conjuncts of `quals` (a WHERE, or a join's ON) to the entries in its scope: a key
+ * compared with constants or parameters, or with an expression over another catalog table's rows (a join, or
+ * `IN (SELECT ...)`). Under-fetching returns wrong answers, so every doubt leaves the key unpinned.
  */
-export function pinKeys(quals: unknown, entries: Entry[]): void {
+export function pinKeys(quals: unknown, entries: Entry[], scope: PinScope): void {
+  const pinnable = scope.pinnable ?? entries;
+  const bind = (parts: string[]) =>
+    parts.length === 1 ? unqualified(entries, parts[0]!) : qualified(entries, parts);
   for (const conjunct of conjuncts(quals)) {
-    const cmp = keyComparison(conjunct);
-    if (!cmp) continue;
-    const column = cmp.column[cmp.column.length - 1];
-    const target = cmp.column.length === 1 ? unqualified(entries, column) : qualified(entries, cmp.column);
-    if (!target) continue;
-    for (const read of target.reads) {
-      if (isKey(read.table, column)) setKey(read, column, cmp.values);
+    const constant = keyComparison(conjunct);
+    const comparisons: (KeyComparison & { source?: Entry })[] = constant
+      ? [constant]
+      : rowsComparisons(conjunct, bind, scope.resolve);
+    for (const cmp of comparisons) {
+      const column = cmp.column[cmp.column.length - 1]!;
+      const target = bind(cmp.column);
+      if (!target || target === cmp.source || !pinnable.includes(target)) continue;
+      for (const read of target.reads) {
+        if (!isKey(read.table, column)) continue;
+        // A value from rows is compared as text: a key of another type could equal it in another spelling.
+        if (cmp.values.some((v) => v.kind === 'rows') && !isText(read.table, column)) continue;
+        setKey(read, column, cmp.values);
+      }
     }
   }
 }
 
 function hasColumn(table: Table, column: string): boolean {
   return table.columns.some((c) => c.name === column);
+}
+
+function isText(table: Table, column: string): boolean {
+  return table.columns.some((c) => c.name === column && c.type === 'text');
 }
 
 /** A column the table's fetch can be narrowed by (catalog `key`): `operation` may be a plain column elsewhere. */
@@ -72,8 +96,14 @@ function qualified(entries: Entry[], parts: string[]): Entry | undefined {
   return matches.length === 1 ? matches[0] : undefined;
 }
 
-/** Two conjuncts on one key are both true of every row; either alone is a correct superset. */
+/**
+ * Two conjuncts on one key are both true of every row; either alone is a correct superset. Constants win over
+ * another table's rows (known now, no engine run), then the shorter list.
+ */
 function setKey(read: TableRead, column: KeyColumn, values: KeyExpr[]): void {
   const current = read.keys[column];
-  if (!current || values.length < current.length) read.keys[column] = values;
+  const fromRows = (v: KeyExpr[]) => v.some((e) => e.kind === 'rows');
+  if (current && fromRows(values) && !fromRows(current)) return;
+  if (!current || (fromRows(current) && !fromRows(values)) || values.length < current.length)
+    read.keys[column] = values;
 }

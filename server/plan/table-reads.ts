@@ -1,11 +1,11 @@
 import type { Catalog, Table } from '../../catalog/types.js';
 import { parseArrayLiteral } from './array-literal.js';
 import { as, isObject, list, type Body } from './ast.js';
-import type { KeyColumn, KeyExpr } from './keys.js';
+import type { KeyColumn, KeyExpr, RowsKey } from './keys.js';
 import type { ParsedStatement } from './parse.js';
 import { pinKeys, type Entry, type TableRead } from './scope.js';
 
-export { KEY_COLUMNS, type KeyColumn, type KeyExpr } from './keys.js';
+export { KEY_COLUMNS, type KeyColumn, type KeyExpr, type RowsKey } from './keys.js';
 
 /** What each pinned key column of a read is: a list of values (text); absent when not pinned. */
 export type ResolvedKeys = Partial<Record<KeyColumn, string[]>>;
@@ -87,7 +87,7 @@ function visitSelect(sel: Body, outer: Ctx): void {
     if (isObject(sel.rarg)) visitSelect(sel.rarg, ctx);
   }
   const entries = fromList(sel.fromClause, ctx);
-  pinKeys(sel.whereClause, entries);
+  pinKeys(sel.whereClause, entries, pinScope(ctx));
   walkFields(sel, ctx, ['withClause', 'larg', 'rarg', 'fromClause', 'intoClause']);
 }
 
@@ -96,7 +96,7 @@ function visitModify(stmt: Body, extra: unknown, outer: Ctx): void {
   const ctx = withCtes(stmt.withClause, outer);
   const target = relationEntry(stmt.relation, ctx, false);
   const entries = [target, ...fromList(extra, ctx)];
-  pinKeys(stmt.whereClause, entries);
+  pinKeys(stmt.whereClause, entries, pinScope(ctx));
   walkFields(stmt, ctx, ['withClause', 'relation', 'fromClause', 'usingClause']);
 }
 
@@ -135,12 +135,16 @@ function fromItem(node: unknown, ctx: Ctx, entries: Entry[]): void {
   }
   const join = as(node, 'JoinExpr');
   if (join) {
-    const under: Entry[] = [];
-    fromItem(join.larg, ctx, under);
-    fromItem(join.rarg, ctx, under);
-    const plainInner =
-      join.jointype === 'JOIN_INNER' && !join.isNatural && list(join.usingClause).length === 0;
-    if (plainInner) pinKeys(join.quals, under);
+    const left: Entry[] = [];
+    const right: Entry[] = [];
+    fromItem(join.larg, ctx, left);
+    fromItem(join.rarg, ctx, right);
+    const under = [...left, ...right];
+    // ON narrows the side(s) whose rows appear only when it matches; an outer join keeps the other side's rows.
+    const narrowed: Record<string, Entry[]> = { JOIN_INNER: under, JOIN_LEFT: right, JOIN_RIGHT: left };
+    const pinnable = narrowed[String(join.jointype)];
+    if (pinnable && !join.isNatural && list(join.usingClause).length === 0)
+      pinKeys(join.quals, under, { ...pinScope(ctx), pinnable });
     walk(join.quals, ctx);
     // A join alias hides the names under it; its columns are still reachable unqualified.
     if (join.alias || join.join_using_alias)
@@ -161,6 +165,10 @@ function fromItem(node: unknown, ctx: Ctx, entries: Entry[]): void {
   const inner = isObject(node) ? Object.values(node)[0] : undefined;
   const alias = isObject(inner) && isObject(inner.alias) ? inner.alias.aliasname : undefined;
   entries.push({ exposed: String(alias ?? ''), aliased: true, reads: [], opaque: true, hidden: false });
+}
+
+function pinScope(ctx: Ctx) {
+  return { resolve: (rv: Body) => resolveRelation(rv, ctx.catalog, ctx.ctes) };
 }
 
 /** Resolves a RangeVar (a bare body) and records a read for each catalog table it may be. */
@@ -197,6 +205,16 @@ export function resolveRelation(rv: Body, catalog: Catalog, ctes?: ReadonlySet<s
   return catalog.tables.filter((t) => t.name === name);
 }
 
+/** The keys a read's WHERE or ON pins to another catalog table's rows: each one expression over one table. */
+export function rowsKeys(read: TableRead): Partial<Record<KeyColumn, RowsKey>> {
+  const out: Partial<Record<KeyColumn, RowsKey>> = {};
+  for (const [column, exprs] of Object.entries(read.keys)) {
+    const only = exprs?.length === 1 ? exprs[0] : undefined;
+    if (only?.kind === 'rows') out[column] = only;
+  }
+  return out;
+}
+
 /**
  * The values each pinned key takes with these parameter values (text). A null parameter matches nothing;
  * a missing one (undefined) leaves the key unpinned. An empty list means no row can match.
@@ -217,6 +235,8 @@ function keyValues(exprs: KeyExpr[], params: readonly (string | null | undefined
       values.push(expr.value);
       continue;
     }
+    // Known only once the other table is read (rowsKeys).
+    if (expr.kind === 'rows') return undefined;
     const value = params[expr.index - 1];
     if (value === undefined) return undefined;
     if (value === null) continue;

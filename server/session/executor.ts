@@ -29,7 +29,7 @@ import { copyInResponse, dataRow, noticeResponse, parameterStatus } from '../wir
 import { clientCodec, clientEncodingName } from '../wire/encoding.js';
 import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
-import { callPlanFor, loadFor, type ParamValues } from './load.js';
+import { analyzeLines, callPlanFor, loadFor, type ParamValues } from './load.js';
 import {
   emptyResult,
   EngineError,
@@ -39,6 +39,14 @@ import {
   type Result,
 } from './result.js';
 import { Settings } from './settings.js';
+import {
+  cacheTtlMs,
+  cacheTtlSetting,
+  callsClearCache,
+  checkBridgeSetting,
+  formatTtl,
+} from './bridge-settings.js';
+import { acceptedAge } from '../cloudcontrol/cache.js';
 import { TransactionBlock } from './transaction.js';
 import { checkAssignedColumns, checkWritable, createCopiedRows, executeWrite } from './writes.js';
 
@@ -51,6 +59,8 @@ export interface Services {
   defaultRegions: string[];
   /** --read-only: every write is refused. */
   readOnly: boolean;
+  /** The rows of cloud_control.sessions: every session of the server now. */
+  sessionRows?: () => Record<string, unknown>[];
 }
 
 /** How a statement's SQL reaches the engine: as a simple Query, or as the client's own Bind. */
@@ -123,7 +133,10 @@ export class Executor {
     /** BackendKeyData's process id: what pg_backend_pid() returns. */
     private readonly processId?: number,
   ) {
-    this.settings = new Settings(startupSettings);
+    // The server's TTL is the setting's default, so SHOW and RESET see it.
+    this.settings = new Settings(
+      new Map([[cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)], ...startupSettings]),
+    );
   }
 
   async execute(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
@@ -205,8 +218,9 @@ export class Executor {
         const { query, analyze, options } = explainOf(stmt);
         if (!['insert', 'update', 'delete', 'merge', 'truncate'].includes(query.kind)) {
           // Without ANALYZE nothing runs: no row is fetched, and a text plan ends with the calls a run would make.
-          if (analyze) return this.inEngine(stmt, invocation);
           const text = options.format === undefined || String(options.format).toLowerCase() === 'text';
+          // ANALYZE runs it: a text plan ends with the calls made.
+          if (analyze) return this.inEngine(stmt, invocation, 0, text ? 'made' : undefined);
           return this.inEngine(stmt, invocation, 0, text ? 'lines' : 'none');
         }
         if (analyze)
@@ -267,20 +281,25 @@ export class Executor {
 
   /**
    * Runs the statement in the engine over its tables' rows. `callPlan` (EXPLAIN without ANALYZE): fetch nothing,
-   * and with 'lines' put the Cloud Control calls a run would make after the engine's plan.
+   * and with 'lines' put the Cloud Control calls a run would make after the engine's plan; 'made' (EXPLAIN
+   * ANALYZE in text): fetch, and put the calls made there.
    */
   private inEngine(
     stmt: ParsedStatement,
     invocation: Invocation,
     replyIndex = 0,
-    callPlan?: 'lines' | 'none',
+    callPlan?: 'lines' | 'none' | 'made',
   ): Promise<Result> {
     return this.statement(async (signal, notices) => {
-      const planned =
-        callPlan === undefined
-          ? []
-          : callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud);
-      const load = callPlan === undefined ? await this.load(stmt, invocation.params, signal, notices) : [];
+      const fetches = callPlan === undefined || callPlan === 'made';
+      if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
+      const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices) : undefined;
+      const load = loaded?.load ?? [];
+      const planned = !fetches
+        ? callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud)
+        : callPlan === 'made'
+          ? analyzeLines(loaded!.traces)
+          : [];
       const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt)];
       const setConfigs = setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
@@ -303,7 +322,8 @@ export class Executor {
       if (reply.error) throw reply.error;
       // After the engine's plan: its first line stays the top node's costs, which postgres_fdw's
       // use_remote_estimate parses.
-      if (callPlan === 'lines') reply.result.rows.push(...planned.map((line) => dataRow([line])));
+      if (callPlan === 'lines' || callPlan === 'made')
+        reply.result.rows.push(...planned.map((line) => dataRow([line])));
       const values = replies[at + 1]?.result.rows[0];
       if (setConfigs.length && values)
         reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));
@@ -389,7 +409,7 @@ export class Executor {
         {
           runRewritten: async (sql) =>
             this.runUnit(
-              await this.load(stmt, invocation.params, signal, notices),
+              (await this.load(stmt, invocation.params, signal, notices)).load,
               invocation.messages(sql, 'text'),
             ),
           runReturning: (sql, table, rows) =>
@@ -493,7 +513,10 @@ export class Executor {
     const notices: Buffer[] = [];
     const { signal, done } = this.beginStatement();
     try {
-      const result = await run(signal, notices);
+      const ttlMs = cacheTtlMs(this.settings.get(cacheTtlSetting) ?? '');
+      const result = await (ttlMs === this.services.cloud.cacheTtlMs
+        ? run(signal, notices)
+        : acceptedAge.run(ttlMs, () => run(signal, notices)));
       result.messages.unshift(...notices);
       return result;
     } catch (err) {
@@ -515,7 +538,26 @@ export class Executor {
       onWarning: (message: string) =>
         notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message })),
     };
-    return loadFor(stmt, params, this.services.catalog, this.services.cloud, onNotice, signal, options);
+    return loadFor(
+      stmt,
+      params,
+      this.services.catalog,
+      this.services.cloud,
+      onNotice,
+      signal,
+      (load, sql) => this.evaluate(load, sql),
+      this.services.sessionRows,
+      options,
+    );
+  }
+
+  /** A query of the bridge's own over loaded rows (keys from another table's rows), with the session's settings. */
+  private async evaluate(load: EngineUnit['load'], sql: string): Promise<(string | null)[][]> {
+    const messages = serializeFrontend({ type: 'Query', sql });
+    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this };
+    const reply = singleResult(await this.services.engine.run(unit));
+    if (reply.error) throw reply.error;
+    return reply.result.rows.map(dataRowTexts);
   }
 
   private async runUnit(load: EngineUnit['load'], messages: Buffer, replyIndex = 0): Promise<Result> {
@@ -617,6 +659,7 @@ export class Executor {
       return result;
     }
     if (s.name === 'transaction') return this.setTransaction(s.items ?? []);
+    checkBridgeSetting(s.name, s.isReset ? null : s.value);
     if (s.name === 'client_encoding') {
       // Kept by the bridge, never sent to the engine; the connection converts and reports the change.
       if (s.isReset || s.value === null) this.settings.reset(s.name);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { statementCalls, type CallTally } from '../cloudcontrol/call-tracking.js';
 import * as metrics from '../metrics.js';
 import { PgError, SqlState } from '../errors.js';
 import { parseStatements, type ParsedStatement } from '../plan/parse.js';
@@ -58,6 +59,10 @@ export class Session {
   private readonly stopping = new AbortController();
   /** A FATAL has gone to the client: nothing more is sent. */
   private fatalSent = false;
+  private readonly backendStart = new Date();
+  private stateChange = this.backendStart;
+  /** The running statement, or the last one when idle: its kind (never its text), start and Cloud Control calls. */
+  private statementNow: { kind: string; start: Date; calls: CallTally } | undefined;
   /** COPY FROM STDIN for this session's statements: see Invocation.copyIn. */
   private readonly copyIn = (response: Buffer, signal: AbortSignal) => this.readCopyData(response, signal);
 
@@ -125,6 +130,31 @@ export class Session {
       }
       if (this.terminated || stop.aborted) break;
     }
+  }
+
+  /** The session's row of cloud_control.sessions. */
+  activity(): Record<string, unknown> {
+    const { user, application_name } = this.connection.startupParameters;
+    const txn = this.executor.txn.status;
+    return {
+      pid: this.connection.processId,
+      usename: user,
+      application_name: this.executor.settings.get('application_name') ?? application_name ?? '',
+      client_addr: this.connection.remoteAddress || null,
+      backend_start: this.backendStart.toISOString(),
+      state: this.running
+        ? 'active'
+        : txn === 'I'
+          ? 'idle'
+          : txn === 'T'
+            ? 'idle in transaction'
+            : 'idle in transaction (aborted)',
+      statement_kind: this.statementNow?.kind ?? null,
+      statement_start: this.statementNow?.start.toISOString() ?? null,
+      state_change: this.stateChange.toISOString(),
+      calls_in_flight: this.statementNow?.calls.inFlight ?? 0,
+      calls_done: this.statementNow?.calls.done ?? 0,
+    };
   }
 
   /** Whether a statement is running (a shutdown waits for it). */
@@ -415,8 +445,11 @@ export class Session {
   private async runStatement(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
     this.running = true;
     const started = performance.now();
+    const calls: CallTally = { inFlight: 0, done: 0 };
+    this.statementNow = { kind: stmt.kind, start: new Date(), calls };
+    this.stateChange = this.statementNow.start;
     try {
-      const result = await this.executor.execute(stmt, invocation);
+      const result = await statementCalls.run(calls, () => this.executor.execute(stmt, invocation));
       metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
       metrics.statementSeconds.observe(
         { kind: stmt.kind, outcome: 'ok' },
@@ -439,6 +472,7 @@ export class Session {
       throw err;
     } finally {
       this.running = false;
+      this.stateChange = new Date();
     }
   }
 

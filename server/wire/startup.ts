@@ -43,6 +43,8 @@ export interface WireOptions {
    * returned is sent as the FATAL that ends the connection (max_connections: 53300 "too many clients").
    */
   admit?(): PgError | undefined;
+  /** Called once per socket when its startup ends, with how it ended (for the connection metrics). */
+  onStartupEnd?(outcome: StartupOutcome): void;
   /** The largest Query, Parse, Bind, CopyData... accepted after startup; larger ones end the connection (54000). */
   maxMessageBytes?: number;
   logger?: WireLogger;
@@ -148,6 +150,13 @@ export class SocketReader {
 /** Thrown to end startup quietly: the peer is gone or was a CancelRequest, so there is no one to tell. */
 class Hangup extends Error {}
 
+/**
+ * How a socket's startup ended: `ok` (authenticated), `bad_password`, `timeout` (authentication_timeout),
+ * `refused` (a connection limit), `cancel_request`, `gone` (the client left), `failed` (any other FATAL).
+ */
+export type StartupOutcome =
+  'ok' | 'bad_password' | 'timeout' | 'refused' | 'cancel_request' | 'gone' | 'failed';
+
 export interface StartupResult {
   /** The socket to use from now on: the TLS socket when SSL was negotiated. */
   stream: net.Socket;
@@ -172,6 +181,8 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
   const from = socket.remoteAddress ?? '';
   let user: string | undefined;
   let sslDeclined = false;
+  let timedOut = false;
+  let outcome: StartupOutcome = 'failed';
   // A permanent listener: once the TLS socket owns the connection the raw socket may still emit errors.
   const ignore = (): void => {};
   socket.on('error', ignore);
@@ -184,6 +195,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
   const timer = setTimeout(() => {
     // As authentication_timeout: the client gets a FATAL (if it still reads), the startup ends here.
     options.logger?.warn({ from, user, timeoutMs }, 'connection refused: startup not finished in time');
+    timedOut = true;
     write(
       backend.errorResponse({
         severity: 'FATAL',
@@ -205,6 +217,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
       if (code === CANCEL_REQUEST_CODE) {
         if (packet.length !== 12) throw invalidMessage('invalid length of cancel request packet');
         options.onCancelRequest(packet.readInt32BE(4), packet.readInt32BE(8));
+        outcome = 'cancel_request';
         throw new Hangup();
       }
       if (code === NEGOTIATE_SSL_CODE) {
@@ -269,6 +282,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
           { from, user, code: refusal.code, reason: refusal.message },
           'connection refused',
         );
+        outcome = 'refused';
         throw refusal;
       }
 
@@ -291,6 +305,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
       // Paused until the Connection listens, so bytes arriving in between are buffered rather than dropped.
       stream.pause();
       reader.detach();
+      outcome = 'ok';
       return {
         stream,
         tls: encrypted,
@@ -303,6 +318,11 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
     }
   } catch (err) {
     reader.detach();
+    if (timedOut) outcome = 'timeout';
+    else if (outcome === 'failed') {
+      if (err instanceof Hangup) outcome = 'gone';
+      else if (err instanceof PgError && err.code === SqlState.invalid_password) outcome = 'bad_password';
+    }
     // A client that asked for TLS, was told there is none and went away (sslmode=require) was refused.
     if (err instanceof Hangup && sslDeclined && user === undefined)
       options.logger?.warn({ from }, 'connection refused: the client asked for TLS, which is not configured');
@@ -320,6 +340,7 @@ export async function runStartup(socket: net.Socket, options: WireOptions): Prom
     return null;
   } finally {
     clearTimeout(timer);
+    options.onStartupEnd?.(outcome);
   }
 }
 

@@ -77,6 +77,19 @@ export async function runPython<T = Record<string, unknown>>(
   }
 }
 
+/** Runs test/compat/clients/JdbcClient.java (pgjdbc) against a bridge as user bi, password bi-pw. */
+export function runJdbcClient(port: number, mode: 'read' | 'write'): Promise<RunResult> {
+  return run('java', [
+    '-cp',
+    JDBC_JAR,
+    path.join(clientsDir, 'JdbcClient.java'),
+    `jdbc:postgresql://127.0.0.1:${port}/aws`,
+    'bi',
+    'bi-pw',
+    mode,
+  ]);
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `aws-sql-bridge-${prefix}-`));
 }

@@ -6,17 +6,14 @@
  */
 import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import {
-  clientsDir,
   COLUMNS,
   DESCRIPTIONS,
   EAST,
-  JDBC_JAR,
   LIST_TABLE_DESCRIPTION,
-  run,
+  runJdbcClient,
   TABLE_DESCRIPTION,
   WEST,
 } from './harness.js';
-import path from 'node:path';
 
 let stack: Stack;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -29,15 +26,7 @@ beforeAll(async () => {
   });
   await createProfiles(stack.sdk('us-east-1'), EAST);
   await createProfiles(stack.sdk('eu-west-1'), WEST);
-  const r = await run('java', [
-    '-cp',
-    JDBC_JAR,
-    path.join(clientsDir, 'JdbcClient.java'),
-    `jdbc:postgresql://127.0.0.1:${stack.bridge.port}/aws`,
-    'bi',
-    'bi-pw',
-    'read',
-  ]);
+  const r = await runJdbcClient(stack.bridge.port, 'read');
   if (r.status !== 0) throw new Error(`JdbcClient exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
   out = JSON.parse(r.stdout);
 }, 180000);

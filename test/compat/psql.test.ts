@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { psql } from '../support/psql.js';
+import { psql, psqlAsync } from '../support/psql.js';
 import { createProfiles, startStack, type Stack, ONLY_CONNECTOR_PROFILES } from '../support/stack.js';
 import {
   arnOf,
@@ -12,7 +12,6 @@ import {
   DESCRIPTIONS,
   EAST,
   LIST_TABLE_DESCRIPTION,
-  run as runProgram,
   TABLE_DESCRIPTION,
   tempDir,
   WEST,
@@ -39,18 +38,7 @@ async function psqlFile(script: string, variables: Record<string, string> = {}) 
   const file = path.join(dir, 'script.sql');
   fs.writeFileSync(file, script);
   try {
-    const args = [
-      `host=${conn.host} port=${conn.port} dbname=aws user=${conn.user}`,
-      '-X',
-      '-q',
-      '-A',
-      '-F',
-      '|',
-    ];
-    for (const [k, v] of Object.entries(variables)) args.push('-v', `${k}=${v}`);
-    const r = await runProgram('psql', [...args, '-f', file], {
-      env: { PGPASSWORD: conn.password, PAGER: '' },
-    });
+    const r = await psqlAsync(conn, [], { variables, file });
     return { ...r, stderr: r.stderr.split(file).join('script.sql') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -102,3 +102,25 @@ export function useFakeAwsEnvironment(): void {
   delete process.env.AWS_ENDPOINT_URL;
   delete process.env.AWS_ENDPOINT_URL_CLOUDCONTROL;
 }
+
+/** The pino lines (JSON) in a process's output; with `msg`, only those whose msg is it (or matches it). */
+export function jsonLogLines(output: string, msg?: string | RegExp): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => msg === undefined || (typeof msg === 'string' ? l.msg === msg : msg.test(String(l.msg))));
+}
+
+/** Polls until `check` holds; fails with `what` after a generous bound (a wait for a state, not a timing assertion). */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 30000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -85,17 +85,7 @@ export async function startStack(options: {
     bridge,
     pg: { host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' },
     awsModel: (region, identifier) => stack.awsModelOf(TYPE_NAME, region, identifier),
-    async awsModelOf(typeName, region, identifier) {
-      try {
-        const r = await stack
-          .sdk(region)
-          .send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }));
-        return JSON.parse(r.ResourceDescription!.Properties!) as Record<string, unknown>;
-      } catch (err) {
-        if (err instanceof ResourceNotFoundException) return undefined;
-        throw err;
-      }
-    },
+    awsModelOf: (typeName, region, identifier) => readModel(stack.sdk(region), typeName, identifier),
     async storedModel(region, identifier) {
       const all = (await (await fetch(`${emulator.endpoint}/__admin/resources`)).json()) as Record<
         string,
@@ -146,11 +136,20 @@ export async function startStack(options: {
 }
 
 /** Creates the profiles through Cloud Control and waits until each request succeeded. */
-export async function createProfiles(client: CloudControlClient, profiles: Profile[]): Promise<void> {
+export function createProfiles(client: CloudControlClient, profiles: Profile[]): Promise<void> {
+  return createResources(client, TYPE_NAME, profiles);
+}
+
+/** Creates resources of a type through Cloud Control and waits until each request succeeded. */
+export async function createResources(
+  client: CloudControlClient,
+  typeName: string,
+  models: object[],
+): Promise<void> {
   await Promise.all(
-    profiles.map(async (p) => {
+    models.map(async (model) => {
       const { ProgressEvent } = await client.send(
-        new CreateResourceCommand({ TypeName: TYPE_NAME, DesiredState: JSON.stringify(p) }),
+        new CreateResourceCommand({ TypeName: typeName, DesiredState: JSON.stringify(model) }),
       );
       for (;;) {
         const status = await client.send(
@@ -159,9 +158,26 @@ export async function createProfiles(client: CloudControlClient, profiles: Profi
         const s = status.ProgressEvent!.OperationStatus;
         if (s === 'SUCCESS') return;
         if (s === 'FAILED' || s === 'CANCEL_COMPLETE')
-          throw new Error(`create ${p.ConnectorProfileName}: ${s} ${status.ProgressEvent!.StatusMessage}`);
+          throw new Error(
+            `create ${typeName} ${JSON.stringify(model)}: ${s} ${status.ProgressEvent!.StatusMessage}`,
+          );
         await new Promise((r) => setTimeout(r, 10));
       }
     }),
   );
+}
+
+/** What Cloud Control now says about a resource (the read model: no write-only properties); undefined when gone. */
+export async function readModel(
+  client: CloudControlClient,
+  typeName: string,
+  identifier: string,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const r = await client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }));
+    return JSON.parse(r.ResourceDescription!.Properties!) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined;
+    throw err;
+  }
 }

@@ -1,0 +1,340 @@
+/**
+ * The figures of issue 12, each as a ratio measured in this one run: the bridge beside the same Cloud Control call
+ * sent directly with the AWS SDK, and beside a real PostgreSQL 15 holding the same rows.
+ */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  CloudControlClient,
+  CreateResourceCommand,
+  GetResourceCommand,
+  ListResourcesCommand,
+} from '@aws-sdk/client-cloudcontrol';
+import pg from 'pg';
+import type { RunningEmulator } from '../emulator/index.js';
+import { startPostgres15 } from './postgres15.js';
+
+const typeName = 'AWS::AppFlow::ConnectorProfile';
+
+export interface Bridge {
+  child: ChildProcess;
+  port: number;
+  readyMs: number;
+}
+
+export interface TargetContext {
+  emulator: RunningEmulator;
+  sdk: (region: string) => CloudControlClient;
+  startBridge: (args: string[]) => Promise<Bridge>;
+  stopBridge: (bridge: Bridge) => Promise<void>;
+  rssMb: (pid: number) => number;
+  /** Resources of the 200 in `region`, named by profileId. */
+  region: string;
+  resources: number;
+  profileId: (n: number) => string;
+  iterations: number;
+  /** Resources for the count(*) figure; 0 skips it. */
+  large: number;
+  freePort: () => Promise<number>;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await run();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+async function createMany(sdk: CloudControlClient, names: string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += 200)
+    await Promise.all(
+      names.slice(i, i + 200).map((name) =>
+        sdk.send(
+          new CreateResourceCommand({
+            TypeName: typeName,
+            DesiredState: JSON.stringify({
+              ConnectorProfileName: name,
+              ConnectorType: 'Salesforce',
+              ConnectionMode: 'Public',
+            }),
+          }),
+        ),
+      ),
+    );
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+async function connect(port: number): Promise<pg.Client> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'aws' });
+  await c.connect();
+  c.on('notice', () => {});
+  return c;
+}
+
+interface Row {
+  figure: string;
+  bridge: string;
+  reference: string;
+  ratio: number;
+  target: string;
+  met: boolean;
+}
+
+export async function runTargets(ctx: TargetContext): Promise<string[]> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+
+  // 1. Point read by identifier, read cache off: the bridge vs the same GetResource sent with the SDK.
+  {
+    const bridge = await ctx.startBridge(['--cache-ttl-ms', '0']);
+    const client = await connect(bridge.port);
+    const sdk = ctx.sdk(ctx.region);
+    const sql = 'SELECT * FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2';
+    for (const latency of [0, 50]) {
+      ctx.emulator.setFaults({ latencyMs: latency ? { GetResource: latency } : {} });
+      const n = latency ? Math.max(20, Math.floor(ctx.iterations / 4)) : ctx.iterations;
+      const viaBridge: number[] = [];
+      const direct: number[] = [];
+      // Interleaved, so both see the same moments of a noisy machine.
+      for (let i = 0; i < n + 5; i++) {
+        const id = ctx.profileId(i);
+        const b = await timed(() => client.query(sql, [ctx.region, id]));
+        const d = await timed(() => sdk.send(new GetResourceCommand({ TypeName: typeName, Identifier: id })));
+        if (i >= 5) {
+          viaBridge.push(b);
+          direct.push(d);
+        }
+      }
+      const ratio = median(viaBridge) / median(direct);
+      const limit = latency ? 1.03 : 1.5;
+      rows.push({
+        figure: `point read, cache off, ${latency} ms added latency (p50)`,
+        bridge: fmt(median(viaBridge)),
+        reference: `${fmt(median(direct))} (SDK)`,
+        ratio,
+        target: `<= ${limit}`,
+        met: ratio <= limit,
+      });
+    }
+    ctx.emulator.setFaults({ latencyMs: {} });
+    await client.end();
+    await ctx.stopBridge(bridge);
+  }
+
+  // 2. Cached point reads with pgbench -M prepared -c 8: the bridge vs a real PostgreSQL 15 with the same rows.
+  {
+    const pgRegion = 'us-west-2';
+    const names = Array.from({ length: 200 }, (_, i) => String(100000 + i));
+    await createMany(ctx.sdk(pgRegion), names);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-pgbench-'));
+    const script = path.join(dir, 'point.sql');
+    fs.writeFileSync(
+      script,
+      `\\set id random(100000, 100199)\nSELECT connector_type, connection_mode FROM appflow.connector_profile WHERE region = '${pgRegion}' AND data__identifier = :id;\n`,
+    );
+    const pgbench = (host: string, port: number, db: string) => {
+      const r = spawnSync(
+        'pgbench',
+        [
+          '-h',
+          host,
+          '-p',
+          String(port),
+          '-U',
+          'postgres',
+          '-n',
+          '-M',
+          'prepared',
+          '-c',
+          '8',
+          '-j',
+          '2',
+          '-T',
+          '10',
+          '-f',
+          script,
+          db,
+        ],
+        { encoding: 'utf8' },
+      );
+      const tps = /^tps = ([\d.]+)/m.exec(r.stdout);
+      const failed = /number of failed transactions: (\d+)/.exec(r.stdout);
+      if (r.status !== 0 || !tps) throw new Error(`pgbench failed:\n${r.stderr}${r.stdout}`);
+      return { tps: Number(tps[1]), failed: Number(failed?.[1] ?? 0) };
+    };
+    const bridge = await ctx.startBridge(['--cache-ttl-ms', '600000']);
+    const warm = await connect(bridge.port);
+    const rows200 = await warm.query(
+      `SELECT region, data__identifier, connector_profile_name, connector_type, connection_mode FROM appflow.connector_profile WHERE region = '${pgRegion}'`,
+    );
+    await warm.end();
+    const viaBridge = pgbench('127.0.0.1', bridge.port, 'aws');
+    await ctx.stopBridge(bridge);
+
+    const postgres = startPostgres15(await ctx.freePort());
+    try {
+      const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
+      postgres.psql(
+        `CREATE SCHEMA appflow;
+CREATE TABLE appflow.connector_profile (region text, data__identifier text, connector_profile_name text,
+  connector_type text, connection_mode text, PRIMARY KEY (region, data__identifier));
+INSERT INTO appflow.connector_profile VALUES ${rows200.rows
+          .map((r: Record<string, unknown>) => `(${Object.values(r).map(literal).join(', ')})`)
+          .join(',\n')};
+ANALYZE;`,
+      );
+      const real = pgbench(postgres.host, postgres.port, 'postgres');
+      const ratio = viaBridge.tps / real.tps;
+      rows.push({
+        figure: `cached point reads, pgbench -M prepared -c 8 (TPS; ${rows200.rowCount} rows)`,
+        bridge: `${viaBridge.tps.toFixed(0)} TPS (${viaBridge.failed} failed)`,
+        reference: `${real.tps.toFixed(0)} TPS (PG15)`,
+        ratio,
+        target: '>= 0.2',
+        met: ratio >= 0.2,
+      });
+    } finally {
+      postgres.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  // 3. Fan-out under a throttle: the resource table without identifiers over the 200, the emulator at 50/s.
+  {
+    const limit = 50;
+    for (const budget of [undefined, limit]) {
+      const bridge = await ctx.startBridge([
+        '--cache-ttl-ms',
+        '0',
+        ...(budget ? ['--call-budget', String(budget)] : []),
+      ]);
+      const client = await connect(bridge.port);
+      await new Promise((r) => setTimeout(r, 1100));
+      await fetch(`${ctx.emulator.endpoint}/__admin/calls`, { method: 'DELETE' });
+      ctx.emulator.setFaults({ throttleRps: limit });
+      let error = '';
+      const ms = await timed(() =>
+        client
+          .query(`SELECT count(*) FROM appflow.connector_profile WHERE region = '${ctx.region}'`)
+          .catch((e: Error) => (error = e.message)),
+      );
+      ctx.emulator.setFaults({ throttleRps: 0 });
+      const calls = (await (await fetch(`${ctx.emulator.endpoint}/__admin/calls`)).json()) as Record<
+        string,
+        number
+      >;
+      const served = (calls.GetResource ?? 0) + (calls.ListResources ?? 0);
+      const ideal = (served / limit) * 1000;
+      const ratio = ms / ideal;
+      rows.push({
+        figure: `fan-out over ${ctx.resources} under ${limit}/s, ${budget ? `--call-budget ${budget}` : 'no budget'}`,
+        bridge: `${(ms / 1000).toFixed(2)} s, ${calls.ThrottlingException ?? 0} throttled${error ? `, error: ${error}` : ''}`,
+        reference: `${(ideal / 1000).toFixed(2)} s ideal (${served} calls)`,
+        ratio,
+        target: '<= 1.15, 0 errors',
+        met: ratio <= 1.15 && !error,
+      });
+      await client.end();
+      await ctx.stopBridge(bridge);
+    }
+  }
+
+  // 4. 100 idle connections, and time to ready from the cached template.
+  {
+    const bridge = await ctx.startBridge(['--cache-ttl-ms', '0', '--max-connections', '110']);
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = ctx.rssMb(bridge.child.pid!);
+    const idle = [];
+    for (let i = 0; i < 100; i++) idle.push(await connect(bridge.port));
+    await new Promise((r) => setTimeout(r, 1000));
+    const grew = ctx.rssMb(bridge.child.pid!) - before;
+    await Promise.all(idle.map((c) => c.end()));
+    rows.push({
+      figure: '100 idle connections: RSS growth',
+      bridge: `${grew.toFixed(1)} MB`,
+      reference: '',
+      ratio: grew / 20,
+      target: '<= 20 MB',
+      met: grew <= 20,
+    });
+    rows.push({
+      figure: 'time to ready, cached template',
+      bridge: `${(bridge.readyMs / 1000).toFixed(2)} s`,
+      reference: '',
+      ratio: bridge.readyMs / 1500,
+      target: '<= 1.5 s',
+      met: bridge.readyMs <= 1500,
+    });
+    await ctx.stopBridge(bridge);
+  }
+
+  // 5. count(*) over many resources of one type: the bridge vs the ListResources pages alone.
+  if (ctx.large > 0) {
+    const bigRegion = 'eu-central-1';
+    await createMany(
+      ctx.sdk(bigRegion),
+      Array.from({ length: ctx.large }, (_, i) => `large-${i}`),
+    );
+    const sdk = ctx.sdk(bigRegion);
+    const listAll = async () => {
+      let token: string | undefined;
+      let n = 0;
+      do {
+        const out = await sdk.send(
+          new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }),
+        );
+        n += out.ResourceDescriptions?.length ?? 0;
+        token = out.NextToken || undefined;
+      } while (token);
+      return n;
+    };
+    const bridge = await ctx.startBridge(['--cache-ttl-ms', '0']);
+    const client = await connect(bridge.port);
+    const sql = `SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE region = '${bigRegion}'`;
+    const before = ctx.rssMb(bridge.child.pid!);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, ctx.rssMb(bridge.child.pid!))), 50);
+    const viaBridge: number[] = [];
+    const direct: number[] = [];
+    let counted = 0;
+    for (let i = 0; i < 3; i++) {
+      viaBridge.push(await timed(async () => (counted = (await client.query(sql)).rows[0].n as number)));
+      direct.push(await timed(listAll));
+    }
+    clearInterval(sampler);
+    const ratio = median(viaBridge) / median(direct);
+    rows.push({
+      figure: `count(*) over ${counted} resources (collection table; median of 3)`,
+      bridge: fmt(median(viaBridge)),
+      reference: `${fmt(median(direct))} (SDK, pages only)`,
+      ratio,
+      target: '<= 1.1',
+      met: ratio <= 1.1,
+    });
+    rows.push({
+      figure: `count(*) over ${counted}: RSS growth while it runs`,
+      bridge: `${(peak - before).toFixed(0)} MB`,
+      reference: '',
+      ratio: (peak - before) / 200,
+      target: '<= 200 MB',
+      met: peak - before <= 200,
+    });
+    await client.end();
+    await ctx.stopBridge(bridge);
+  }
+
+  return [
+    '\n### Targets (issue 12)\n',
+    '| figure | bridge | reference | ratio | target | met |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.figure} | ${r.bridge} | ${r.reference} | ${r.ratio.toFixed(2)} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`,
+    ),
+    ...notes,
+  ];
+}

@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * `--call-budget N`: at most N Cloud Control calls a second per region, spaced evenly (one every 1000/N ms), for
+ * this process or, with `--cache redis://...`, for every bridge sharing that Redis. Even spacing, not a window of
+ * N calls a second: Cloud Control throttles over any second, and a fixed window (what rate-limiter-flexible's
+ * Redis limiter keeps) lets 2N through across its boundary. Each call reserves the next free slot and waits for
+ * it: a fan-out queues instead of being throttled and retried.
+ */
+export interface CallBudget {
+  /** Resolves when this call's slot comes; rejects with the signal's reason if it aborts first. */
+  take(scope: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** The slot a call gets: the later of now and the last reserved slot plus the interval (GCRA without burst). */
+const reserveScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0') + interval)
+redis.call('SET', KEYS[1], slot, 'PX', math.ceil(math.max(1000, slot - now + interval)))
+return slot - now`;
+
+export class MemoryBudget implements CallBudget {
+  readonly #last = new Map<string, number>();
+  readonly #intervalMs: number;
+
+  constructor(callsPerSecond: number) {
+    this.#intervalMs = 1000 / callsPerSecond;
+  }
+
+  take(scope: string, signal?: AbortSignal): Promise<void> {
+    const now = performance.now();
+    const slot = Math.max(now, (this.#last.get(scope) ?? -Infinity) + this.#intervalMs);
+    this.#last.set(scope, slot);
+    return sleep(slot - now, signal);
+  }
+}
+
+export class RedisBudget implements CallBudget {
+  readonly #fallback: MemoryBudget;
+  #warned = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly callsPerSecond: number,
+    private readonly log: Logger,
+  ) {
+    this.#fallback = new MemoryBudget(callsPerSecond);
+  }
+
+  async take(scope: string, signal?: AbortSignal): Promise<void> {
+    let waitMs: number;
+    try {
+      waitMs = Number(
+        await this.redis.eval(reserveScript, 1, `aws-sql-bridge:budget:${scope}`, 1000 / this.callsPerSecond),
+      );
+    } catch (err) {
+      // Redis away: this process keeps its own share of the budget rather than stopping every read.
+      if (!this.#warned) {
+        this.#warned = true;
+        this.log.warn(
+          { error: (err as Error).message },
+          'shared call budget (Redis) unavailable: budgeting this process alone',
+        );
+        setTimeout(() => (this.#warned = false), 60_000).unref();
+      }
+      return this.#fallback.take(scope, signal);
+    }
+    return sleep(waitMs, signal);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0) return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    if (signal?.aborted) return abort();
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
