@@ -12,7 +12,25 @@ const prefix = 'aws.';
 /** How old a Cloud Control read the session's statements accept from the read cache; 0 reads afresh. */
 export const cacheTtlSetting = 'aws.cache_ttl';
 
-const known = new Set([cacheTtlSetting]);
+/**
+ * `SET aws.partial_results = on`: a read returns the rows of the accounts and regions that answered, with a WARNING
+ * for each that did not.
+ */
+export const partialResultsSetting = 'aws.partial_results';
+
+export function partialResults(value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  const v = value.trim().toLowerCase();
+  if (['on', 'true', 'yes', '1', 't', 'y'].includes(v)) return true;
+  if (['off', 'false', 'no', '0', 'f', 'n'].includes(v)) return false;
+  throw new PgError(
+    SqlState.invalid_parameter_value,
+    `parameter "${partialResultsSetting}" requires a Boolean value, not "${value.slice(0, 60)}"`,
+    { hint: `SET ${partialResultsSetting} = on (or off).` },
+  );
+}
+
+const known = new Set([cacheTtlSetting, partialResultsSetting]);
 
 const units: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 // A week: longer than any sensible reuse of live state, and far within setTimeout's range.
@@ -27,6 +45,7 @@ export function checkBridgeSetting(name: string, value: string | null): void {
       hint: `The bridge's settings are: ${[...known].join(', ')}.`,
     });
   if (value !== null && name === cacheTtlSetting) cacheTtlMs(value);
+  if (value !== null && name === partialResultsSetting) partialResults(value);
 }
 
 /**

@@ -45,6 +45,8 @@ import {
   callsClearCache,
   checkBridgeSetting,
   formatTtl,
+  partialResults,
+  partialResultsSetting,
 } from './bridge-settings.js';
 import { acceptedAge } from '../cloudcontrol/cache.js';
 import { TransactionBlock } from './transaction.js';
@@ -926,18 +928,3 @@ function copyDataMessages(data: Uint8Array): Buffer[] {
 const emptyBinaryCopy = new Uint8Array([
   0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
 ]);
-
-/** `SET aws.partial_results = on`: a read returns the rows of the accounts and regions that answered, with a WARNING for each that did not. */
-export const partialResultsSetting = 'aws.partial_results';
-
-function partialResults(value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
-  const v = value.trim().toLowerCase();
-  if (['on', 'true', 'yes', '1', 't', 'y'].includes(v)) return true;
-  if (['off', 'false', 'no', '0', 'f', 'n'].includes(v)) return false;
-  throw new PgError(
-    SqlState.invalid_parameter_value,
-    `parameter "${partialResultsSetting}" requires a Boolean value, not "${value.slice(0, 60)}"`,
-    { hint: `SET ${partialResultsSetting} = on (or off).` },
-  );
-}
