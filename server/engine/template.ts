@@ -51,9 +51,14 @@ BEGIN
 END $$;
 CREATE OR REPLACE FUNCTION pg_catalog.pg_backend_pid() RETURNS integer LANGUAGE sql STABLE PARALLEL SAFE
   AS $f$SELECT coalesce(nullif(current_setting('${backendPidSetting}', true), ''), '0')::integer$f$;
-CREATE FUNCTION cloud_control.clear_cache() RETURNS void LANGUAGE plpgsql VOLATILE AS $f$BEGIN END$f$;
-COMMENT ON FUNCTION cloud_control.clear_cache() IS
-  'Empties the bridge''s read cache of Cloud Control calls: the next reads call AWS (the bridge does it before the statement runs).';
+-- With the catalog's cloud_control schema (an engine given other DDL has none).
+DO $$ BEGIN
+  IF to_regnamespace('cloud_control') IS NOT NULL THEN
+    CREATE FUNCTION cloud_control.clear_cache() RETURNS void LANGUAGE plpgsql VOLATILE AS $f$BEGIN END$f$;
+    COMMENT ON FUNCTION cloud_control.clear_cache() IS
+      'Empties the bridge''s read cache of Cloud Control calls: the next reads call AWS (the bridge does it before the statement runs).';
+  END IF;
+END $$;
 DO $$ BEGIN
   EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
     || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
