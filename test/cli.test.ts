@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fakeAwsEnv, jsonLogLines, projectRoot } from './support/processes.js';
@@ -123,7 +123,7 @@ async function demoReadyz(bin: string, cwd: string): Promise<{ status: number; b
   }
 }
 
-test('npm pack: the package holds what it runs with, and its bin runs --help, iam-policy and --demo', async () => {
+test('npm pack: the package holds what it runs with; installed from the tarball, npx aws-sql-bridge runs --help and iam-policy, and its bin --demo', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-pack-'));
   try {
     const packed = JSON.parse(
@@ -146,30 +146,29 @@ test('npm pack: the package holds what it runs with, and its bin runs --help, ia
     expect(
       files.filter((f) => /^(test|bench|server)\/|^dist\/bench\/|\.ts$/.test(f) && !f.endsWith('.d.ts')),
     ).toEqual([]);
-    execFileSync('tar', ['-xzf', path.join(dir, packed[0]!.filename), '-C', dir]);
-    const pkg = path.join(dir, 'package');
-    const manifest = JSON.parse(
-      execFileSync('cat', [path.join(pkg, 'package.json')], { encoding: 'utf8' }),
-    ) as {
-      bin: Record<string, string>;
-    };
-    const bin = path.join(pkg, manifest.bin['aws-sql-bridge']!);
-    expect(existsSync(bin)).toBe(true);
-    // No registry here: the unpacked package runs with the repository's installed dependencies beside it.
-    symlinkSync(path.join(projectRoot, 'node_modules'), path.join(pkg, 'node_modules'));
-    const help = spawnSync(process.execPath, [bin, '--help'], { cwd: dir, encoding: 'utf8' });
+    // Installed as a user installs it: the registry's dependencies (npm ci has them in npm's cache already).
+    const app = path.join(dir, 'app');
+    mkdirSync(app);
+    writeFileSync(path.join(app, 'package.json'), '{"name": "app", "private": true}');
+    execFileSync(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(dir, packed[0]!.filename)],
+      { cwd: app, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const npx = (...args: string[]) =>
+      spawnSync('npx', ['--no-install', 'aws-sql-bridge', ...args], { cwd: app, encoding: 'utf8' });
+    const help = npx('--help');
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('aws-sql-bridge iam-policy [--read-only]');
     // iam-policy reads the registry snapshot, so this finds catalog/registry inside the package.
-    const policy = spawnSync(
-      process.execPath,
-      [bin, 'iam-policy', '--read-only', '--types', 'AWS::AppFlow::ConnectorProfile'],
-      { cwd: dir, encoding: 'utf8' },
-    );
+    const policy = npx('iam-policy', '--read-only', '--types', 'AWS::AppFlow::ConnectorProfile');
     expect(policy.status).toBe(0);
     expect(JSON.parse(policy.stdout).Statement[0].Action).toContain('appflow:DescribeConnectorProfiles');
+    // The installed bin itself (not npx's wrapper), so that stopping it by PID stops the server.
+    const bin = path.join(app, 'node_modules', 'aws-sql-bridge', 'dist', 'server', 'main.js');
+    expect(existsSync(bin)).toBe(true);
     // The demo from the package: its engines open and it reports ready (no AWS credential check in demo mode).
-    expect(await demoReadyz(bin, dir)).toEqual({ status: 200, body: 'ready\n' });
+    expect(await demoReadyz(bin, app)).toEqual({ status: 200, body: 'ready\n' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 import { CreateResourceCommand, GetResourceRequestStatusCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
-import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { createProfiles, queryOnce, startStack, TYPE_NAME, type Stack } from './support/stack.js';
 
 /**
  * Issue 10, "Cheap": a table whose keys a join or `IN (SELECT ...)` pins to another table's rows reads the driving
@@ -77,15 +77,7 @@ async function createFlow(name: string, profile: string): Promise<void> {
   }
 }
 
-async function query(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client(stack.pg);
-  await c.connect();
-  try {
-    return await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
+const query = (sql: string, params: unknown[] = []) => queryOnce(stack, sql, params);
 
 const columns = `f.flow_name, p.region, p.connector_profile_name, p.connector_type, p.connector_profile_arn`;
 const joinOn = `p.region = f.region AND p.data__identifier = f.source_flow_config->>'ConnectorProfileName'`;

@@ -1,6 +1,5 @@
 import { InvalidRequestException, ListResourcesCommand } from '@aws-sdk/client-cloudcontrol';
-import pg from 'pg';
-import { createResources, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { createResources, queryOnce, startStack, TYPE_NAME, type Stack } from './support/stack.js';
 import { failureOf } from './support/failure.js';
 
 /**
@@ -58,15 +57,7 @@ function profile(name: string, type: string, label?: string) {
 const create = (stack: Stack, region: string, typeName: string, desired: object) =>
   createResources(stack.sdk(region), typeName, [desired]);
 
-async function query(stack: Stack, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client(stack.pg);
-  await c.connect();
-  try {
-    return await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
+const query = queryOnce;
 
 const list = `ListResources ${TYPE_NAME}`;
 const get = `GetResource ${TYPE_NAME}`;

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import pg from 'pg';
-import { createProfiles, startStack, type Stack } from './support/stack.js';
+import { createProfiles, sendCancel, startStack, type Stack } from './support/stack.js';
 
 // Metrics after real traffic through node-postgres: logins (ok, bad password, timeout, refused), a read served by
 // Cloud Control then by the cache, two identical reads coalesced, a write, throttled calls the SDK retried, a cancel.
@@ -203,14 +203,7 @@ test('a statement cancelled with a CancelRequest counts as canceled', async () =
           (err: Error) => err,
         );
       await new Promise((r) => setTimeout(r, 500));
-      // A CancelRequest with the key the session gave node-postgres, on a connection of its own, as libpq sends it.
-      const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
-      const cancel = Buffer.alloc(16);
-      cancel.writeInt32BE(16, 0);
-      cancel.writeInt32BE(80877102, 4);
-      cancel.writeInt32BE(processID, 8);
-      cancel.writeInt32BE(secretKey, 12);
-      const socket = net.connect(stack.pg.port, '127.0.0.1', () => socket.end(cancel));
+      sendCancel(stack, c);
       expect(await failed).toMatchObject({ code: '57014' });
     } finally {
       await stack.setFaults({ latencyMs: {} });

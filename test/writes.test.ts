@@ -1,7 +1,6 @@
-import net from 'node:net';
 import pg from 'pg';
 import { psql } from './support/psql.js';
-import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { createProfiles, sendCancel, startStack, TYPE_NAME, type Stack } from './support/stack.js';
 import { failureOf } from './support/failure.js';
 
 const region = 'ap-south-1';
@@ -241,13 +240,7 @@ test('cancel during the await stops waiting and names the request still in fligh
       ),
     );
     await new Promise((r) => setTimeout(r, 700));
-    const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
-    const cancel = Buffer.alloc(16);
-    cancel.writeInt32BE(16, 0);
-    cancel.writeInt32BE(80877102, 4);
-    cancel.writeInt32BE(processID, 8);
-    cancel.writeInt32BE(secretKey, 12);
-    const socket = net.connect(stack.pg.port, '127.0.0.1', () => socket.end(cancel));
+    sendCancel(stack, c);
     const err = await pending;
     expect(err.code).toBe('57014');
     expect(err.detail).toMatch(/slow-1.*[0-9a-f]{8}-[0-9a-f]{4}-/s);

@@ -6,6 +6,8 @@ import {
   ListResourceRequestsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudcontrol';
+import net from 'node:net';
+import pg from 'pg';
 import { fakeAwsEnv, startBridge, startEmulator, type Started } from './processes.js';
 
 export const TYPE_NAME = 'AWS::AppFlow::ConnectorProfile';
@@ -180,4 +182,30 @@ export async function readModel(
     if (err instanceof ResourceNotFoundException) return undefined;
     throw err;
   }
+}
+
+/** One statement on a connection of its own. */
+export async function queryOnce(
+  stack: Pick<Stack, 'pg'>,
+  sql: string,
+  params: unknown[] = [],
+): Promise<pg.QueryResult> {
+  const c = new pg.Client(stack.pg);
+  await c.connect();
+  try {
+    return await c.query(sql, params);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A CancelRequest for a node-postgres client's session, on a connection of its own, as libpq sends it. */
+export function sendCancel(stack: Pick<Stack, 'pg'>, client: pg.Client): void {
+  const { processID, secretKey } = client as unknown as { processID: number; secretKey: number };
+  const cancel = Buffer.alloc(16);
+  cancel.writeInt32BE(16, 0);
+  cancel.writeInt32BE(80877102, 4);
+  cancel.writeInt32BE(processID, 8);
+  cancel.writeInt32BE(secretKey, 12);
+  const socket = net.connect(stack.pg.port, '127.0.0.1', () => socket.end(cancel));
 }
