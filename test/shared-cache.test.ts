@@ -148,8 +148,9 @@ test('identical reads in flight on both bridges at once make one call', async ()
 
 test('the shared call budget keeps both bridges together under the throttle: no ThrottlingException', async () => {
   // 30 profiles, each read with GetResource by both bridges afresh (31 calls or more: what they share is sent
-  // once). The emulator admits 20 a second;
-  // the bridges budget 16 between them (about 4 s). Each alone would send its calls as fast as 8 at a time go.
+  // once). The emulator admits 20 a second; the bridges budget 10 between them (about 6 s), half the limit, since
+  // a timer that fires late on a loaded machine sends its call together with the next ones. Each bridge alone
+  // would send its calls as fast as 8 at a time go.
   const names = Array.from({ length: 30 }, (_, i) => `budget-${i}`);
   await createProfiles(
     stack.sdk(region),
@@ -160,8 +161,8 @@ test('the shared call budget keeps both bridges together under the throttle: no 
     })),
   );
   const budgeted = [
-    await stack.startBridge([...bridgeArgs(), '--call-budget', '16']),
-    await stack.startBridge([...bridgeArgs(), '--call-budget', '16']),
+    await stack.startBridge([...bridgeArgs(), '--call-budget', '10']),
+    await stack.startBridge([...bridgeArgs(), '--call-budget', '10']),
   ];
   const clients = await Promise.all(budgeted.map((b) => connect(b.port)));
   await stack.setFaults({ throttleRps: 20 });
@@ -182,8 +183,8 @@ test('the shared call budget keeps both bridges together under the throttle: no 
     expect(calls.ThrottlingException ?? 0).toBe(0);
     const sent = (calls.GetResource ?? 0) + (calls.ListResources ?? 0);
     expect(sent).toBeGreaterThanOrEqual(31);
-    // The budget is what paced them: the calls took about as long as 16 a second allows (not faster).
-    expect(sent / seconds).toBeLessThanOrEqual(16 * 1.1);
+    // The budget is what paced them: the calls took about as long as 10 a second allows (not faster).
+    expect(sent / seconds).toBeLessThanOrEqual(10 * 1.1);
   } finally {
     await stack.setFaults({ throttleRps: 0 });
     await Promise.all(clients.map((c) => c.end()));
