@@ -24,7 +24,7 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --log-level L               pino level (default info)
   --help                      print this and exit
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz, and
-STS AssumeRole and GetCallerIdentity (the SDK finds them with AWS_ENDPOINT_URL_STS).`;
+STS AssumeRole and GetCallerIdentity (the SDK finds them with AWS_ENDPOINT_URL_STS), and Account ListRegions.`;
 
 /** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */
 export function parseCliArgs(argv: string[]): EmulatorOptions {

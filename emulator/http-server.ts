@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { EmulatedRegistry, errorResponse, QueryError, queryErrors } from './cloudformation.js';
+import { listRegions } from './account.js';
 import { ApiError, errors } from './errors.js';
 import { RateLimiter, type Faults } from './faults.js';
 import { isOperationName, targetPrefix, type OperationName } from './operations.js';
@@ -45,6 +46,8 @@ export function createHttpServer(
         if (req.url?.startsWith('/__admin/'))
           return handleAdmin(req.method ?? 'GET', req.url, body, admin, res, calls);
         if (isQueryRequest(req)) return serveQuery(req, body, res, requestId, started);
+        if ((req.url ?? '').split('?')[0] === '/listRegions')
+          return serveAccount(req, body, res, requestId, started);
         const target = String(req.headers['x-amz-target'] ?? '');
         const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
         let status = 200;
@@ -73,6 +76,32 @@ export function createHttpServer(
         res.end();
       });
   });
+
+  /** Account ListRegions (REST-JSON), for `regions: all`. */
+  function serveAccount(
+    req: http.IncomingMessage,
+    body: string,
+    res: http.ServerResponse,
+    requestId: string,
+    started: number,
+  ): void {
+    let status = 200;
+    let payload: unknown;
+    try {
+      if (req.method !== 'POST') throw errors.unknownOperation();
+      const caller = sts.identify(signerOf(req.headers.authorization).accessKeyId);
+      if (sts.denies(caller)) throw errors.accessDenied(caller.arn, 'account:ListRegions');
+      calls.set('ListRegions', (calls.get('ListRegions') ?? 0) + 1);
+      payload = listRegions(parseInput(body));
+    } catch (e) {
+      const error = e instanceof ApiError ? e : internalFailure(e, log);
+      status = error.status;
+      payload = error.body();
+    }
+    res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-RequestId': requestId });
+    res.end(JSON.stringify(payload));
+    log.info({ requestId, operation: 'ListRegions', status, ms: Date.now() - started }, 'request');
+  }
 
   /** CloudFormation ListTypes / DescribeType, STS AssumeRole / GetCallerIdentity: an XML answer, or an <ErrorResponse>. */
   function serveQuery(

@@ -107,7 +107,11 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
     return {
       name,
       source,
-      regions: entry.regions === undefined ? [] : regionList(entry.regions, `${at}.regions`, fail),
+      regions:
+        entry.regions === undefined || entry.regions === 'all'
+          ? []
+          : regionList(entry.regions, `${at}.regions`, fail),
+      ...(entry.regions === 'all' ? { allRegions: true } : {}),
       ...(accountId !== undefined ? { accountId } : {}),
     };
   });
@@ -123,7 +127,9 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
 
 function regionList(value: unknown, at: string, fail: (message: string) => never): string[] {
   if (value === 'all')
-    return fail(`${at}: all (discovering the enabled regions) is not supported yet; list the regions`);
+    return fail(
+      `${at}: all (the enabled regions, discovered) is an account's setting: give it under accounts.<name>.regions`,
+    );
   const list = typeof value === 'string' ? value.split(',').map((r) => r.trim()) : value;
   if (
     !Array.isArray(list) ||

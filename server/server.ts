@@ -90,19 +90,23 @@ export async function startServer(
           region: config.regions[0],
           endpoint: endpoint ?? config.endpoint,
         });
+  const stsEndpoint = config.stsEndpoint ?? (process.env.AWS_ENDPOINT_URL_STS ? undefined : endpoint);
+  const accounts = config.accounts && buildAccounts(config.accounts, config.regions, stsEndpoint);
+  // `regions: all`, resolved before the engines start and any read; an account that cannot list them stops the start.
+  const accountEndpoint = process.env.AWS_ENDPOINT_URL_ACCOUNT ? undefined : (endpoint ?? config.endpoint);
+  await Promise.all((accounts ?? []).map((a) => a.discoverRegions(accountEndpoint)));
   const catalog = selectCatalog(config.types, extraTypes);
   const pool = await EnginePool.start({
     ddl: catalogDdl(catalog),
     engines: config.engines,
     logger,
   });
-  const stsEndpoint = config.stsEndpoint ?? (process.env.AWS_ENDPOINT_URL_STS ? undefined : endpoint);
   const engine: EngineLike = pool;
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
       defaultRegions: config.regions,
-      ...(config.accounts ? { accounts: buildAccounts(config.accounts, config.regions, stsEndpoint) } : {}),
+      ...(accounts ? { accounts } : {}),
       ...(stsEndpoint ? { stsEndpoint } : {}),
       maxConcurrency: config.maxConcurrency,
       cacheTtlMs: config.cacheTtlMs,

@@ -324,6 +324,70 @@ describe('without a configuration file', () => {
   }, 240000);
 });
 
+describe('regions: all', () => {
+  const configWith = (name: string, account: string[]) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, ['accounts:', ...account, ''].join('\n'));
+    return file;
+  };
+  const env = () => ({
+    AWS_CONFIG_FILE: path.join(dir, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+  });
+
+  it("reads every region enabled in the account, listed once at start with the account's credentials", async () => {
+    await resetCalls();
+    const all = await startBridge(
+      [
+        '--config',
+        configWith('all.yaml', ['  prod:', '    profile: prod', '    regions: all']),
+        '--endpoint',
+        emulator.endpoint,
+        '--cache-ttl-ms',
+        '0',
+        ...ONLY_CONNECTOR_PROFILES,
+      ],
+      env(),
+    );
+    const client = new pg.Client({ host: '127.0.0.1', port: all.port, user: 'postgres', database: 'aws' });
+    try {
+      expect((await calls()).ListRegions).toBe(1);
+      await client.connect();
+      await resetCalls();
+      const { rows } = await client.query(
+        'SELECT connector_profile_name, region, account_name FROM appflow.connector_profiles',
+      );
+      expect(rows).toEqual([{ connector_profile_name: 'prod-a', region: 'us-east-1', account_name: 'prod' }]);
+      // The emulator's account has the 17 regions AWS enables by default; the opt-in ones are disabled.
+      const counted = await calls();
+      expect(counted.ListResources).toBe(17);
+      expect(counted.ListRegions).toBeUndefined();
+    } finally {
+      await client.end();
+      await all.stop();
+    }
+  }, 240000);
+
+  it('an account that cannot list its regions stops the start, naming the account and what to allow', () => {
+    const file = configWith('locked-all.yaml', [
+      '  prod:',
+      '    profile: prod',
+      '  locked:',
+      `    role_arn: ${DENIED_ROLE}`,
+      '    source: prod',
+      '    regions: all',
+    ]);
+    const result = spawnSync(
+      process.execPath,
+      [path.join(projectRoot, 'dist/server/main.js'), '--config', file, '--endpoint', emulator.endpoint],
+      { env: { ...process.env, ...fakeAwsEnv, ...env() }, encoding: 'utf8', timeout: 120000 },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('account locked: regions: all could not list its enabled regions');
+    expect(result.stderr).toContain('account:ListRegions');
+  });
+});
+
 describe('a configuration file with a mistake', () => {
   const run = (yaml: string) => {
     const file = path.join(dir, 'bad.yaml');
@@ -337,8 +401,8 @@ describe('a configuration file with a mistake', () => {
 
   it.each([
     [
-      'accounts:\n  a:\n    regions: all\n',
-      'accounts.a.regions: all (discovering the enabled regions) is not supported yet',
+      'regions: all\naccounts:\n  a: {}\n',
+      "regions: all (the enabled regions, discovered) is an account's setting",
     ],
     [
       'accounts:\n  a:\n    profile: p\n    role_arn: arn:aws:iam::222222222222:role/r\n',

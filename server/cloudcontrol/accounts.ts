@@ -1,3 +1,4 @@
+import { AccountClient, paginateListRegions } from '@aws-sdk/client-account';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { PgError, SqlState } from '../errors.js';
@@ -30,6 +31,8 @@ export interface AccountConfig {
   regions: string[];
   /** The account's id when the configuration gives it; else read from the role ARN or STS GetCallerIdentity. */
   accountId?: string;
+  /** `regions: all`: the regions enabled in the account, from Account ListRegions at start. */
+  allRegions?: boolean;
 }
 
 /** The account a write or a call is for: by configured name or by id (INSERT ... account_id). */
@@ -45,7 +48,9 @@ const roleAccount = /^arn:aws[a-z-]*:iam::(\d{12}):role\//;
 /** One configured account: its credentials (refreshed by the SDK as they expire) and its id, read once. */
 export class Account {
   readonly name: string;
-  readonly regions: string[];
+  /** Set once, at start: `regions: all` is resolved by discoverRegions() before any read. */
+  regions: string[];
+  readonly allRegions: boolean;
   /** Undefined: the SDK's default chain. */
   readonly credentials: AwsCredentialIdentityProvider | undefined;
   #id: Promise<string> | undefined;
@@ -59,6 +64,7 @@ export class Account {
   ) {
     this.name = config.name;
     this.regions = config.regions;
+    this.allRegions = config.allRegions ?? false;
     this.credentials = credentials;
     this.#stsEndpoint = stsEndpoint;
     this.#knownId =
@@ -81,6 +87,39 @@ export class Account {
       throw err;
     });
     return untilAborted(this.#id, signal);
+  }
+
+  /**
+   * `regions: all`: the regions enabled in the account (enabled by default, or opted in), from Account
+   * ListRegions with the account's own credentials (`account:ListRegions`). `endpoint`: the emulator; absent, the
+   * SDK's own (AWS_ENDPOINT_URL_ACCOUNT honoured).
+   */
+  async discoverRegions(endpoint: string | undefined): Promise<void> {
+    if (!this.allRegions) return;
+    const client = new AccountClient({
+      region: 'us-east-1',
+      ...(endpoint ? { endpoint } : {}),
+      ...(this.credentials ? { credentials: this.credentials } : {}),
+      maxAttempts: 3,
+    });
+    const regions: string[] = [];
+    try {
+      const pages = paginateListRegions(
+        { client },
+        { RegionOptStatusContains: ['ENABLED', 'ENABLED_BY_DEFAULT'] },
+      );
+      for await (const page of pages)
+        for (const r of page.Regions ?? []) if (r.RegionName) regions.push(r.RegionName);
+    } catch (err) {
+      throw new Error(
+        `account ${this.name}: regions: all could not list its enabled regions (${(err as Error).name}: ${(err as Error).message}); allow account:ListRegions or list the regions`,
+        { cause: err },
+      );
+    } finally {
+      client.destroy();
+    }
+    if (regions.length === 0) throw new Error(`account ${this.name}: regions: all found no enabled region`);
+    this.regions = regions.sort();
   }
 
   async #callerAccount(): Promise<string> {
