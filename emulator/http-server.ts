@@ -50,25 +50,16 @@ export function createHttpServer(
           return serveAccount(req, body, res, requestId, started);
         const target = String(req.headers['x-amz-target'] ?? '');
         const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
-        let status = 200;
-        let payload: unknown;
-        try {
+        // Never the body in the log: DesiredState and PatchDocument carry credentials.
+        return answerJson(res, requestId, started, operation, jsonContentType, () => {
           if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/')
             throw errors.unknownOperation();
           const signer = signerOf(req.headers.authorization);
           if (!isOperationName(operation)) throw errors.unknownOperation();
           const caller = sts.identify(signer.accessKeyId);
           if (sts.denies(caller)) throw errors.accessDenied(caller.arn, `cloudformation:${operation}`);
-          payload = await serve(operation, signer.region, body, caller.account);
-        } catch (e) {
-          const error = e instanceof ApiError ? e : internalFailure(e, log);
-          status = error.status;
-          payload = error.body();
-        }
-        res.writeHead(status, { 'Content-Type': jsonContentType, 'x-amzn-RequestId': requestId });
-        res.end(JSON.stringify(payload));
-        // Never the body: DesiredState and PatchDocument carry credentials.
-        log.info({ requestId, operation, status, ms: Date.now() - started }, 'request');
+          return serve(operation, signer.region, body, caller.account);
+        });
       })
       .catch((e: unknown) => {
         log.error({ err: e, requestId }, 'request failed');
@@ -84,23 +75,37 @@ export function createHttpServer(
     res: http.ServerResponse,
     requestId: string,
     started: number,
-  ): void {
-    let status = 200;
-    let payload: unknown;
-    try {
+  ): Promise<void> {
+    return answerJson(res, requestId, started, 'ListRegions', 'application/json', () => {
       if (req.method !== 'POST') throw errors.unknownOperation();
       const caller = sts.identify(signerOf(req.headers.authorization).accessKeyId);
       if (sts.denies(caller)) throw errors.accessDenied(caller.arn, 'account:ListRegions');
       calls.set('ListRegions', (calls.get('ListRegions') ?? 0) + 1);
-      payload = listRegions(parseInput(body));
+      return listRegions(parseInput(body));
+    });
+  }
+
+  /** A JSON answer: the payload `produce` gives, or the body of the ApiError it throws; one log line. */
+  async function answerJson(
+    res: http.ServerResponse,
+    requestId: string,
+    started: number,
+    operation: string,
+    contentType: string,
+    produce: () => unknown,
+  ): Promise<void> {
+    let status = 200;
+    let payload: unknown;
+    try {
+      payload = await produce();
     } catch (e) {
       const error = e instanceof ApiError ? e : internalFailure(e, log);
       status = error.status;
       payload = error.body();
     }
-    res.writeHead(status, { 'Content-Type': 'application/json', 'x-amzn-RequestId': requestId });
+    res.writeHead(status, { 'Content-Type': contentType, 'x-amzn-RequestId': requestId });
     res.end(JSON.stringify(payload));
-    log.info({ requestId, operation: 'ListRegions', status, ms: Date.now() - started }, 'request');
+    log.info({ requestId, operation, status, ms: Date.now() - started }, 'request');
   }
 
   /** CloudFormation ListTypes / DescribeType, STS AssumeRole / GetCallerIdentity: an XML answer, or an <ErrorResponse>. */
