@@ -10,6 +10,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
+import { exampleAwsEnv, listeningPort } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,24 +36,11 @@ const bridge = spawn(
     'us-east-1',
   ],
   {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
+    env: exampleAwsEnv,
     stdio: ['ignore', 'pipe', 'inherit'],
   },
 );
-const port = await new Promise<number>((resolve, reject) => {
-  let out = '';
-  bridge.once('exit', (code) => reject(new Error(`the bridge exited with ${code}: ${out}`)));
-  bridge.stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-    const m = /listening on [\d.]+:(\d+)/.exec(out);
-    if (m) resolve(Number(m[1]));
-  });
-});
+const port = await listeningPort(bridge);
 
 const rows: [string, string, string][] = [];
 try {

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { CloudControlClient, CreateResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { startEmulator } from '../emulator/index.js';
+import { exampleAwsEnv, exampleCredentials, listeningPort } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,10 +25,7 @@ const profiles = Number(values.profiles);
 const flows = Number(values.flows);
 const iterations = Number(values.iterations);
 const region = 'us-east-1';
-const credentials = {
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-};
+const credentials = exampleCredentials;
 
 const emulator = await startEmulator({ port: 0, completionDelayMs: 5 });
 const sdk = new CloudControlClient({ region, endpoint: emulator.endpoint, credentials });
@@ -71,25 +69,12 @@ const child = spawn(
     ...['--cache-ttl-ms', '0', '--types', 'AWS::AppFlow::*', '--log-level', 'error'],
   ],
   {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
+    env: exampleAwsEnv,
     stdio: ['ignore', 'pipe', 'ignore'],
   },
 );
 try {
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on [\d.]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', () => reject(new Error(`bridge exited: ${out}`)));
-  });
+  const port = await listeningPort(child);
   const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'aws' });
   await client.connect();
   client.on('notice', () => {});

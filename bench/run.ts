@@ -12,13 +12,13 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudControlClient, CreateResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { startEmulator } from '../emulator/index.js';
 import { runTargets, type Bridge } from './targets.js';
+import { exampleAwsEnv, exampleCredentials, freePort, listeningPort } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,18 +43,7 @@ const engineCounts = values.engines.split(',').map(Number);
 const slowCounts = values['slow-clients'].split(',').map(Number);
 const mixedMs = Number(values['mixed-seconds']) * 1000;
 const region = 'us-east-1';
-const credentials = {
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-};
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+const credentials = exampleCredentials;
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -116,24 +105,11 @@ async function spawnBridge(args: string[]): Promise<Bridge> {
       ...args,
     ],
     {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
+      env: exampleAwsEnv,
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on [\d.]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', () => reject(new Error(`bridge exited: ${out}`)));
-  });
+  const port = await listeningPort(child);
   return { child, port, readyMs: Date.now() - started };
 }
 

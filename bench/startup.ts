@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
+import { exampleAwsEnv } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,12 +46,7 @@ function start(dist: string, types: string, endpoint: string): Promise<Start> {
   args.push('--region', 'us-east-1', '--engines', values.engines!, '--log-level', 'warn');
   if (types) args.push('--types', types);
   const child = spawn(process.execPath, args, {
-    env: {
-      ...process.env,
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    },
+    env: exampleAwsEnv,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

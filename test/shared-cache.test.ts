@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import pg from 'pg';
 import { startNode, type Started } from './support/processes.js';
 import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { freePort } from './compat/harness.js';
 
 // Two bridges, one Redis (Debian's redis-server, started here on a free port), one emulator: with
 // `--cache redis://...` they share one read cache and one call budget, counted at the emulator.
@@ -10,14 +10,6 @@ const region = 'ap-northeast-2';
 let redis: { child: ChildProcess; url: string };
 let stack: Stack;
 let second: Started & { port: number };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function startRedis(): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();

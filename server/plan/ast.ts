@@ -16,6 +16,18 @@ export function as(node: unknown, type: string): Body | undefined {
   return isObject(body) ? body : undefined;
 }
 
+/** The body of every `type` node anywhere under `node`, outermost first. */
+export function* nodesOf(node: unknown, type: string): Generator<Body> {
+  if (Array.isArray(node)) {
+    for (const item of node) yield* nodesOf(item, type);
+    return;
+  }
+  if (!isObject(node)) return;
+  const body = as(node, type);
+  if (body) yield body;
+  for (const value of Object.values(node)) if (typeof value === 'object') yield* nodesOf(value, type);
+}
+
 /** The single body of the statement node `{ Type: body }`. */
 export function bodyOf(ast: Record<string, unknown>): Body {
   const body = Object.values(ast)[0];

@@ -1,4 +1,4 @@
-import { as, constValue, isObject, list, names } from './ast.js';
+import { as, constValue, list, names, nodesOf } from './ast.js';
 import type { ParsedStatement } from './parse.js';
 
 /** Bind's parameter values as text, $1 first. */
@@ -19,33 +19,23 @@ export interface SetConfigCall {
 export function setConfigCalls(stmt: ParsedStatement, params: ParamValues): SetConfigCall[] {
   if (!/set_config/i.test(stmt.sql)) return [];
   const calls: SetConfigCall[] = [];
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item);
-      return;
+  for (const call of nodesOf(stmt.ast, 'FuncCall')) {
+    const fn = names(call.funcname);
+    const args = list(call.args);
+    if (
+      fn.at(-1)?.toLowerCase() === 'set_config' &&
+      (fn.length === 1 || fn[0]?.toLowerCase() === 'pg_catalog') &&
+      args.length === 3
+    ) {
+      const name = textOf(args[0], params);
+      const local = textOf(args[2], params);
+      if (name !== undefined)
+        calls.push({
+          name: name.toLowerCase(),
+          local: ['true', 't', 'on', '1', 'yes', 'y'].includes(local ?? ''),
+        });
     }
-    if (!isObject(node)) return;
-    const call = as(node, 'FuncCall');
-    if (call) {
-      const fn = names(call.funcname);
-      const args = list(call.args);
-      if (
-        fn.at(-1)?.toLowerCase() === 'set_config' &&
-        (fn.length === 1 || fn[0]?.toLowerCase() === 'pg_catalog') &&
-        args.length === 3
-      ) {
-        const name = textOf(args[0], params);
-        const local = textOf(args[2], params);
-        if (name !== undefined)
-          calls.push({
-            name: name.toLowerCase(),
-            local: ['true', 't', 'on', '1', 'yes', 'y'].includes(local ?? ''),
-          });
-      }
-    }
-    for (const value of Object.values(node)) if (typeof value === 'object') visit(value);
-  };
-  visit(stmt.ast);
+  }
   return calls;
 }
 

@@ -1,5 +1,5 @@
 import { PgError, SqlState } from '../errors.js';
-import { as, isObject, list, names } from '../plan/ast.js';
+import { list, names, nodesOf } from '../plan/ast.js';
 import type { ParsedStatement } from '../plan/parse.js';
 
 /**
@@ -82,26 +82,14 @@ export function formatTtl(ms: number): string {
 /** Whether the statement calls cloud_control.clear_cache() anywhere (the bridge empties the cache before it runs). */
 export function callsClearCache(stmt: ParsedStatement): boolean {
   if (!/clear_cache/i.test(stmt.sql)) return false;
-  let found = false;
-  const visit = (node: unknown): void => {
-    if (found) return;
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item);
-      return;
-    }
-    if (!isObject(node)) return;
-    const call = as(node, 'FuncCall');
-    if (call) {
-      const fn = names(call.funcname).map((n) => n?.toLowerCase());
-      if (
-        fn.at(-1) === 'clear_cache' &&
-        (fn.length === 1 || fn[0] === 'cloud_control') &&
-        list(call.args).length === 0
-      )
-        found = true;
-    }
-    for (const value of Object.values(node)) if (typeof value === 'object') visit(value);
-  };
-  visit(stmt.ast);
-  return found;
+  for (const call of nodesOf(stmt.ast, 'FuncCall')) {
+    const fn = names(call.funcname).map((n) => n?.toLowerCase());
+    if (
+      fn.at(-1) === 'clear_cache' &&
+      (fn.length === 1 || fn[0] === 'cloud_control') &&
+      list(call.args).length === 0
+    )
+      return true;
+  }
+  return false;
 }

@@ -73,7 +73,7 @@ function readPlan(stmt: ParsedStatement, params: ParamValues, catalog: Catalog):
   }
   // pg_stat_activity is the engine's view over cloud_control.sessions.
   const sessions = catalog.table('cloud_control', 'sessions');
-  if (sessions && !byTable.has(sessions) && namesPgStatActivity(stmt.ast))
+  if (sessions && !byTable.has(sessions) && namesPgStatActivity(stmt))
     byTable.set(sessions, [{ fixed: {}, rows: {} }]);
   // A plain LIMIT over the statement's only table bounds what it can return.
   const limit = reads.length === 1 ? fetchLimit(stmt) : undefined;

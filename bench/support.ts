@@ -1,0 +1,37 @@
+import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+/** AWS's documented example keys: the emulator accepts any signature, and no real credential is ever read. */
+export const exampleCredentials = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+};
+
+/** The environment a bridge under measurement runs with: the example keys, and no instance-metadata probe. */
+export const exampleAwsEnv = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: exampleCredentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: exampleCredentials.secretAccessKey,
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The port a bridge started with `--port 0` says it listens on (its stdout); rejects if it exits first. */
+export function listeningPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`the bridge exited with ${code}: ${out}`)));
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on [\d.]+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+}
