@@ -1,35 +1,36 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, run, type RunResult } from './support.js';
 
-const bin = '/usr/lib/postgresql/15/bin';
+export const PG15_BIN = '/usr/lib/postgresql/15/bin';
 
 export interface Postgres15 {
-  /** Socket directory (the -h of psql and pgbench) and port. */
-  host: string;
+  /** Its temp dir: the data dir's parent and the Unix socket's directory (the -h of psql and pgbench). */
+  dir: string;
   port: number;
-  /** Runs SQL in database postgres with psql, stopping at the first error. */
-  psql(sql: string): void;
-  stop(): void;
+  pid: number;
+  /** Runs a SQL script in the database `postgres` with psql -X -A (-q unless `tags`), ON_ERROR_STOP on. */
+  psql(sql: string, options?: { tags?: boolean }): Promise<RunResult>;
+  stop(): Promise<void>;
 }
 
 /**
- * A real PostgreSQL 15 (Debian's postgresql-15) for the comparison: initdb in a temp dir, a Unix socket there (no
- * TCP listener), fsync off; as root it runs as the `postgres` system user, since postgres refuses root.
+ * A real PostgreSQL 15 (Debian's postgresql-15), for the benchmark's comparison and the postgres_fdw suites: initdb
+ * into a temp dir, started with pg_ctl on a Unix socket in that dir (no TCP listener), fsync off, stopped by its PID.
+ * postgres refuses to run as root, so as root it runs as the `postgres` system user (.ci/install-clients.sh makes
+ * sure it exists).
  */
-export function startPostgres15(port: number): Postgres15 {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-pg15-'));
+export async function startPostgres15(): Promise<Postgres15> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-sql-bridge-pg15-'));
   const data = path.join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) spawnSync('chown', ['postgres:postgres', dir]);
-  const run = (cmd: string, args: string[], input?: string) => {
-    const r = asRoot
-      ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir, input, encoding: 'utf8' })
-      : spawnSync(cmd, args, { cwd: dir, input, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${path.basename(cmd)} failed:\n${r.stderr}${r.stdout}`);
-  };
-  run(path.join(bin, 'initdb'), [
+  if (asRoot) fs.chownSync(dir, ...idsOf('postgres'));
+  const as = (cmd: string, args: string[]) =>
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir })
+      : run(cmd, args, { cwd: dir });
+  const init = await as(path.join(PG15_BIN, 'initdb'), [
     '-D',
     data,
     '-U',
@@ -41,29 +42,43 @@ export function startPostgres15(port: number): Postgres15 {
     '--locale=C',
     '--no-sync',
   ]);
-  run(path.join(bin, 'pg_ctl'), [
+  if (init.status !== 0) throw new Error(`initdb failed:\n${init.stderr}${init.stdout}`);
+  const port = await freePort();
+  const log = path.join(dir, 'postgres.log');
+  const start = await as(path.join(PG15_BIN, 'pg_ctl'), [
     '-D',
     data,
     '-l',
-    path.join(dir, 'postgres.log'),
+    log,
     '-w',
+    '-t',
+    '60',
     '-o',
-    `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off -c max_connections=50`,
+    `-p ${port} -k ${dir} -c listen_addresses='' -c fsync=off -c max_connections=50 -c log_min_messages=warning`,
     'start',
   ]);
+  if (start.status !== 0) {
+    const logged = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    throw new Error(`pg_ctl start failed:\n${start.stderr}${start.stdout}\n${logged}`);
+  }
   const pid = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   return {
-    host: dir,
+    dir,
     port,
-    psql: (sql) =>
+    pid,
+    psql: (sql, options = {}) =>
       run(
         'psql',
-        ['-h', dir, '-p', String(port), '-U', 'postgres', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'],
-        sql,
+        [
+          ...['-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-X', '-A'],
+          ...(options.tags ? [] : ['-q']),
+          ...['-v', 'ON_ERROR_STOP=1', '-f', '-'],
+        ],
+        { input: sql, env: { PAGER: '' } },
       ),
-    stop() {
+    async stop() {
       try {
-        process.kill(pid, 'SIGINT');
+        process.kill(pid, 'SIGINT'); // fast shutdown
       } catch {
         /* already gone */
       }
@@ -73,9 +88,19 @@ export function startPostgres15(port: number): Postgres15 {
         } catch {
           break;
         }
-        spawnSync('sleep', ['0.05']);
+        await new Promise((r) => setTimeout(r, 50));
       }
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function idsOf(user: string): [number, number] {
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new Error(`no system user ${user}: run .ci/install-clients.sh`);
+  const [, , uid, gid] = line.split(':');
+  return [Number(uid), Number(gid)];
 }

@@ -175,10 +175,10 @@ export async function runTargets(ctx: TargetContext): Promise<string[]> {
     const viaBridge = pgbench('127.0.0.1', bridge.port, 'aws');
     await ctx.stopBridge(bridge);
 
-    const postgres = startPostgres15(await ctx.freePort());
+    const postgres = await startPostgres15();
     try {
       const literal = (v: unknown) => (v === null ? 'NULL' : `'${String(v).replace(/'/g, "''")}'`);
-      postgres.psql(
+      const seeded = await postgres.psql(
         `CREATE SCHEMA appflow;
 CREATE TABLE appflow.connector_profile (region text, data__identifier text, connector_profile_name text,
   connector_type text, connection_mode text, PRIMARY KEY (region, data__identifier));
@@ -187,7 +187,8 @@ INSERT INTO appflow.connector_profile VALUES ${rows200.rows
           .join(',\n')};
 ANALYZE;`,
       );
-      const real = pgbench(postgres.host, postgres.port, 'postgres');
+      if (seeded.status !== 0) throw new Error(`seeding PostgreSQL 15 failed: ${seeded.stderr}`);
+      const real = pgbench(postgres.dir, postgres.port, 'postgres');
       const ratio = viaBridge.tps / real.tps;
       rows.push({
         figure: `cached point reads, pgbench -M prepared -c 8 (TPS; ${rows200.rowCount} rows)`,
@@ -198,7 +199,7 @@ ANALYZE;`,
         met: ratio >= 0.2,
       });
     } finally {
-      postgres.stop();
+      await postgres.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
