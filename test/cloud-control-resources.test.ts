@@ -191,7 +191,14 @@ test('without a pinned type_name, reads and writes are refused with what to add 
     }
     // A column probe (BI tools) fetches nothing, so it needs no type.
     const probe = await c.query(`SELECT * FROM cloud_control.resources LIMIT 0`);
-    expect(probe.fields.map((f) => f.name)).toEqual(['type_name', 'region', 'identifier', 'properties']);
+    expect(probe.fields.map((f) => f.name)).toEqual([
+      'type_name',
+      'region',
+      'identifier',
+      'properties',
+      'account_id',
+      'account_name',
+    ]);
   });
 });
 
