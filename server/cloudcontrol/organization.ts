@@ -65,7 +65,6 @@ export async function discoverOrganization(
     from ?? new Account({ name: who, source: { kind: 'default' }, regions: [] }, credentials, stsEndpoint);
 
   const listed: OrgAccount[] = [];
-  let callerId: string;
   const client = new OrganizationsClient({
     region: 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
@@ -74,7 +73,6 @@ export async function discoverOrganization(
   });
   try {
     for await (const page of paginateListAccounts({ client }, {})) listed.push(...(page.Accounts ?? []));
-    callerId = await caller.id();
   } catch (err) {
     throw new Error(
       `organization: ${who} could not list the organization's accounts (${(err as Error).name}: ${(err as Error).message}); ` +
@@ -83,6 +81,15 @@ export async function discoverOrganization(
     );
   } finally {
     client.destroy();
+  }
+  let callerId: string;
+  try {
+    callerId = await caller.id();
+  } catch (err) {
+    throw new Error(
+      `organization: ${who} could not read its own account id with STS GetCallerIdentity (${(err as Error).name}: ${(err as Error).message})`,
+      { cause: err },
+    );
   }
 
   const configured = new Set(accounts.map((a) => a.knownId).filter((id): id is string => id !== undefined));
