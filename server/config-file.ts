@@ -60,13 +60,13 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
   const regions = doc.regions === undefined ? undefined : regionList(doc.regions, 'regions', fail);
   const organization =
     doc.organization === undefined ? undefined : organizationOf(doc.organization, doc.accounts, fail);
-  if (organization !== undefined && doc.accounts === undefined) doc.accounts = {};
-  else if (!isRecord(doc.accounts) || Object.keys(doc.accounts).length === 0)
+  // With an organization, the file's own accounts are optional (the members are discovered).
+  const configured = doc.accounts ?? {};
+  if (!isRecord(configured) || (Object.keys(configured).length === 0 && organization === undefined))
     return fail(
       'accounts: give at least one account, e.g. accounts: { prod: { profile: prod } } (or organization:)',
     );
-  if (!isRecord(doc.accounts)) return fail('accounts: give a mapping of accounts by name');
-  const accounts = Object.entries(doc.accounts).map(([name, body]): AccountConfig => {
+  const accounts = Object.entries(configured).map(([name, body]): AccountConfig => {
     const at = `accounts.${name}`;
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
       fail(`${at}: a name is 1 to 64 letters, digits, '_', '.' or '-'`);
@@ -99,7 +99,7 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
       if (duration !== undefined && !(Number.isInteger(duration) && (duration as number) > 0))
         fail(`${at}.duration_seconds: give whole seconds (STS accepts 900 to 43200)`);
       const sourceAccount = text('source');
-      if (sourceAccount !== undefined && !Object.hasOwn(doc.accounts as object, sourceAccount))
+      if (sourceAccount !== undefined && !Object.hasOwn(configured, sourceAccount))
         fail(`${at}.source: ${sourceAccount} is no account of this file`);
       source = {
         kind: 'role',
