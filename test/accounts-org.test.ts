@@ -202,6 +202,54 @@ describe('an organization', () => {
   });
 });
 
+describe('an organization with regions: all', () => {
+  it("lists each member's enabled regions at start, with the member's role", async () => {
+    await resetCalls();
+    const all = await startBridge(
+      [
+        '--config',
+        writeConfig('org-all.yaml', [
+          'regions: [us-east-1]',
+          'accounts:',
+          '  mgmt:',
+          '    profile: mgmt',
+          'organization:',
+          `  role_name: ${ROLE}`,
+          '  from: mgmt',
+          '  regions: all',
+          // The denied member could not list its regions: the start would stop.
+          `  exclude: ['${EXCLUDED}', '${SANDBOX}']`,
+        ]),
+        '--endpoint',
+        emulator.endpoint,
+        '--cache-ttl-ms',
+        '0',
+        ...ONLY_CONNECTOR_PROFILES,
+      ],
+      env(),
+    );
+    const client = new pg.Client({ host: '127.0.0.1', port: all.port, user: 'postgres', database: 'aws' });
+    try {
+      // payments and the member named by its id; mgmt keeps the top-level regions.
+      expect((await calls()).ListRegions).toBe(2);
+      await client.connect();
+      await resetCalls();
+      const { rows } = await client.query(
+        "SELECT connector_profile_name, region FROM appflow.connector_profiles WHERE account_name = 'payments' ORDER BY 1",
+      );
+      expect(rows).toEqual([
+        { connector_profile_name: 'payments-a', region: 'us-east-1' },
+        { connector_profile_name: 'payments-b', region: 'us-east-1' },
+      ]);
+      // The 17 regions AWS enables by default.
+      expect((await calls()).ListResources).toBe(17);
+    } finally {
+      await client.end();
+      await all.stop();
+    }
+  }, 240000);
+});
+
 describe('an organization that cannot be read', () => {
   const start = (file: string) =>
     spawnSync(
