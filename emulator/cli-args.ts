@@ -1,6 +1,7 @@
 import type { EmulatorOptions } from './index.js';
 import { readSchemaFiles } from '../catalog/registry/extra-types.js';
 import { isOperationName } from './operations.js';
+import { parseOrgAccount } from './organizations.js';
 
 export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --port N                    port to listen on (0: ephemeral)
@@ -19,12 +20,16 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --deny-role ROLE_ARN        sessions of this role (STS AssumeRole) get AccessDeniedException; repeatable
   --external-id ROLE_ARN=ID   AssumeRole of this role needs ExternalId ID; repeatable
   --min-session-seconds N     shortest AssumeRole DurationSeconds accepted (default 900, as STS)
+  --org-account ID=NAME[:STATE]  a member account of the emulated organization (STATE: ACTIVE by default,
+                              SUSPENDED, PENDING_CLOSURE...); repeatable. Organizations ListAccounts lists them
+  --org-management ID         the account allowed to list the organization (default 123456789012)
   --register-type FILE        a private type's registry schema (JSON; an array for several): DescribeType and
                               Cloud Control serve it as registered in the account; repeatable
   --log-level L               pino level (default info)
   --help                      print this and exit
 It also answers CloudFormation ListTypes and DescribeType from catalog/registry/schemas-us-east-1.json.gz, and
-STS AssumeRole and GetCallerIdentity (the SDK finds them with AWS_ENDPOINT_URL_STS), and Account ListRegions.`;
+STS AssumeRole and GetCallerIdentity (the SDK finds them with AWS_ENDPOINT_URL_STS), Account ListRegions, and
+Organizations ListAccounts (pages of at most 2 accounts, so that clients page).`;
 
 /** Parses the CLI flags into startEmulator options; throws an Error naming the bad flag. */
 export function parseCliArgs(argv: string[]): EmulatorOptions {
@@ -107,6 +112,15 @@ export function parseCliArgs(argv: string[]): EmulatorOptions {
       case '--min-session-seconds':
         options.minSessionSeconds = number(flag, value());
         break;
+      case '--org-account':
+        options.orgAccounts = [...(options.orgAccounts ?? []), parseOrgAccount(value(), flag)];
+        break;
+      case '--org-management': {
+        const id = value();
+        if (!/^\d{12}$/.test(id)) throw new Error(`${flag} needs a 12-digit account id`);
+        options.orgManagement = id;
+        break;
+      }
       case '--register-type':
         options.registerTypes = [...(options.registerTypes ?? []), ...readSchemaFiles(value(), flag)];
         break;

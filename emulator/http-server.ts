@@ -6,6 +6,7 @@ import { listRegions } from './account.js';
 import { ApiError, errors } from './errors.js';
 import { RateLimiter, type Faults } from './faults.js';
 import { isOperationName, targetPrefix, type OperationName } from './operations.js';
+import { listAccounts, organizationsTargetPrefix, type OrganizationOptions } from './organizations.js';
 import type { EmulatedCloudControl } from './service.js';
 import { signerOf } from './sigv4.js';
 import { EmulatedSts } from './sts.js';
@@ -20,6 +21,7 @@ export interface AdminControls {
 
 const maxBodyBytes = 1024 * 1024;
 const jsonContentType = 'application/x-amz-json-1.0';
+const json11ContentType = 'application/x-amz-json-1.1';
 
 /**
  * Serves the Cloud Control JSON 1.0 protocol on `POST /`, CloudFormation's registry reads (awsQuery: a
@@ -31,6 +33,7 @@ export function createHttpServer(
   log: Logger,
   registry = new EmulatedRegistry(),
   sts = new EmulatedSts(),
+  organization: OrganizationOptions = {},
 ): http.Server {
   const limiter = new RateLimiter();
   /**
@@ -49,6 +52,15 @@ export function createHttpServer(
         if ((req.url ?? '').split('?')[0] === '/listRegions')
           return serveAccount(req, body, res, requestId, started);
         const target = String(req.headers['x-amz-target'] ?? '');
+        if (target.startsWith(organizationsTargetPrefix))
+          return serveOrganizations(
+            req,
+            target.slice(organizationsTargetPrefix.length),
+            body,
+            res,
+            requestId,
+            started,
+          );
         const operation = target.startsWith(targetPrefix) ? target.slice(targetPrefix.length) : '';
         // Never the body in the log: DesiredState and PatchDocument carry credentials.
         return answerJson(res, requestId, started, operation, jsonContentType, () => {
@@ -82,6 +94,23 @@ export function createHttpServer(
       if (sts.denies(caller)) throw errors.accessDenied(caller.arn, 'account:ListRegions');
       calls.set('ListRegions', (calls.get('ListRegions') ?? 0) + 1);
       return listRegions(parseInput(body));
+    });
+  }
+
+  /** Organizations (awsJson1_1): ListAccounts, for the bridge's organization discovery. */
+  function serveOrganizations(
+    req: http.IncomingMessage,
+    operation: string,
+    body: string,
+    res: http.ServerResponse,
+    requestId: string,
+    started: number,
+  ): Promise<void> {
+    return answerJson(res, requestId, started, operation, json11ContentType, () => {
+      if (req.method !== 'POST' || operation !== 'ListAccounts') throw errors.unknownOperation();
+      const caller = sts.identify(signerOf(req.headers.authorization).accessKeyId);
+      calls.set(operation, (calls.get(operation) ?? 0) + 1);
+      return listAccounts(organization, caller, sts.denies(caller), parseInput(body));
     });
   }
 

@@ -9,12 +9,13 @@ import { applyFaults, defaultFaults, type Faults } from './faults.js';
 import { createHttpServer } from './http-server.js';
 import { loadSampleData } from './sample-data.js';
 import { EmulatedCloudControl } from './service.js';
+import type { OrganizationOptions } from './organizations.js';
 import { EmulatedSts, type IdentityOptions } from './sts.js';
 
 export type { Faults, InjectedFailure } from './faults.js';
 export { sampleConnectorProfiles } from './sample-data.js';
 
-export interface EmulatorOptions extends Partial<Faults>, IdentityOptions {
+export interface EmulatorOptions extends Partial<Faults>, IdentityOptions, OrganizationOptions {
   /** 0 or absent: an ephemeral port. */
   port?: number;
   host?: string;
@@ -83,7 +84,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     },
     dump: () => service.dump(),
   };
-  const server = createHttpServer(service, admin, log, new EmulatedRegistry(registry), sts);
+  const server = createHttpServer(service, admin, log, new EmulatedRegistry(registry), sts, {
+    ...(options.orgAccounts ? { orgAccounts: options.orgAccounts } : {}),
+    ...(options.orgManagement ? { orgManagement: options.orgManagement } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

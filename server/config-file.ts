@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { AccountConfig, AccountSource } from './cloudcontrol/accounts.js';
+import type { OrganizationConfig } from './cloudcontrol/organization.js';
 
 /** What the configuration file (`--config`, `AWS_SQL_BRIDGE_CONFIG`) says; docs/CONFIGURATION.md describes it. */
 export interface ConfigFile {
   /** Regions of the accounts that list none; absent: --region, else AWS_REGION. */
   regions?: string[];
   accounts: AccountConfig[];
+  /** `organization:`: every active member account of an AWS Organization, discovered at start. */
+  organization?: OrganizationConfig;
   /** Where STS AssumeRole and GetCallerIdentity go; absent: AWS_ENDPOINT_URL_STS, else --endpoint, else the SDK's. */
   stsEndpoint?: string;
 }
@@ -22,6 +25,8 @@ const accountKeys = [
   'regions',
   'account_id',
 ];
+
+const organizationKeys = ['role_name', 'from', 'regions', 'exclude', 'external_id', 'session_name'];
 
 /** Reads and checks the file; every mistake is an Error naming the file, the account and the key. */
 export function readConfigFile(path: string): ConfigFile {
@@ -50,12 +55,18 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
   };
   if (!isRecord(doc)) return fail('give a mapping with accounts:');
   for (const key of Object.keys(doc))
-    if (!['regions', 'accounts', 'sts_endpoint'].includes(key))
-      fail(`unknown key ${key} (known: regions, accounts, sts_endpoint)`);
+    if (!['regions', 'accounts', 'organization', 'sts_endpoint'].includes(key))
+      fail(`unknown key ${key} (known: regions, accounts, organization, sts_endpoint)`);
   const regions = doc.regions === undefined ? undefined : regionList(doc.regions, 'regions', fail);
-  if (!isRecord(doc.accounts) || Object.keys(doc.accounts).length === 0)
-    return fail('accounts: give at least one account, e.g. accounts: { prod: { profile: prod } }');
-  const accounts = Object.entries(doc.accounts).map(([name, body]): AccountConfig => {
+  const organization =
+    doc.organization === undefined ? undefined : organizationOf(doc.organization, doc.accounts, fail);
+  // With an organization, the file's own accounts are optional (the members are discovered).
+  const configured = doc.accounts ?? {};
+  if (!isRecord(configured) || (Object.keys(configured).length === 0 && organization === undefined))
+    return fail(
+      'accounts: give at least one account, e.g. accounts: { prod: { profile: prod } } (or organization:)',
+    );
+  const accounts = Object.entries(configured).map(([name, body]): AccountConfig => {
     const at = `accounts.${name}`;
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name))
       fail(`${at}: a name is 1 to 64 letters, digits, '_', '.' or '-'`);
@@ -88,7 +99,7 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
       if (duration !== undefined && !(Number.isInteger(duration) && (duration as number) > 0))
         fail(`${at}.duration_seconds: give whole seconds (STS accepts 900 to 43200)`);
       const sourceAccount = text('source');
-      if (sourceAccount !== undefined && !Object.hasOwn(doc.accounts as object, sourceAccount))
+      if (sourceAccount !== undefined && !Object.hasOwn(configured, sourceAccount))
         fail(`${at}.source: ${sourceAccount} is no account of this file`);
       source = {
         kind: 'role',
@@ -120,8 +131,54 @@ export function parseConfigFile(doc: unknown, path: string): ConfigFile {
     fail('sts_endpoint: give a URL such as https://sts.us-east-1.amazonaws.com');
   return {
     accounts,
+    ...(organization ? { organization } : {}),
     ...(regions ? { regions } : {}),
     ...(stsEndpoint ? { stsEndpoint: stsEndpoint as string } : {}),
+  };
+}
+
+/** `organization:`: the role assumed in each member, who lists the members, and their regions. */
+function organizationOf(
+  value: unknown,
+  accounts: unknown,
+  fail: (message: string) => never,
+): OrganizationConfig {
+  const at = 'organization';
+  if (!isRecord(value)) return fail(`${at}: give a mapping with role_name: (and from:, regions:)`);
+  for (const key of Object.keys(value))
+    if (!organizationKeys.includes(key))
+      fail(`${at}: unknown key ${key} (known: ${organizationKeys.join(', ')})`);
+  const text = (key: string): string | undefined => {
+    const v = value[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') return fail(`${at}.${key}: give a non-empty string`);
+    return v;
+  };
+  const roleName = text('role_name');
+  if (roleName === undefined || !/^[\w+=,.@-]{1,64}$/.test(roleName))
+    return fail(
+      `${at}.role_name: give the name of the role to assume in each member, e.g. OrganizationAccountAccessRole`,
+    );
+  const from = text('from');
+  const exclude = value.exclude === undefined ? [] : value.exclude;
+  const ids = Array.isArray(exclude) ? exclude.map(String) : [];
+  if (!Array.isArray(exclude) || !ids.every((id) => /^\d{12}$/.test(id)))
+    fail(`${at}.exclude: give a list of 12-digit account ids, e.g. ['111111111111']`);
+  return {
+    roleName,
+    ...(from !== undefined
+      ? isRecord(accounts) && Object.hasOwn(accounts, from)
+        ? { fromAccount: from }
+        : { fromProfile: from }
+      : {}),
+    regions:
+      value.regions === undefined || value.regions === 'all'
+        ? []
+        : regionList(value.regions, `${at}.regions`, fail),
+    ...(value.regions === 'all' ? { allRegions: true } : {}),
+    exclude: ids,
+    ...(text('external_id') !== undefined ? { externalId: text('external_id') } : {}),
+    ...(text('session_name') !== undefined ? { sessionName: text('session_name') } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { AccountConfig } from './cloudcontrol/accounts.js';
+import type { OrganizationConfig } from './cloudcontrol/organization.js';
 import { readConfigFile } from './config-file.js';
 import type { AuthMethod } from './wire/startup.js';
 
@@ -13,6 +14,8 @@ export interface ServerConfig {
   regions: string[];
   /** From the configuration file: the accounts read; absent: one account on the SDK's default chain. */
   accounts?: AccountConfig[];
+  /** From the configuration file: an AWS Organization whose member accounts are read too. */
+  organization?: OrganizationConfig;
   /** Where STS AssumeRole and GetCallerIdentity go; absent: AWS_ENDPOINT_URL_STS, else --endpoint, else the SDK's. */
   stsEndpoint?: string;
   auth: { method: AuthMethod; users: Record<string, string> };
@@ -192,6 +195,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     endpoint: values.endpoint,
     regions,
     ...(file ? { accounts: file.accounts } : {}),
+    ...(file?.organization ? { organization: file.organization } : {}),
     ...(stsEndpoint ? { stsEndpoint } : {}),
     auth: { method, users: password ? { [values.user!]: password } : {} },
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
-import { buildAccounts } from './cloudcontrol/accounts.js';
+import { startAccounts } from './cloudcontrol/start-accounts.js';
 import { MemoryBudget, RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { credentialsCheck } from './cloudcontrol/credentials-check.js';
@@ -91,10 +91,22 @@ export async function startServer(
           endpoint: endpoint ?? config.endpoint,
         });
   const stsEndpoint = config.stsEndpoint ?? (process.env.AWS_ENDPOINT_URL_STS ? undefined : endpoint);
-  const accounts = config.accounts && buildAccounts(config.accounts, config.regions, stsEndpoint);
-  // `regions: all`, resolved before the engines start and any read; an account that cannot list them stops the start.
-  const accountEndpoint = process.env.AWS_ENDPOINT_URL_ACCOUNT ? undefined : (endpoint ?? config.endpoint);
-  await Promise.all((accounts ?? []).map((a) => a.discoverRegions(accountEndpoint)));
+  // The organization's members and `regions: all`, resolved before the engines start and any read.
+  const discoveryEndpoint = (variable: string) =>
+    process.env[variable] ? undefined : (endpoint ?? config.endpoint);
+  const accounts =
+    config.accounts &&
+    (await startAccounts(
+      config.accounts,
+      config.organization,
+      config.regions,
+      {
+        sts: stsEndpoint,
+        account: discoveryEndpoint('AWS_ENDPOINT_URL_ACCOUNT'),
+        organizations: discoveryEndpoint('AWS_ENDPOINT_URL_ORGANIZATIONS'),
+      },
+      logger,
+    ));
   const catalog = selectCatalog(config.types, extraTypes);
   const pool = await EnginePool.start({
     ddl: catalogDdl(catalog),

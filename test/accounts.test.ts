@@ -269,6 +269,141 @@ describe('writes', () => {
   });
 });
 
+describe('cloud_control.resources and cloud_control.resource_requests', () => {
+  const TYPE = 'AWS::AppFlow::ConnectorProfile';
+  const stored = async (account: string): Promise<string[]> => {
+    const all = (await (await fetch(`${emulator.endpoint}/__admin/resources`)).json()) as Record<
+      string,
+      Record<string, Record<string, unknown>>
+    >;
+    return Object.keys(all[`${account}/us-east-1`]?.[TYPE] ?? {}).sort();
+  };
+
+  it('read every account, failing by default naming the account, or with a WARNING under aws.partial_results', async () => {
+    const { client, notices } = await connect();
+    try {
+      for (const sql of [
+        `SELECT identifier, account_name FROM cloud_control.resources WHERE type_name = '${TYPE}'`,
+        'SELECT type_name, account_name FROM cloud_control.resource_requests',
+      ])
+        await expect(client.query(sql)).rejects.toMatchObject({
+          code: '42501',
+          message: expect.stringContaining('account "locked" (333333333333)'),
+        });
+
+      await client.query('SET aws.partial_results = on');
+      const { rows } = await client.query(
+        `SELECT identifier, account_name, account_id, properties->>'ConnectorType' AS connector_type
+           FROM cloud_control.resources WHERE type_name = '${TYPE}' ORDER BY identifier`,
+      );
+      expect(rows).toEqual([
+        { identifier: 'audit-a', account_name: 'audit', account_id: '222222222222', connector_type: 'Slack' },
+        { identifier: 'audit-b', account_name: 'audit', account_id: '222222222222', connector_type: 'Slack' },
+        { identifier: 'prod-a', account_name: 'prod', account_id: PROD_ID, connector_type: 'Slack' },
+      ]);
+      const requests = await client.query(
+        `SELECT account_name, account_id, identifier FROM cloud_control.resource_requests
+          WHERE operation = 'CREATE' AND identifier IN ('prod-a', 'audit-a', 'audit-b') ORDER BY identifier`,
+      );
+      expect(requests.rows).toEqual([
+        { account_name: 'audit', account_id: '222222222222', identifier: 'audit-a' },
+        { account_name: 'audit', account_id: '222222222222', identifier: 'audit-b' },
+        { account_name: 'prod', account_id: PROD_ID, identifier: 'prod-a' },
+      ]);
+      const warnings = notices.filter((n) => n.severity === 'WARNING').map((n) => n.message);
+      expect(warnings).toHaveLength(2);
+      for (const w of warnings)
+        expect(w).toMatch(/^no rows from account "locked" \(333333333333\) in us-east-1: /);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('WHERE account_name = ... or account_id = ... reads only that account (counted at the emulator)', async () => {
+    const { client } = await connect();
+    try {
+      await resetCalls();
+      const byName = await client.query(
+        `SELECT identifier, account_id FROM cloud_control.resources WHERE type_name = $1 AND account_name = 'prod'`,
+        [TYPE],
+      );
+      expect(byName.rows).toEqual([{ identifier: 'prod-a', account_id: PROD_ID }]);
+      expect((await calls()).ListResources).toBe(1);
+
+      await resetCalls();
+      const byId = await client.query(
+        `SELECT identifier, account_name FROM cloud_control.resource_requests
+          WHERE account_id = '222222222222' AND operation = 'CREATE' AND identifier LIKE 'audit-%' ORDER BY 1`,
+      );
+      expect(byId.rows).toEqual([
+        { identifier: 'audit-a', account_name: 'audit' },
+        { identifier: 'audit-b', account_name: 'audit' },
+      ]);
+      expect((await calls()).ListResourceRequests).toBe(1);
+
+      const plan = await client.query(
+        `EXPLAIN SELECT * FROM cloud_control.resource_requests WHERE account_name IN ('prod', 'audit')`,
+      );
+      expect(plan.rows.map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN']).join('\n')).toContain(
+        'ListResourceRequests in us-east-1 of account "audit"',
+      );
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("an INSERT names its account; UPDATE and DELETE go to the row's account", async () => {
+    const { client } = await connect();
+    try {
+      const properties = JSON.stringify(profile('cc-audit'));
+      await expect(
+        client.query(
+          `INSERT INTO cloud_control.resources (type_name, region, properties) VALUES ($1, 'us-east-1', $2)`,
+          [TYPE, properties],
+        ),
+      ).rejects.toMatchObject({
+        code: '23502',
+        message: expect.stringContaining('say which account'),
+        hint: expect.stringContaining('prod, audit, locked'),
+      });
+      const inserted = await client.query(
+        `INSERT INTO cloud_control.resources (type_name, region, properties, account_name)
+           VALUES ($1, 'us-east-1', $2, 'audit') RETURNING identifier, account_name, account_id`,
+        [TYPE, properties],
+      );
+      expect(inserted.rows).toEqual([
+        { identifier: 'cc-audit', account_name: 'audit', account_id: '222222222222' },
+      ]);
+      expect(await stored('222222222222')).toContain('cc-audit');
+      expect(await stored(PROD_ID)).not.toContain('cc-audit');
+
+      const updated = await client.query(
+        `UPDATE cloud_control.resources SET properties = properties || '{"ConnectionMode": "Private"}'
+          WHERE type_name = $1 AND identifier = 'cc-audit' AND account_name IN ('prod', 'audit')
+          RETURNING account_name, properties->>'ConnectionMode' AS mode`,
+        [TYPE],
+      );
+      expect(updated.rows).toEqual([{ account_name: 'audit', mode: 'Private' }]);
+      await expect(
+        client.query(
+          `UPDATE cloud_control.resources SET account_name = 'prod' WHERE type_name = $1 AND account_name = 'audit'`,
+          [TYPE],
+        ),
+      ).rejects.toMatchObject({ code: '428C9' });
+
+      const deleted = await client.query(
+        `DELETE FROM cloud_control.resources WHERE type_name = $1 AND identifier = 'cc-audit'
+           AND account_id IN ('111111111111', '222222222222') RETURNING account_name`,
+        [TYPE],
+      );
+      expect(deleted.rows).toEqual([{ account_name: 'audit' }]);
+      expect(await stored('222222222222')).not.toContain('cc-audit');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
 describe('credentials', () => {
   it('an assumed-role session that expires is assumed again', async () => {
     const { client } = await connect();

@@ -73,13 +73,15 @@ test('reads a type by type_name (ListResources) and one resource by identifier (
   await createProfiles(sdk, [profile('cc-read-1'), profile('cc-read-2')]);
   await withClient(async (c) => {
     const listed = await c.query(
-      `SELECT type_name, region, identifier, properties->>'ConnectionMode' AS mode
+      `SELECT type_name, region, identifier, properties->>'ConnectionMode' AS mode, account_id, account_name
          FROM cloud_control.resources WHERE type_name = $1 ORDER BY identifier`,
       [TYPE_NAME],
     );
+    // Without a configuration file: the one account, default, whose id STS gives (the emulator's default account).
+    const account = { account_id: '123456789012', account_name: 'default' };
     expect(listed.rows).toEqual([
-      { type_name: TYPE_NAME, region, identifier: 'cc-read-1', mode: 'Public' },
-      { type_name: TYPE_NAME, region, identifier: 'cc-read-2', mode: 'Public' },
+      { type_name: TYPE_NAME, region, identifier: 'cc-read-1', mode: 'Public', ...account },
+      { type_name: TYPE_NAME, region, identifier: 'cc-read-2', mode: 'Public', ...account },
     ]);
     // The same resources as the typed table shows.
     const typed = await c.query(`SELECT data__identifier FROM appflow.connector_profiles ORDER BY 1`);
@@ -191,7 +193,14 @@ test('without a pinned type_name, reads and writes are refused with what to add 
     }
     // A column probe (BI tools) fetches nothing, so it needs no type.
     const probe = await c.query(`SELECT * FROM cloud_control.resources LIMIT 0`);
-    expect(probe.fields.map((f) => f.name)).toEqual(['type_name', 'region', 'identifier', 'properties']);
+    expect(probe.fields.map((f) => f.name)).toEqual([
+      'type_name',
+      'region',
+      'identifier',
+      'properties',
+      'account_id',
+      'account_name',
+    ]);
   });
 });
 

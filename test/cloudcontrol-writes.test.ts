@@ -359,6 +359,9 @@ describe('listResourceRequests', () => {
         error_code: null,
         retry_after: null,
         region,
+        // Called without an account: the first configured one, its id not read.
+        account_id: null,
+        account_name: 'default',
       },
     ]);
 

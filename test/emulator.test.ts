@@ -9,7 +9,12 @@ import {
   ListResourcesCommand,
   UpdateResourceCommand,
 } from '@aws-sdk/client-cloudcontrol';
-import { awaitRequest, emulatorClient } from '../emulator/client.js';
+import {
+  ListAccountsCommand,
+  OrganizationsClient,
+  paginateListAccounts,
+} from '@aws-sdk/client-organizations';
+import { awaitRequest, emulatorClient, emulatorCredentials } from '../emulator/client.js';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
 
 const TypeName = 'AWS::AppFlow::ConnectorProfile';
@@ -410,6 +415,61 @@ describe('protocol', () => {
       ).toBeDefined();
     } finally {
       eu.destroy();
+    }
+  });
+});
+
+describe('Organizations ListAccounts', () => {
+  let org: RunningEmulator;
+  const organizations = (endpoint: string, accessKeyId = 'AKIAMGMT') =>
+    new OrganizationsClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { ...emulatorCredentials, accessKeyId },
+      maxAttempts: 1,
+    });
+  beforeAll(async () => {
+    org = await startEmulator({
+      logLevel: 'silent',
+      accessKeys: { AKIAMGMT: '999999999999' },
+      orgManagement: '999999999999',
+      orgAccounts: [
+        { id: '444444444444', name: 'payments', state: 'ACTIVE' },
+        { id: '666666666666', name: 'retired', state: 'SUSPENDED' },
+      ],
+    });
+  });
+  afterAll(() => org.close());
+
+  test('lists the management account and the members, a page at a time, through the SDK paginator', async () => {
+    const client = organizations(org.endpoint);
+    try {
+      const pages = [];
+      for await (const page of paginateListAccounts({ client }, {})) pages.push(page.Accounts ?? []);
+      expect(pages.map((p) => p.length)).toEqual([2, 1]);
+      expect(pages.flat().map((a) => [a.Id, a.Name, a.State, a.Status])).toEqual([
+        ['999999999999', 'management', 'ACTIVE', 'ACTIVE'],
+        ['444444444444', 'payments', 'ACTIVE', 'ACTIVE'],
+        ['666666666666', 'retired', 'SUSPENDED', 'SUSPENDED'],
+      ]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test('another account is denied; an emulator without members has no organization', async () => {
+    const outsider = organizations(org.endpoint, 'AKIAOTHER');
+    const lone = organizations(emulator.endpoint);
+    try {
+      const denied = await failure(outsider.send(new ListAccountsCommand({})));
+      expect(denied.name).toBe('AccessDeniedException');
+      expect(denied.message).toContain('organizations:ListAccounts');
+      expect((await failure(lone.send(new ListAccountsCommand({})))).name).toBe(
+        'AWSOrganizationsNotInUseException',
+      );
+    } finally {
+      outsider.destroy();
+      lone.destroy();
     }
   });
 });

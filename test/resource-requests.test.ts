@@ -41,6 +41,8 @@ describe('catalog and planner', () => {
       'operation',
       'operation_status',
       'region',
+      'account_id',
+      'account_name',
     ]);
     expect(resourceRequests.columns.every((c) => c.description.length > 0)).toBe(true);
   });

@@ -15,3 +15,20 @@ export function column(
     flags: { identifier, requiredOnCreate: false, readOnly, writeOnly: false, createOnly: false },
   };
 }
+
+/**
+ * account_id and account_name, as every resource table has them (catalog/resource-type.ts): the configured
+ * account a row was read from, pushed down like region. `writable`: an INSERT may name the account to create in.
+ */
+export function accountColumns(writable: boolean): Column[] {
+  const flags = { key: true, readOnly: !writable };
+  return [
+    column('account_id', 'text', 'The 12-digit id of the AWS account the row comes from.', flags),
+    column(
+      'account_name',
+      'text',
+      "The account's name in the server's configuration file ('default' without one).",
+      flags,
+    ),
+  ];
+}

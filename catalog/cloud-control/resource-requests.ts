@@ -1,10 +1,11 @@
 import type { RequestsTable } from '../types.js';
-import { column } from './column.js';
+import { accountColumns, column } from './column.js';
 
 /**
  * Cloud Control's own record of the create, update and delete requests it ran (ListResourceRequests;
- * the service keeps them for 7 days). Read-only. The planner pushes region, operation and
- * operation_status down: the last two become ListResourceRequests' ResourceRequestStatusFilter.
+ * the service keeps them for 7 days). Read-only. The planner pushes region, account_id, account_name, operation
+ * and operation_status down: the last two become ListResourceRequests' ResourceRequestStatusFilter; a statement
+ * that pins no account reads every configured account.
  * ResourceModel is never shown: it can hold secrets.
  */
 export const resourceRequests: RequestsTable = {
@@ -41,6 +42,7 @@ export const resourceRequests: RequestsTable = {
       'When to ask again about a request that is still running, if the service said so.',
     ),
     column('region', 'text', 'AWS region the request was made in.', { key: true }),
+    ...accountColumns(false),
   ],
   methods: [
     {

@@ -1,5 +1,5 @@
 import type { RequestsTable } from '../types.js';
-import { column } from './column.js';
+import { accountColumns, column } from './column.js';
 
 const writableKey = { key: true, readOnly: false };
 
@@ -9,8 +9,10 @@ const writableKey = { key: true, readOnly: false };
  * type with `WHERE type_name = '...'`; with `identifier = '...'` too it is a GetResource, else a
  * ListResources (whose Properties are what the type's list handler returns: for some types only the
  * identifier). INSERT creates (properties is the DesiredState), UPDATE sends the difference of properties as
- * a JSON Patch, DELETE deletes. Its `key` columns type_name, identifier and region are pushed down; a
- * statement that pins no type_name is refused (22023).
+ * a JSON Patch, DELETE deletes. Its `key` columns type_name, identifier, region, account_id and account_name
+ * are pushed down (a statement that pins no account reads every configured account); a statement that pins no
+ * type_name is refused (22023). UPDATE and DELETE go to the row's account; with several accounts configured an
+ * INSERT names its account.
  */
 export const resources: RequestsTable = {
   schema: 'cloud_control',
@@ -38,6 +40,7 @@ export const resources: RequestsTable = {
       'The resource model (write-only properties are never returned); on INSERT the DesiredState, on UPDATE the new model.',
       { readOnly: false },
     ),
+    ...accountColumns(true),
   ],
   methods: [
     {

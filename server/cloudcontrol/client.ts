@@ -24,7 +24,7 @@ import {
 import type { CallBudget } from './budget.js';
 import { ReadCache, untilAborted, type Loader } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
-import { listResourceRequests } from './requests.js';
+import { listResourceRequests, type AccountColumns } from './requests.js';
 import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
 import type { SharedReadCache } from './shared-cache.js';
 import { startRead } from './trace.js';
@@ -278,8 +278,9 @@ export class CloudControl {
     if (table.kind === 'resource_types') return this.#catalog.resourceTypes.map(resourceTypeRow);
     // The session layer has these rows (server/session/load.ts); none come from AWS.
     if (table.kind === 'sessions') return [];
-    if (servesAnyType(table) || isAnyTypeView(table)) return this.#anyTypeRows(table, keys, signal, columns);
-    if (table.kind === 'requests') return this.#requestRows(this.#regions(keys.region), keys, signal);
+    if (servesAnyType(table) || isAnyTypeView(table))
+      return this.#anyTypeRows(table, keys, signal, columns, options);
+    if (table.kind === 'requests') return this.#requestRows(table, keys, signal, columns, options);
     const resourceTable: ResourceTable = table;
     // Cloud Control identifiers are 1-1024 characters: any other value matches no resource.
     const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
@@ -291,21 +292,11 @@ export class CloudControl {
     const targets = await this.#targets(resourceTable, keys, signal, options);
     if (targets.length === 0 || ids?.length === 0 || models.length === 0) return [];
     const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
-    const withAccountId = columns === 'all' || columns.has('account_id') || keys.account_id !== undefined;
 
-    // Strict reads stop every target at the first failure; partial ones let the others finish.
-    const failed = new AbortController();
-    const outer = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
-
-    const readTarget = async (target: Target): Promise<Row[]> => {
+    const readTarget = async (target: Target, outer: AbortSignal): Promise<Row[]> => {
       const { region } = target;
       const { scope, fanOut, guard } = failFast(this.#concurrency, outer);
-      const account = {
-        account_name: target.account.name,
-        account_id: withAccountId
-          ? await this.#accountId(target.account, resourceTable, region, scope)
-          : null,
-      };
+      const account = await this.#accountColumns(target, resourceTable, keys, columns, scope);
       const toRow = (d: Description): Row => ({
         ...rowFromDescription(resourceTable, region, d),
         ...account,
@@ -347,11 +338,26 @@ export class CloudControl {
       );
       return got.filter((d): d is Description => d !== undefined).map(toRow);
     };
+    return this.#readTargets(targets, signal, options, readTarget);
+  }
 
+  /**
+   * Reads each target (account and region) in parallel. Strict reads stop every target at the first failure and
+   * fail with it, naming the account; partial ones (aws.partial_results) let the others finish and warn of each
+   * that failed. `readTarget` runs its calls under `outer`, which aborts with the statement or the first failure.
+   */
+  async #readTargets(
+    targets: Target[],
+    signal: AbortSignal | undefined,
+    options: ReadOptions,
+    readTarget: (target: Target, outer: AbortSignal) => Promise<Row[]>,
+  ): Promise<Row[]> {
+    const failed = new AbortController();
+    const outer = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
     const perTarget = await Promise.all(
       targets.map(async (target) => {
         try {
-          return await readTarget(target);
+          return await readTarget(target, outer);
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
           // A target stopped by another's failure: Promise.all already rejects with that one.
@@ -375,7 +381,7 @@ export class CloudControl {
    * account_id is pinned fails the read, or is left out with a warning (partial results).
    */
   async #targets(
-    table: ResourceTable,
+    table: Table,
     keys: FetchKeys,
     signal: AbortSignal | undefined,
     options: ReadOptions,
@@ -414,7 +420,7 @@ export class CloudControl {
    */
   async #accountId(
     account: Account,
-    table: ResourceTable,
+    table: Table,
     region: string,
     signal: AbortSignal,
   ): Promise<string | null> {
@@ -427,6 +433,21 @@ export class CloudControl {
       this.#log.warn({ error: (err as Error).name }, 'account_id is NULL: STS GetCallerIdentity failed');
       return null;
     }
+  }
+
+  /** account_name and account_id of a target's rows; the id (maybe an STS call) only when the statement may read it. */
+  async #accountColumns(
+    target: Target,
+    table: Table,
+    keys: FetchKeys,
+    columns: NeededColumns,
+    signal: AbortSignal,
+  ): Promise<AccountColumns> {
+    const withId = columns === 'all' || columns.has('account_id') || keys.account_id !== undefined;
+    return {
+      account_name: target.account.name,
+      account_id: withId ? await this.#accountId(target.account, table, target.region, signal) : null,
+    };
   }
 
   /** With several accounts, an error says which one it came from. */
@@ -456,13 +477,13 @@ export class CloudControl {
       const ids = pinned === undefined ? undefined : unique(pinned).filter(validIdentifier);
       const hydrate = columns === 'all' || columns.has('properties');
       for (const typeName of typeNames) checkTypeName(typeName);
-      const regions = this.#regions(keys.region);
+      const targets = this.#plannedTargets(keys);
       return unique(typeNames).flatMap((typeName) => {
         const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
-        return regions.flatMap((region) =>
+        return targets.flatMap((target) =>
           this.#planRegion(
             typed,
-            { account: this.#accounts[0]!, region },
+            target,
             ids,
             [undefined],
             hydrate && !typed.resource.definition.listsWholeModel,
@@ -471,8 +492,8 @@ export class CloudControl {
       });
     }
     if (table.kind === 'requests')
-      return this.#regions(keys.region).map(
-        (region) => `ListResourceRequests in ${region} (all pages; never cached)`,
+      return this.#plannedTargets(keys).map(
+        (target) => `ListResourceRequests in ${this.#where(target)} (all pages; never cached)`,
       );
     const resourceTable: ResourceTable = table;
     const pinned = keys.data__identifier ?? identifiersFromParts(resourceTable, keys);
@@ -481,15 +502,7 @@ export class CloudControl {
     const lists = table.kind === 'collection' || ids === undefined;
     const models = lists ? listModels(resourceTable, keys) : [undefined];
     const hydrate = table.kind === 'resource' || needsGet(resourceTable, columns);
-    // An account whose id is not known without a call is planned as read: a superset, as keys are.
-    const accounts = this.#accounts.filter(
-      (a) =>
-        (!keys.account_name || keys.account_name.includes(a.name)) &&
-        (!keys.account_id || a.knownId === undefined || keys.account_id.includes(a.knownId)),
-    );
-    const targets = accounts.flatMap((account) =>
-      this.#regions(keys.region, account.regions).map((region) => ({ account, region })),
-    );
+    const targets = this.#plannedTargets(keys);
     const lines = targets.flatMap((target) =>
       this.#planRegion(
         resourceTable,
@@ -503,6 +516,18 @@ export class CloudControl {
     if (keys.limit !== undefined && hydrate && ids === undefined)
       lines.push(`  LIMIT ${keys.limit}: at most ${keys.limit} GetResource per region`);
     return lines;
+  }
+
+  /** The targets a read would go to, without a call: an account whose id needs one is planned as read (a superset, as keys are). */
+  #plannedTargets(keys: FetchKeys): Target[] {
+    const accounts = this.#accounts.filter(
+      (a) =>
+        (!keys.account_name || keys.account_name.includes(a.name)) &&
+        (!keys.account_id || a.knownId === undefined || keys.account_id.includes(a.knownId)),
+    );
+    return accounts.flatMap((account) =>
+      this.#regions(keys.region, account.regions).map((region) => ({ account, region })),
+    );
   }
 
   #planRegion(
@@ -549,77 +574,73 @@ export class CloudControl {
     return lines;
   }
 
-  /** cloud_control.resources: rows of each pinned type in each region; the first failure aborts the rest. */
+  /**
+   * cloud_control.resources: rows of each pinned type in each account and region the statement pins (every
+   * configured account without), with the failure handling of resource tables (#readTargets).
+   */
   async #anyTypeRows(
     table: Table,
     keys: FetchKeys,
     signal: AbortSignal | undefined,
     columns: NeededColumns,
+    options: ReadOptions,
   ): Promise<Row[]> {
     const view = isAnyTypeView(table) ? table : undefined;
     const generic = view ? view.anyType : (table as RequestsTable);
     const typeNames = view ? [view.resource.typeName] : keys.type_name;
     if (typeNames === undefined) throw missingTypeName(generic);
     for (const typeName of typeNames) checkTypeName(typeName);
-    const regions = this.#regions(keys.region);
     const pinned = view ? keys.data__identifier : keys.identifier;
     const ids =
       pinned === undefined ? undefined : unique(pinned).filter((id) => id.length >= 1 && id.length <= 1024);
-    if (regions.length === 0 || typeNames.length === 0 || ids?.length === 0) return [];
+    if (typeNames.length === 0 || ids?.length === 0) return [];
+    const targets = await this.#targets(generic, keys, signal, options);
 
-    const { scope, fanOut, guard } = failFast(this.#concurrency, signal);
-    const read = async (typeName: string, region: string): Promise<Row[]> => {
-      const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
-      // cloud_control.resources reads the first configured account.
-      const target = { account: this.#accounts[0]!, region };
-      const getEach = (targets: string[]) =>
-        Promise.all(targets.map((id) => fanOut(() => guard(() => this.#get(typed, target, id, scope)))));
-      if (ids) return rowsOf(typeName, region, await getEach(ids));
-      const listed = await guard(() => this.#list(typed, target, undefined, scope));
-      // A list gives many types' identifiers alone: properties needs each resource read.
-      const hydrate =
-        !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
-      if (!hydrate) return rowsOf(typeName, region, listed);
-      const got = await getEach(
-        unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined)),
-      );
-      return rowsOf(typeName, region, got);
+    const readTarget = async (target: Target, outer: AbortSignal): Promise<Row[]> => {
+      const { region } = target;
+      const { scope, fanOut, guard } = failFast(this.#concurrency, outer);
+      const account = await this.#accountColumns(target, generic, keys, columns, scope);
+      const rowsOf = (typeName: string, descriptions: (Description | undefined)[]) =>
+        descriptions
+          .filter((d): d is Description => d !== undefined)
+          .map((d) => ({ ...anyTypeRow(typeName, region, d), ...account }));
+      const read = async (typeName: string): Promise<Row[]> => {
+        const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
+        const getEach = (targetIds: string[]) =>
+          Promise.all(targetIds.map((id) => fanOut(() => guard(() => this.#get(typed, target, id, scope)))));
+        if (ids) return rowsOf(typeName, await getEach(ids));
+        const listed = await guard(() => this.#list(typed, target, undefined, scope));
+        // A list gives many types' identifiers alone: properties needs each resource read.
+        const hydrate =
+          !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
+        if (!hydrate) return rowsOf(typeName, listed);
+        const got = await getEach(
+          unique(listed.map((d) => d.Identifier).filter((id): id is string => id !== undefined)),
+        );
+        return rowsOf(typeName, got);
+      };
+      return (await Promise.all(unique(typeNames).map((typeName) => guard(() => read(typeName))))).flat();
     };
-    const rowsOf = (typeName: string, region: string, descriptions: (Description | undefined)[]) =>
-      descriptions
-        .filter((d): d is Description => d !== undefined)
-        .map((d) => anyTypeRow(typeName, region, d));
-    try {
-      const reads = unique(typeNames).flatMap((typeName) => regions.map((region) => read(typeName, region)));
-      return (await Promise.all(reads)).flat();
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw err;
-    }
+    return this.#readTargets(targets, signal, options, readTarget);
   }
 
-  /** cloud_control.resource_requests: every region's requests, all pages; the first failure aborts the rest. */
-  async #requestRows(regions: string[], keys: FetchKeys, signal?: AbortSignal): Promise<Row[]> {
-    const failed = new AbortController();
-    const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  /** cloud_control.resource_requests: the requests of each account and region read, all pages. */
+  async #requestRows(
+    table: Table,
+    keys: FetchKeys,
+    signal: AbortSignal | undefined,
+    columns: NeededColumns,
+    options: ReadOptions,
+  ): Promise<Row[]> {
     const filter = {
       ...(keys.operation ? { operations: keys.operation } : {}),
       ...(keys.operation_status ? { statuses: keys.operation_status } : {}),
     };
-    try {
-      const perRegion = await Promise.all(
-        regions.map((region) =>
-          listResourceRequests(this, region, filter, scope).catch((err: unknown) => {
-            failed.abort(err);
-            throw err;
-          }),
-        ),
-      );
-      return perRegion.flat();
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      throw err;
-    }
+    const targets = await this.#targets(table, keys, signal, options);
+    return this.#readTargets(targets, signal, options, async (target, outer) => {
+      const account = await this.#accountColumns(target, table, keys, columns, outer);
+      return listResourceRequests(this, target.region, filter, outer, account);
+    });
   }
 
   /** Closes the SDK clients' pooled connections (server shutdown). */

@@ -22,16 +22,24 @@ const statuses: readonly string[] = [
   'CANCEL_COMPLETE',
 ];
 
+/** The account columns of a request row: the configured account the requests were listed in. */
+export interface AccountColumns {
+  account_id: string | null;
+  account_name: string;
+}
+
 /**
- * All resource requests in a region (all pages, newest first as the service lists them), as rows keyed by
- * resourceRequestColumns. Never includes ResourceModel (it can hold secrets). Filter values that are not
- * operations or statuses match nothing, as they would in SQL, instead of failing the service's validation.
+ * All resource requests in a region of one account (all pages, newest first as the service lists them), as rows
+ * keyed by resourceRequestColumns. Never includes ResourceModel (it can hold secrets). Filter values that are
+ * not operations or statuses match nothing, as they would in SQL, instead of failing the service's validation.
+ * `account` absent: the first configured account, its id left NULL.
  */
 export async function listResourceRequests(
   cloud: CloudControl,
   region: string,
   filter: { operations?: string[]; statuses?: string[] },
   signal?: AbortSignal,
+  account: AccountColumns = { account_id: null, account_name: cloud.accounts[0]!.name },
 ): Promise<Record<string, unknown>[]> {
   const wantedOperations = filter.operations?.filter((o) => operations.includes(o)) as
     Operation[] | undefined;
@@ -48,7 +56,8 @@ export async function listResourceRequests(
   let token: string | undefined;
   try {
     do {
-      const out = await cloud.call({ operation: 'ListResourceRequests', region }, signal, (client) =>
+      const info = { operation: 'ListResourceRequests', region, account: { name: account.account_name } };
+      const out = await cloud.call(info, signal, (client) =>
         client.send(
           new ListResourceRequestsCommand({
             MaxResults: 100,
@@ -58,7 +67,9 @@ export async function listResourceRequests(
           { abortSignal: signal },
         ),
       );
-      rows.push(...(out.ResourceRequestStatusSummaries ?? []).map((e) => rowOf(e, region)));
+      rows.push(
+        ...(out.ResourceRequestStatusSummaries ?? []).map((e) => ({ ...rowOf(e, region), ...account })),
+      );
       token = out.NextToken || undefined;
       // A service that hands back a token it already gave would otherwise page forever.
       if (token !== undefined) {

@@ -2,11 +2,14 @@
  * INSERT, UPDATE, DELETE and COPY FROM on cloud_control.resources: as on a typed table (writes.ts), the engine
  * computes the changed rows; each names its own resource type, so requests are grouped by type and sent
  * through that type's view of the table (server/cloudcontrol/any-type.ts). INSERT sends properties as the
- * DesiredState; UPDATE sends the difference between the old and new properties as an RFC 6902 patch.
+ * DesiredState; UPDATE sends the difference between the old and new properties as an RFC 6902 patch. UPDATE
+ * and DELETE go to the account each row was read from; an INSERT names its account (account_name or
+ * account_id) when several are configured, as on typed tables.
  */
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { primaryIdentifierOf } from '../../catalog/identifier.js';
 import { anyTypeView, checkTypeName, type AnyTypeView } from '../cloudcontrol/any-type.js';
+import type { AccountPin } from '../cloudcontrol/accounts.js';
 import type { WriteOutcome, WriteRequest } from '../cloudcontrol/writes.js';
 import { PgError, SqlState } from '../errors.js';
 import type { ParsedStatement } from '../plan/parse.js';
@@ -18,6 +21,7 @@ import {
   decodeChanges,
   explainResult,
   failure,
+  insertAccount,
   type Change,
   type Kind,
   type WriteContext,
@@ -40,7 +44,7 @@ export async function executeAnyTypeWrite(
   explain: boolean,
 ): Promise<Result> {
   const write = await computeChanges(stmt, table, ctx, explain, checkAssigned);
-  const groups = groupsFor(write.changes, table, write.kind, ctx.defaultRegions);
+  const groups = groupsFor(write.changes, table, write.kind, ctx);
   if (explain) return explainGroups(groups);
   const { messages, outcomes } = await send(groups, write.verb, ctx);
   return answer(write, table, ctx, messages, () => readBack(ctx, table, outcomes, write.changes, write.kind));
@@ -50,10 +54,10 @@ export async function executeAnyTypeWrite(
 export async function createAnyTypeRows(
   rows: Result,
   table: AnyTypeView,
-  ctx: Pick<WriteContext, 'apply' | 'defaultRegions' | 'inTransactionBlock'>,
+  ctx: Pick<WriteContext, 'apply' | 'defaultRegions' | 'accountNames' | 'inTransactionBlock'>,
 ): Promise<Result> {
   const changes = decodeChanges(rows, table, 'insert');
-  const { messages } = await send(groupsFor(changes, table, 'insert', ctx.defaultRegions), 'COPY', ctx);
+  const { messages } = await send(groupsFor(changes, table, 'insert', ctx), 'COPY', ctx);
   return { ...emptyResult(`COPY ${changes.length}`), messages };
 }
 
@@ -61,7 +65,10 @@ export async function createAnyTypeRows(
 function checkAssigned(kind: Kind, assigned: string[]): void {
   if (kind === 'delete') return;
   for (const name of assigned) {
-    if (kind === 'update' && ['type_name', 'region', 'identifier'].includes(name))
+    if (
+      kind === 'update' &&
+      ['type_name', 'region', 'identifier', 'account_id', 'account_name'].includes(name)
+    )
       throw new PgError('428C9', `column "${name}" identifies the resource and cannot be updated`, {
         hint: 'Update properties; to move a resource, DELETE it and INSERT it again.',
       });
@@ -73,8 +80,10 @@ function checkAssigned(kind: Kind, assigned: string[]): void {
   }
 }
 
+type Defaults = Pick<WriteContext, 'defaultRegions' | 'accountNames'>;
+
 /** One request per changed row (none for an UPDATE that changes nothing), grouped by resource type in row order. */
-function groupsFor(changes: Change[], table: AnyTypeView, kind: Kind, defaultRegions: string[]): Group[] {
+function groupsFor(changes: Change[], table: AnyTypeView, kind: Kind, defaults: Defaults): Group[] {
   const groups = new Map<string, Group>();
   for (const change of changes) {
     const row = (kind === 'delete' ? change.old : change.new)!;
@@ -93,7 +102,7 @@ function groupsFor(changes: Change[], table: AnyTypeView, kind: Kind, defaultReg
       group = { view: anyTypeView(table.anyType, typeName, table.catalog), requests: [] };
       groups.set(typeName, group);
     }
-    const request = requestFor(change, group.view, kind, defaultRegions);
+    const request = requestFor(change, group.view, kind, defaults);
     if (request) group.requests.push(request);
   }
   const out = [...groups.values()].filter((g) => g.requests.length > 0);
@@ -106,26 +115,35 @@ function requestFor(
   change: Change,
   view: AnyTypeView,
   kind: Kind,
-  defaultRegions: string[],
+  { defaultRegions, accountNames = [] }: Defaults,
 ): WriteRequest | undefined {
   if (kind === 'insert') {
     const row = change.new!;
+    const account = insertAccount(row, accountNames);
     const desiredState = model(row.properties, 'INSERT');
     const region = regionOf(row, defaultRegions);
     // Cloud Control names the new resource when it is created; a type the catalog describes says so before.
     const known = view.bare ? undefined : primaryIdentifierOf(view.resource.definition, desiredState);
     const identifier = known || `(new ${view.resource.typeName})`;
-    return { operation: 'CreateResource', region, identifier, desiredState };
+    return { operation: 'CreateResource', region, identifier, desiredState, ...(account ? { account } : {}) };
   }
   const old = change.old!;
   const region = String(old.region);
   const identifier = String(old.identifier);
-  if (kind === 'delete') return { operation: 'DeleteResource', region, identifier };
+  const account = rowAccount(old, accountNames);
+  if (kind === 'delete') return { operation: 'DeleteResource', region, identifier, account };
   const patch: Operation[] = jsonpatch.compare(
     model(old.properties ?? {}, 'UPDATE'),
     model(change.new!.properties, 'UPDATE'),
   );
-  return patch.length > 0 ? { operation: 'UpdateResource', region, identifier, patch } : undefined;
+  return patch.length > 0 ? { operation: 'UpdateResource', region, identifier, patch, account } : undefined;
+}
+
+/** A row read names the account it came from (with one account configured, there is no other to name). */
+function rowAccount(row: Row, accountNames: string[]): AccountPin | undefined {
+  return typeof row.account_name === 'string' && accountNames.length > 1
+    ? { name: row.account_name }
+    : undefined;
 }
 
 /** properties must be a JSON object: it is the resource model. */
@@ -227,30 +245,39 @@ async function readBack(
   changes: Change[],
   kind: Kind,
 ): Promise<Row[]> {
-  const wanted: { typeName: string; region: string; identifier: string }[] =
+  type Wanted = { typeName: string; region: string; identifier: string; account?: AccountPin };
+  const wanted: Wanted[] =
     kind === 'insert'
       ? outcomes.flatMap(({ typeName, done }) =>
           done.flatMap((o) =>
             o.identifier === undefined
               ? []
-              : [{ typeName, region: o.request.region, identifier: o.identifier }],
+              : [
+                  {
+                    typeName,
+                    region: o.request.region,
+                    identifier: o.identifier,
+                    account: o.request.account,
+                  },
+                ],
           ),
         )
       : changes.map((c) => ({
           typeName: String(c.old!.type_name),
           region: String(c.old!.region),
           identifier: String(c.old!.identifier),
+          account: rowAccount(c.old!, ctx.accountNames ?? []),
         }));
-  const byTypeAndRegion = new Map<string, { typeName: string; region: string; identifiers: string[] }>();
-  for (const w of wanted) {
-    const key = JSON.stringify([w.typeName, w.region]);
-    const entry = byTypeAndRegion.get(key) ?? { typeName: w.typeName, region: w.region, identifiers: [] };
-    entry.identifiers.push(w.identifier);
-    byTypeAndRegion.set(key, entry);
+  const byPlace = new Map<string, Omit<Wanted, 'identifier'> & { identifiers: string[] }>();
+  for (const { identifier, ...place } of wanted) {
+    const key = JSON.stringify([place.typeName, place.region, place.account?.name, place.account?.id]);
+    const entry = byPlace.get(key) ?? { ...place, identifiers: [] };
+    entry.identifiers.push(identifier);
+    byPlace.set(key, entry);
   }
   const rows = await Promise.all(
-    [...byTypeAndRegion.values()].map(({ typeName, region, identifiers }) =>
-      ctx.fetchBack(anyTypeView(table.anyType, typeName, table.catalog), region, identifiers),
+    [...byPlace.values()].map(({ typeName, region, identifiers, account }) =>
+      ctx.fetchBack(anyTypeView(table.anyType, typeName, table.catalog), region, identifiers, account),
     ),
   );
   return rows.flat();

@@ -300,22 +300,15 @@ function requestIdentity(
 ): { region: string; identifier: string; account?: AccountPin } {
   if (kind !== 'insert') {
     const old = change.old!;
-    // A row read names the account it came from.
-    const account = typeof old.account_name === 'string' ? { name: old.account_name } : undefined;
+    // A row read names the account it came from (with one account configured, there is no other to name).
+    const account =
+      typeof old.account_name === 'string' && accountNames.length > 1
+        ? { name: old.account_name }
+        : undefined;
     return { region: String(old.region), identifier: String(old.data__identifier), account };
   }
   const row = change.new!;
-  const account = accountPin(row);
-  if (account === undefined && accountNames.length > 1)
-    throw new PgError(
-      SqlState.not_null_violation,
-      'null value in column "account_name": say which account to create in',
-      {
-        hint:
-          `The server reads ${accountNames.length} accounts (${accountNames.join(', ')}); add account_name ` +
-          `(or account_id) to the INSERT, e.g. INSERT INTO ... (account_name, ...) VALUES ('${accountNames[0]}', ...).`,
-      },
-    );
+  const account = insertAccount(row, accountNames);
   let region = row.region as string | null;
   if (region === null) {
     if (defaultRegions.length !== 1)
@@ -335,7 +328,23 @@ function requestIdentity(
   return { region, identifier: identifier ?? '', ...(account ? { account } : {}) };
 }
 
-/** The account an inserted row names, by account_name and/or account_id. */
+/** The account an inserted row names (account_name and/or account_id); with several configured, it must name one. */
+export function insertAccount(row: Row, accountNames: string[]): AccountPin | undefined {
+  const account = accountPin(row);
+  if (account === undefined && accountNames.length > 1)
+    throw new PgError(
+      SqlState.not_null_violation,
+      'null value in column "account_name": say which account to create in',
+      {
+        hint:
+          `The server reads ${accountNames.length} accounts (${accountNames.join(', ')}); add account_name ` +
+          `(or account_id) to the INSERT, e.g. INSERT INTO ... (account_name, ...) VALUES ('${accountNames[0]}', ...).`,
+      },
+    );
+  return account;
+}
+
+/** The account a row names, by account_name and/or account_id. */
 function accountPin(row: Row): AccountPin | undefined {
   const name = row.account_name;
   const id = row.account_id;

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino';
+import { buildAccounts, type Account, type AccountConfig } from './accounts.js';
+import { discoverOrganization, type OrganizationConfig } from './organization.js';
+
+/** Where start-time discovery calls go: the emulator (--endpoint), else the SDK's own resolution. */
+export interface DiscoveryEndpoints {
+  sts: string | undefined;
+  /** Account ListRegions (`regions: all`). */
+  account: string | undefined;
+  /** Organizations ListAccounts (`organization:`). */
+  organizations: string | undefined;
+}
+
+/**
+ * The configuration file's accounts, ready to read, before the engines start: the organization's members
+ * discovered and added after the file's own, then `regions: all` listed for each account that asks. Any failure
+ * (an organization or an account's regions that cannot be listed) rejects with an Error that stops the start.
+ */
+export async function startAccounts(
+  configs: AccountConfig[],
+  organization: OrganizationConfig | undefined,
+  defaultRegions: string[],
+  endpoints: DiscoveryEndpoints,
+  logger: Logger,
+): Promise<Account[]> {
+  let accounts = buildAccounts(configs, defaultRegions, endpoints.sts);
+  if (organization !== undefined) {
+    const { members, skipped } = await discoverOrganization(
+      organization,
+      configs,
+      accounts,
+      endpoints.organizations,
+      endpoints.sts,
+    );
+    logger.info(
+      {
+        members: members.map((m) => `${m.name} (${m.accountId})`),
+        skipped: skipped.map((s) => `${s.name} (${s.id}): ${s.why}`),
+      },
+      `organization: reading ${members.length} member accounts`,
+    );
+    // Built again together: a member's role is assumed from the file's `from` account, by name.
+    accounts = buildAccounts([...configs, ...members], defaultRegions, endpoints.sts);
+  }
+  if (accounts.length === 0)
+    throw new Error(
+      'organization: no member account to read (none ACTIVE, or all excluded), and no accounts:',
+    );
+  await Promise.all(accounts.map((a) => a.discoverRegions(endpoints.account)));
+  return accounts;
+}
