@@ -21,7 +21,7 @@ const pgliteVersion = (
 ).version;
 
 /** Bump when the way the template is built changes, so old caches are not reused. */
-const templateFormat = '4';
+const templateFormat = '5';
 
 /** The role client statements run as in the engine (see worker.ts for how it is locked in). */
 export const clientRole = 'client';
