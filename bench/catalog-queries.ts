@@ -1,9 +1,13 @@
 /**
  * How fast the catalog answers the clients that browse it, with every registry type served: psql's `\dt *.*` and
  * `\d+ s3.bucket`, pgjdbc's getTables/getColumns over all tables, and SQLAlchemy's inspect() of a schema. Starts the
- * bridge (this build, every type, template cached) against an emulator; each figure is the median of --rounds.
+ * bridge (this build, every type, template cached) against an emulator. Each client call runs --rounds times: the
+ * first (on engines that have not run it yet, so PostgreSQL's caches and V8's optimized WASM for it are cold) and
+ * the median of the repeats are reported apart.
  *
  *   npm run -s build && node dist/bench/catalog-queries.js [--rounds 5] [--schema ec2]
+ *     [--bridge other/dist/server/main.js] [--node-option=--no-liftoff]
+ * --bridge: another build's main.js, to compare builds in one run; --node-option: a flag for the bridge's node.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -16,18 +20,23 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     schema: { type: 'string', multiple: true },
+    bridge: { type: 'string' },
+    'node-option': { type: 'string', multiple: true },
   },
 });
 const rounds = Number(values.rounds);
 const schemas = values.schema ?? ['s3', 'ec2'];
 const root = path.resolve(import.meta.dirname, '..', '..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadAtStart = loadAverage();
 
 const emulator = await startEmulator({ port: 0, logLevel: 'silent' });
 const bridge = spawn(
   process.execPath,
   [
-    path.join(root, 'dist/server/main.js'),
+    ...(values['node-option'] ?? []),
+    path.resolve(values.bridge ?? path.join(root, 'dist/server/main.js')),
     '--port',
     '0',
     '--endpoint',
@@ -42,7 +51,7 @@ const bridge = spawn(
 );
 const port = await listeningPort(bridge);
 
-const rows: [string, string, string][] = [];
+const rows: [string, string, string, string][] = [];
 try {
   const conninfo = `host=127.0.0.1 port=${port} dbname=aws user=postgres`;
   const psql = (command: string) => {
@@ -58,10 +67,10 @@ try {
     return { times, lines };
   };
   const baseline = psql('SELECT 1');
-  rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', fmt(baseline.times), '1 row']);
+  rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', ...fmt(baseline.times), '1 row']);
   for (const command of ['\\dt *.*', '\\d+ s3.bucket']) {
     const r = psql(command);
-    rows.push([`psql -c \`${command}\``, fmt(r.times), `${r.lines} lines`]);
+    rows.push([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]);
   }
 
   const java = spawnSync(
@@ -84,8 +93,8 @@ try {
     getColumns: number[];
     columns: number;
   };
-  rows.push(['pgjdbc getTables(null, null, "%", TABLE)', fmt(jdbc.getTables), `${jdbc.tables} rows`]);
-  rows.push(['pgjdbc getColumns(null, null, "%", "%")', fmt(jdbc.getColumns), `${jdbc.columns} rows`]);
+  rows.push(['pgjdbc getTables(null, null, "%", TABLE)', ...fmt(jdbc.getTables), `${jdbc.tables} rows`]);
+  rows.push(['pgjdbc getColumns(null, null, "%", "%")', ...fmt(jdbc.getColumns), `${jdbc.columns} rows`]);
 
   for (const schema of schemas) {
     const py = spawnSync(
@@ -102,7 +111,7 @@ try {
     const inspect = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
     rows.push([
       `SQLAlchemy inspect(): get_table_names + get_columns of each table, schema ${schema}`,
-      fmt(inspect.inspect),
+      ...fmt(inspect.inspect),
       `${inspect.tables} tables, ${inspect.columns} columns`,
     ]);
   }
@@ -111,12 +120,17 @@ try {
   await emulator.close();
 }
 
-function fmt(times: number[]): string {
-  return `${Math.round(median(times))} (${times.map((t) => Math.round(t)).join(', ')})`;
+/** The first call, then the median of the repeats with each one. */
+function fmt(times: number[]): [string, string] {
+  const [first, ...repeats] = times.map((t) => Math.round(t));
+  return [String(first), repeats.length === 0 ? '' : `${median(repeats)} (${repeats.join(', ')})`];
 }
 
-const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-console.log(`## Catalog queries, every type (${new Date().toISOString()}, ${rounds} rounds, load ${load})\n`);
-console.log('| client call | median ms (each round) | answer |');
-console.log('| --- | --- | --- |');
-for (const [what, ms, answer] of rows) console.log(`| ${what} | ${ms} | ${answer} |`);
+const options = [...(values['node-option'] ?? []), ...(values.bridge ? [`bridge ${values.bridge}`] : [])];
+console.log(
+  `## Catalog queries, every type (${new Date().toISOString()}, ${rounds} rounds${options.length ? `, ${options.join(' ')}` : ''}, load ${loadAtStart} at start, ${loadAverage()} at end)\n`,
+);
+console.log('| client call | first ms | repeats: median ms (each) | answer |');
+console.log('| --- | --- | --- | --- |');
+for (const [what, first, repeats, answer] of rows)
+  console.log(`| ${what} | ${first} | ${repeats} | ${answer} |`);

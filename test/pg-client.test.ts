@@ -186,3 +186,36 @@ test('transaction characteristics: SET TRANSACTION in a block, session defaults,
     await c.end();
   }
 });
+
+test('catalog-wide introspection reads frozen catalog pages and sorts in memory', async () => {
+  const c = await connect();
+  try {
+    // The template's build froze the catalogs: every page is all-visible, as that VACUUM recorded.
+    const notFrozen = await c.query(
+      `SELECT relname FROM pg_catalog.pg_class
+        WHERE relname IN ('pg_attribute', 'pg_class', 'pg_type', 'pg_description')
+          AND relallvisible <> pg_relation_size(oid) / current_setting('block_size')::int`,
+    );
+    expect(notFrozen.rows).toEqual([]);
+    expect((await c.query('SHOW work_mem')).rows).toEqual([{ work_mem: '16MB' }]);
+    // pgjdbc's getColumns(null, null, "%", "%") over every type's tables: at the default 4 MB its sorts spilled.
+    const plan = await c.query(
+      `EXPLAIN (ANALYZE, COSTS OFF)
+       SELECT * FROM (SELECT n.nspname, c.relname, a.attname, row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum) AS attnum,
+                             pg_catalog.pg_get_expr(def.adbin, def.adrelid) AS adsrc, dsc.description, t.typtype
+                        FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid
+                        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid JOIN pg_catalog.pg_type t ON a.atttypid = t.oid
+                        LEFT JOIN pg_catalog.pg_attrdef def ON a.attrelid = def.adrelid AND a.attnum = def.adnum
+                        LEFT JOIN pg_catalog.pg_description dsc ON c.oid = dsc.objoid AND a.attnum = dsc.objsubid
+                       WHERE c.relkind IN ('r', 'p', 'v', 'f', 'm') AND a.attnum > 0 AND NOT a.attisdropped) c
+        ORDER BY nspname, relname, attnum`,
+    );
+    const sorts = plan.rows
+      .map((r: Record<string, string>) => r['QUERY PLAN']!)
+      .filter((line) => line.includes('Sort Method'));
+    expect(sorts.length).toBeGreaterThan(0);
+    expect(sorts.filter((line) => !line.includes('quicksort'))).toEqual([]);
+  } finally {
+    await c.end();
+  }
+});

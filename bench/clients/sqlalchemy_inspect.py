@@ -1,16 +1,33 @@
 """Times SQLAlchemy's inspect() of one schema, as a notebook's reflection does: the table names, then each
-table's columns. Prints one JSON line: milliseconds per round and the counts.
-  /usr/bin/python3 bench/clients/sqlalchemy_inspect.py <url> <schema> <rounds>"""
+table's columns. Prints one JSON line: milliseconds per round and the counts. With `trace`, also writes to stderr,
+per round, each kind of statement SQLAlchemy sent (its first 90 characters): how many, their total and median ms.
+  /usr/bin/python3 bench/clients/sqlalchemy_inspect.py <url> <schema> <rounds> [trace]"""
+import collections
 import json
 import sys
 import time
 
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, event, inspect
 
 url, schema, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+trace = len(sys.argv) > 4 and sys.argv[4] == "trace"
 engine = create_engine(url)
+sent = collections.defaultdict(list)
+if trace:
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def started(conn, cursor, statement, parameters, context, executemany):
+        conn.info["statement_start"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def ended(conn, cursor, statement, parameters, context, executemany):
+        ms = (time.perf_counter() - conn.info["statement_start"]) * 1000
+        sent[" ".join(statement.split())[:90]].append(ms)
+
+
 times, tables, columns = [], 0, 0
-for _ in range(rounds):
+for round in range(rounds):
+    sent.clear()
     t0 = time.perf_counter()
     # A fresh inspector each round: SQLAlchemy caches reflection per Inspector.
     inspector = inspect(engine)
@@ -18,4 +35,10 @@ for _ in range(rounds):
     columns = sum(len(inspector.get_columns(name, schema=schema)) for name in names)
     times.append((time.perf_counter() - t0) * 1000)
     tables = len(names)
+    for statement, ms in sorted(sent.items(), key=lambda kv: -sum(kv[1])):
+        ms.sort()
+        print(
+            f"round {round}: {len(ms)} x, {sum(ms):.0f} ms, median {ms[len(ms) // 2]:.2f} ms: {statement}",
+            file=sys.stderr,
+        )
 print(json.dumps({"inspect": times, "tables": tables, "columns": columns}))

@@ -3,7 +3,8 @@ import type { WasmModule } from './shared-memory.js';
 /** What the main thread and the engine's worker thread say to each other. */
 
 export type WorkerData =
-  | { mode: 'build'; ddl: string; setup: string }
+  /** maintenance: statements run one by one after the setup, before the build's checkpoint (template.ts). */
+  | { mode: 'build'; ddl: string; setup: string; maintenance: string[] }
   | {
       mode: 'open';
       /**

@@ -83,16 +83,25 @@ DO $$ BEGIN
 END $$;
 `;
 
+/**
+ * Run on the built template as the superuser, each statement alone (VACUUM refuses a multi-statement string), just
+ * before its final checkpoint. Every engine starts from this copy: with frozen, all-visible catalog pages, no engine's
+ * first scans of pg_attribute, pg_class, pg_type and pg_description (the rows of 2,466 tables) check each row's
+ * transaction and set its hint bits, and every later scan of an all-visible page skips the per-row visibility check
+ * (a count over pg_attribute: about 20% less CPU). 2 to 4 s more to build, once per snapshot.
+ */
+const maintenanceSql = ['VACUUM (FREEZE)'];
+
 export function defaultCacheRoot(): string {
   return path.join(os.tmpdir(), 'aws-sql-bridge-engine');
 }
 
-/** The template's path: one per (ddl, role setup, PGlite version), so a changed catalog never opens a stale template. */
+/** The template's path: one per (ddl, role setup and maintenance, PGlite version), so a changed catalog never opens a stale template. */
 export function templatePath(ddl: string, cacheRoot = defaultCacheRoot()): string {
   // The engines of a pool start with the same DDL string: hash it once (5.8 MB with every type: 0.1-0.2 s).
   if (lastPath?.ddl !== ddl || lastPath.cacheRoot !== cacheRoot) {
     const hash = createHash('sha256')
-      .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${ddl}`)
+      .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${maintenanceSql.join('\0')}\0${ddl}`)
       .digest('hex');
     lastPath = { ddl, cacheRoot, file: path.join(cacheRoot, `${hash.slice(0, 24)}.tar`) };
   }
@@ -130,7 +139,7 @@ async function build(file: string, ddl: string): Promise<string> {
   const tmp = `${file}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     // initdb runs for seconds of synchronous WASM: in a worker, so the caller's event loop keeps running.
-    const worker = spawnWorker({ mode: 'build', ddl, setup: setupSql });
+    const worker = spawnWorker({ mode: 'build', ddl, setup: setupSql, maintenance: maintenanceSql });
     const built = await worker.ready;
     await worker.exited;
     if (built.type !== 'built') throw new Error('the template build returned no template');
