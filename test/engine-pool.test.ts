@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './support/processes.js';
@@ -8,6 +9,9 @@ type EngineUnit = import('../server/engine/pool.js').EngineUnit;
 
 // The engines spawn their workers from dist/ (ts-jest cannot load a worker from TS sources): build first.
 const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/pool.js'))) as PoolModule;
+const { templatePath } = (await import(
+  path.join(projectRoot, 'dist/server/engine/template.js')
+)) as typeof import('../server/engine/template.js');
 
 // The same DDL and cache as test/engine.test.ts, so both use one template.
 const ddl = `CREATE SCHEMA appflow;
@@ -173,6 +177,33 @@ test('20 concurrent units each get their own rows, settings and result', async (
   );
   expect(pool.stats).toMatchObject({ busy: 0, queued: 0 });
 });
+
+test('the engines share one copy of the template, and what they write stays their own', async () => {
+  const own = await EnginePool.start({ ddl, cacheDir, engines: 2 });
+  // Internals on purpose: the one tar in memory each engine's data dir serves its files from.
+  const shared = (own as unknown as { slots: { engine: { shared: SharedArrayBuffer } }[] }).slots.map(
+    (s) => s.engine.shared,
+  );
+  try {
+    expect(shared[1]).toBe(shared[0]);
+    // Data files written: 6,000 rows loaded then vacuumed (pg_class updated in place), a committed row and a temp
+    // table (the engine that ran it restarts from the shared template), every engine's checkpoint at close.
+    const rows = Array.from({ length: 6000 }, (_, i) => ({ a: `row ${i}`, n: i }));
+    for (const _ of [1, 2])
+      await Promise.all(
+        [1, 2].map(() =>
+          own.run(unit('SELECT count(*) FROM appflow.t', { load: [{ table: 'appflow.t', rows }] })),
+        ),
+      );
+    await own.run(unit('CREATE TEMP TABLE x (a int); INSERT INTO appflow.t (n) VALUES (1); COMMIT'));
+    await enginesReady(own);
+    const counts = await Promise.all([1, 2, 3, 4].map(() => own.run(unit('SELECT count(*) FROM appflow.t'))));
+    expect(counts.map((c) => textRows(c))).toEqual(Array(4).fill([['0']]));
+  } finally {
+    await own.close();
+  }
+  expect(Buffer.from(shared[0]!).equals(readFileSync(templatePath(ddl, cacheDir)))).toBe(true);
+}, 60000);
 
 test('close() rejects queued units with 57P01 and lets running ones finish', async () => {
   const running = [1, 2].map((i) => pool.run(unit(`SELECT pg_sleep(0.3), ${i}`)));

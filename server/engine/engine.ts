@@ -119,7 +119,7 @@ export class Engine implements EngineLike {
   private nextId = 1;
   private readonly counters: EngineStats = { restarts: 0, cancels: 0, lastStart: { openMs: 0 } };
   private readonly waiters: (() => void)[] = [];
-  private templateFile: string | undefined;
+  private shared: SharedArrayBuffer | undefined;
 
   private constructor(
     private readonly ddl: string,
@@ -244,19 +244,13 @@ export class Engine implements EngineLike {
   }
 
   /**
-   * The template tar: its path is found (the DDL hashed, built if absent) once; a restart reads the file again
-   * (not kept in memory: 61 MB with every type), and finds or builds it anew only if the file went away.
+   * The template tar, shared with the other engines that started with this one: its path is found (the DDL
+   * hashed, built if absent) and the file read once; a restart reuses it (its files, written or not, are still
+   * the template's: each engine copies a file before writing it).
    */
   private async template(): Promise<SharedArrayBuffer> {
-    if (this.templateFile !== undefined) {
-      try {
-        return await readTemplate(this.templateFile);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
-    this.templateFile = await ensureTemplate(this.ddl, this.cacheRoot);
-    return readTemplate(this.templateFile);
+    this.shared ??= await readTemplate(await ensureTemplate(this.ddl, this.cacheRoot));
+    return this.shared;
   }
 
   private async boot(): Promise<void> {

@@ -21,7 +21,7 @@ const pgliteVersion = (
 ).version;
 
 /** Bump when the way the template is built changes, so old caches are not reused. */
-const templateFormat = '4';
+const templateFormat = '5';
 
 /** The role client statements run as in the engine (see worker.ts for how it is locked in). */
 export const clientRole = 'client';
@@ -145,9 +145,9 @@ async function build(file: string, ddl: string): Promise<string> {
 const reading = new Map<string, Promise<SharedArrayBuffer>>();
 
 /**
- * The template tar in shared memory, read once for all the engines that start at the same time (a pool's start):
- * each worker copies it into its own memory as it loads it, rather than each reading the file and PGlite copying
- * it twice more (Blob, then its ArrayBuffer). Not kept afterwards: a restart, rare, reads the file again.
+ * The template tar in shared memory, read once for all the engines that start at the same time (a pool's start).
+ * Every engine's in-memory data dir serves its files as views of this one copy (copied per file only when
+ * written), so N engines hold one tar, not N; each engine keeps it for its restarts.
  */
 export function readTemplate(file: string): Promise<SharedArrayBuffer> {
   let pending = reading.get(file);

@@ -18,6 +18,7 @@ import {
   type WasmMemory,
   type WasmMemoryDescriptor,
 } from './shared-memory.js';
+import { dataDir, tarOf, untarShared, type EmscriptenFs } from './data-dir.js';
 
 const port = parentPort!;
 const data = workerData as WorkerData;
@@ -85,7 +86,7 @@ function errorFields(err: unknown): ErrorFields {
 }
 
 /**
- * Builds the template in memory and returns it as PGlite's tar of the data dir: nothing touches the disk. Each
+ * Builds the template in memory and returns it as a tar of the data dir: nothing touches the disk. Each
  * engine loads this tar into memory, so it is kept small: 1 MB WAL segments instead of 16 MB, and only the
  * database `aws` (template0, template1 and postgres served nothing: clients can only connect to `aws` and cannot
  * create databases). 15 MB instead of 46 MB.
@@ -107,38 +108,41 @@ async function buildTemplate(ddl: string, setup: string): Promise<ArrayBuffer> {
   for (const name of ['template0', 'template1', 'postgres']) await db.exec(`DROP DATABASE ${name}`);
   // The checkpoint leaves the WAL short, so each engine loads (and keeps in memory) less of it.
   await db.exec('CHECKPOINT');
-  dropRecycledWal(db);
-  const tar = await db.dumpDataDir('none');
+  const fs = (db as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+  // A clean shutdown (its checkpoint, and pg_control saying so): an engine opened from it starts without recovery.
   await db.close();
-  return tar.arrayBuffer();
+  dropRecycledWal(fs);
+  const tar = tarOf(fs, dataDir);
+  return tar.buffer.slice(tar.byteOffset, tar.byteOffset + tar.byteLength) as ArrayBuffer;
 }
 
 /**
- * The checkpoint recycles the segments the DDL filled into future ones (renamed, their old contents kept), as many
- * as its estimate of the WAL per checkpoint: 32 of 1 MB for every type's DDL, a third of the tar. Nothing reads
- * them: the next WAL goes to the current segment and the backend creates the next one when it needs it. Only the
- * segment holding the checkpoint (the current one) stays.
+ * The checkpoints recycle the segments the DDL filled into future ones (renamed, their old contents kept), as
+ * many as their estimate of the WAL per checkpoint: 32 of 1 MB for every type's DDL, a third of the tar. Nothing
+ * reads them: the next WAL goes to the current segment and the backend creates the next one when it needs it.
+ * Only the segments up to the one holding the shutdown checkpoint (pg_control's checkPoint) stay.
  */
-function dropRecycledWal(db: PGlite): void {
-  const current = (
-    firstValue(exec(db, simpleQuery('SELECT pg_walfile_name(pg_current_wal_insert_lsn())'))) ?? ''
-  ).trim();
-  if (!/^[0-9A-F]{24}$/.test(current)) throw new Error(`unexpected WAL segment name "${current}"`);
-  const fs = (db as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+function dropRecycledWal(fs: EmscriptenFs): void {
+  const control = fs.readFile(`${dataDir}/global/pg_control`);
+  const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  // ControlFileData: system_identifier, pg_control_version, catalog_version_no, state, time, then checkPoint;
+  // checkPointCopy (redo, then ThisTimeLineID) follows it.
+  const checkpoint = view.getBigUint64(32, true);
+  const timeline = view.getUint32(48, true);
+  const segment = checkpoint / BigInt(walSegmentBytes);
+  const perId = 0x1_0000_0000n / BigInt(walSegmentBytes);
+  const hex = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
+  const current = `${hex(timeline)}${hex(segment / perId)}${hex(segment % perId)}`;
+  if (!fs.readdir(walDir).includes(current))
+    throw new Error(`the template's checkpoint is in WAL segment ${current}, which is missing`);
   for (const name of fs.readdir(walDir)) {
     if (/^[0-9A-F]{24}$/.test(name) && name > current) fs.unlink(`${walDir}/${name}`);
   }
 }
 
-/** PGlite's data dir in its file system, whatever the dataDir option ('memory://' included). */
-const walDir = '/pglite/data/pg_wal';
-
-interface EmscriptenFs {
-  readdir(path: string): string[];
-  unlink(path: string): void;
-  mkdirTree(path: string): void;
-  writeFile(path: string, data: Uint8Array, options: { canOwn: boolean }): void;
-}
+/** initdb --wal-segsize=1 above. */
+const walSegmentBytes = 1024 * 1024;
+const walDir = `${dataDir}/pg_wal`;
 
 function quoteTable(name: string): string {
   const parts = name.split('.');
@@ -305,15 +309,11 @@ interface BackendModule {
   _InterruptPending: number;
 }
 
-/** PGlite's data dir in its file system. */
-const dataDir = '/pglite/data';
-
 /**
  * An in-memory data dir filled from the template tar before the backend starts, which PGlite then opens as an
  * existing database. PGlite's own loadDataDir copies the tar twice more and looks up every parent directory of
- * every file (7,800 files for every type: most of an engine's open); here each directory is made once, as the tar
- * lists it, and each file's contents are a view of the worker's one copy of the tar (MEMFS copies a file only when
- * it grows).
+ * every file (7,800 files for every type: most of an engine's open); here each file's contents are a view of the
+ * tar the main thread shares with every engine, copied only when written (see data-dir.ts).
  */
 class TemplateFS extends MemoryFS {
   constructor(private readonly tar: Uint8Array) {
@@ -322,46 +322,15 @@ class TemplateFS extends MemoryFS {
 
   override async initialSyncFs(): Promise<void> {
     const fs = (this.pg as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
-    untarInto(fs, this.tar, dataDir);
-  }
-}
-
-function untarInto(fs: EmscriptenFs, tar: Uint8Array, root: string): void {
-  const text = (at: number, length: number) => {
-    let end = at;
-    while (end < at + length && tar[end] !== 0) end++;
-    return Buffer.from(tar.buffer, tar.byteOffset + at, end - at).toString('latin1');
-  };
-  fs.mkdirTree(root);
-  for (let at = 0; at + 512 <= tar.length;) {
-    const name = text(at, 100);
-    if (name === '') break;
-    const prefix = text(at + 345, 131);
-    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
-    const type = tar[at + 156];
-    const relative = (prefix ? `${prefix}/${name}` : name).replace(/^\/+|\/+$/g, '');
-    if (relative.split('/').includes('..')) throw new Error(`template tar: unexpected path "${relative}"`);
-    const target = relative ? `${root}/${relative}` : root;
-    at += 512;
-    if (type === 0x35 /* '5', directory */) {
-      if (relative) fs.mkdirTree(target);
-    } else if (type === 0x30 /* '0' */ || type === 0) {
-      fs.writeFile(target, tar.subarray(at, at + size), { canOwn: true });
-    } else {
-      throw new Error(`template tar: unexpected entry type ${type} for "${relative}"`);
-    }
-    at += Math.ceil(size / 512) * 512;
+    untarShared(fs, this.tar, dataDir);
   }
 }
 
 async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
-  const tar = new Uint8Array(spec.template).slice();
-  // workerData lives as long as the worker: without this, every worker would keep the shared tar alive.
-  (spec as { template?: SharedArrayBuffer }).template = undefined;
   const db = await PGlite.create({
-    // In memory: the rows a unit loads (connector credentials among them) never reach a file. One copy of the
-    // shared tar, in this worker's own memory: the files' contents are views of it.
-    fs: new TemplateFS(tar),
+    // In memory: the rows a unit loads (connector credentials among them) never reach a file. The files'
+    // contents are views of the tar shared by every engine of the process until written.
+    fs: new TemplateFS(new Uint8Array(spec.template)),
     database: 'aws',
     pgliteWasmModule: spec.module,
     postgresqlconf: engineConf,
