@@ -97,7 +97,8 @@ export async function startServer(
   await Promise.all((accounts ?? []).map((a) => a.discoverRegions(accountEndpoint)));
   const catalog = selectCatalog(config.types, extraTypes);
   const pool = await EnginePool.start({
-    ddl: catalogDdl(catalog),
+    // Made while the engines' threads start.
+    ddl: () => catalogDdl(catalog),
     engines: config.engines,
     logger,
   });

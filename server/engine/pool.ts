@@ -65,9 +65,13 @@ export class EnginePool implements EngineLike {
   static async start(options: EnginePoolOptions): Promise<EnginePool> {
     const count = Math.floor(options.engines);
     if (!(count >= 1)) throw new Error(`an engine pool needs at least one engine, not ${options.engines}`);
+    // Made once for all the engines, by the first that needs it, once all their threads are started.
+    let ddl: string | undefined;
+    const source = options.ddl;
+    const once = typeof source === 'string' ? source : () => (ddl ??= source());
     const started = await Promise.allSettled(
       Array.from({ length: count }, () =>
-        Engine.start({ ddl: options.ddl, cacheDir: options.cacheDir, logger: options.logger }),
+        Engine.start({ ddl: once, cacheDir: options.cacheDir, logger: options.logger }),
       ),
     );
     const engines = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

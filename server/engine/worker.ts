@@ -9,7 +9,7 @@ import {
   simpleQuery,
   syncMessage,
 } from './frames.js';
-import type { ErrorFields, FromWorker, ToWorker, UnitRequest, WorkerData } from './messages.js';
+import type { ErrorFields, FromWorker, OpenRequest, ToWorker, UnitRequest, WorkerData } from './messages.js';
 import {
   CancelControl,
   wasm,
@@ -26,6 +26,10 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 
 /** PGlite's memory: 32768 pages at most (see its own `new WebAssembly.Memory`). */
 const PGLITE_MAX_PAGES = 32768;
+// The worker starts before the main thread has its template: what to open is the first message (queued until this
+// listener is added, so it is not missed while PGlite loads).
+const opening =
+  data.mode === 'open' ? new Promise<OpenRequest>((resolve) => port.once('message', resolve)) : undefined;
 let backendMemory: WasmMemory | undefined;
 
 if (data.mode === 'open') {
@@ -334,12 +338,13 @@ class TemplateFS extends MemoryFS {
 }
 
 async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
+  const { template, module } = await opening!;
   const db = await PGlite.create({
     // In memory: the rows a unit loads (connector credentials among them) never reach a file. The files'
     // contents are views of the tar shared by every engine of the process until written.
-    fs: new TemplateFS(new Uint8Array(spec.template)),
+    fs: new TemplateFS(new Uint8Array(template)),
     database: 'aws',
-    pgliteWasmModule: spec.module,
+    pgliteWasmModule: module,
     postgresqlconf: engineConf,
   });
   const mod = (db as unknown as { mod: BackendModule }).mod;
