@@ -125,7 +125,7 @@ export class Engine implements EngineLike {
   private shared: SharedArrayBuffer | undefined;
 
   private constructor(
-    private readonly ddl: string | (() => string),
+    private ddl: string | (() => string) | undefined,
     private readonly cacheRoot: string,
     private readonly logger: EngineLogger | undefined,
   ) {}
@@ -259,8 +259,11 @@ export class Engine implements EngineLike {
    * the template's: each engine copies a file before writing it).
    */
   private async template(): Promise<SharedArrayBuffer> {
-    const ddl = typeof this.ddl === 'string' ? this.ddl : this.ddl();
-    this.shared ??= await readTemplate(await ensureTemplate(ddl, this.cacheRoot));
+    if (this.shared) return this.shared;
+    const ddl = typeof this.ddl === 'string' ? this.ddl : this.ddl!();
+    this.shared = await readTemplate(await ensureTemplate(ddl, this.cacheRoot));
+    // Not needed again (a restart reuses the tar): 5.8 MB with every type.
+    this.ddl = undefined;
     return this.shared;
   }
 
@@ -279,7 +282,7 @@ export class Engine implements EngineLike {
     try {
       // Compiled in the background (once per process) while the template is found.
       const module = sharedMemoryModule();
-      const template = this.shared ?? (await this.template());
+      const template = await this.template();
       thread.post({ type: 'open', template, module: await module });
       ready = await thread.ready;
     } catch (err) {

@@ -89,12 +89,14 @@ export function defaultCacheRoot(): string {
 
 /** The template's path: one per (ddl, role setup, PGlite version), so a changed catalog never opens a stale template. */
 export function templatePath(ddl: string, cacheRoot = defaultCacheRoot()): string {
-  // The engines of a pool start with the same DDL string: hash it once (5.8 MB with every type: 0.1-0.2 s).
+  // The engines of a pool start together with the same DDL string: hash it once (5.8 MB with every type: 0.1-0.2 s).
   if (lastPath?.ddl !== ddl || lastPath.cacheRoot !== cacheRoot) {
     const hash = createHash('sha256')
       .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${ddl}`)
       .digest('hex');
     lastPath = { ddl, cacheRoot, file: path.join(cacheRoot, `${hash.slice(0, 24)}.tar`) };
+    // Kept for the engines starting now, not for the process's life (the DDL is 5.8 MB with every type).
+    setImmediate(() => (lastPath = undefined));
   }
   return lastPath.file;
 }
