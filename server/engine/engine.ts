@@ -61,6 +61,13 @@ export interface EngineOptions {
    * worker threads are started, so that they start while this thread makes the DDL (0.4 s for every type).
    */
   ddl: string | (() => string);
+  /**
+   * A key that stands for the DDL (a hash of what it is made from: server/catalog-key.ts): the cached template is
+   * found by it, and `ddl` is called only if the template must be built.
+   */
+  templateKey?: string;
+  /** Called once the worker has its template and opens it: this thread is free meanwhile. */
+  onOpening?: () => void;
   /** Root of the template cache; the template is `<cacheDir>/<hash of ddl and PGlite version>.tar`. Default: `<tmpdir>/aws-sql-bridge-engine`. */
   cacheDir?: string;
   logger?: EngineLogger;
@@ -128,11 +135,12 @@ export class Engine implements EngineLike {
     private ddl: string | (() => string) | undefined,
     private readonly cacheRoot: string,
     private readonly logger: EngineLogger | undefined,
+    private readonly templateKey: string | undefined,
   ) {}
 
   static async start(options: EngineOptions): Promise<Engine> {
     const root = options.cacheDir ?? defaultCacheRoot();
-    const engine = new Engine(options.ddl, root, options.logger);
+    const engine = new Engine(options.ddl, root, options.logger, options.templateKey);
     // Before any await: the engines of a pool all start their threads before the first of them makes the DDL.
     const worker = engine.spawn();
     try {
@@ -142,7 +150,7 @@ export class Engine implements EngineLike {
       await worker.thread.terminate();
       throw err;
     }
-    await engine.boot(worker);
+    await engine.boot(worker, options.onOpening);
     return engine;
   }
 
@@ -260,8 +268,7 @@ export class Engine implements EngineLike {
    */
   private async template(): Promise<SharedArrayBuffer> {
     if (this.shared) return this.shared;
-    const ddl = typeof this.ddl === 'string' ? this.ddl : this.ddl!();
-    this.shared = await readTemplate(await ensureTemplate(ddl, this.cacheRoot));
+    this.shared = await readTemplate(await ensureTemplate(this.ddl!, this.cacheRoot, this.templateKey));
     // Not needed again (a restart reuses the tar): 5.8 MB with every type.
     this.ddl = undefined;
     return this.shared;
@@ -277,13 +284,14 @@ export class Engine implements EngineLike {
     return { thread, control, startedAt: performance.now() };
   }
 
-  private async boot({ thread, control, startedAt } = this.spawn()): Promise<void> {
+  private async boot({ thread, control, startedAt } = this.spawn(), onOpening?: () => void): Promise<void> {
     let ready;
     try {
       // Compiled in the background (once per process) while the template is found.
       const module = sharedMemoryModule();
       const template = await this.template();
       thread.post({ type: 'open', template, module: await module });
+      onOpening?.();
       ready = await thread.ready;
     } catch (err) {
       await thread.terminate();

@@ -4,6 +4,7 @@ import { Engine, type EngineLike, type EngineOptions, type EngineStats, type Eng
 
 export type { EngineLike, EngineUnit } from './engine.js';
 
+/** onOpening is called once, when every engine has its template and opens it. */
 export interface EnginePoolOptions extends EngineOptions {
   /** How many engines (worker threads, each with its own PGlite and data dir: about 300 MB RSS each). At least 1. */
   engines: number;
@@ -69,9 +70,19 @@ export class EnginePool implements EngineLike {
     let ddl: string | undefined;
     const source = options.ddl;
     const once = typeof source === 'string' ? source : () => (ddl ??= source());
+    let opening = 0;
+    const onOpening = () => {
+      if (++opening === count) options.onOpening?.();
+    };
     const started = await Promise.allSettled(
       Array.from({ length: count }, () =>
-        Engine.start({ ddl: once, cacheDir: options.cacheDir, logger: options.logger }),
+        Engine.start({
+          ddl: once,
+          templateKey: options.templateKey,
+          cacheDir: options.cacheDir,
+          logger: options.logger,
+          onOpening,
+        }),
       ),
     );
     const engines = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
