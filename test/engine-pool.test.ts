@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './support/processes.js';
@@ -204,6 +204,32 @@ test('the engines share one copy of the template, and what they write stays thei
   }
   expect(Buffer.from(shared[0]!).equals(readFileSync(templatePath(ddl, cacheDir)))).toBe(true);
 }, 60000);
+
+test('a template found by its key: the DDL is made only to build it, onOpening once every engine opens', async () => {
+  const key = `engine-pool test ${process.pid} ${Date.now()}`;
+  let made = 0;
+  let opened = 0;
+  const options = {
+    ddl: () => (made++, ddl),
+    templateKey: key,
+    cacheDir,
+    engines: 2,
+    onOpening: () => void opened++,
+  };
+  try {
+    await (await EnginePool.start(options)).close();
+    expect([made, opened]).toEqual([1, 1]);
+    const again = await EnginePool.start(options);
+    try {
+      expect([made, opened]).toEqual([1, 2]);
+      expect(textRows(await again.run(unit('SELECT count(*) FROM appflow.t')))).toEqual([['0']]);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    rmSync(templatePath(key, cacheDir), { force: true });
+  }
+}, 120000);
 
 test('close() rejects queued units with 57P01 and lets running ones finish', async () => {
   const running = [1, 2].map((i) => pool.run(unit(`SELECT pg_sleep(0.3), ${i}`)));
