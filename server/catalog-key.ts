@@ -18,20 +18,24 @@ function filesUnder(dir: string, keep: (name: string) => boolean): string[] {
 }
 
 /**
+ * The files the catalog's DDL is made from: its code as built (every file under its directory) and the registry
+ * data that code reads (every file of catalog/registry but its TypeScript sources: the snapshot, the StackQL table
+ * names, the list handlers).
+ */
+export function catalogKeyFiles(): string[] {
+  const registryDir = path.dirname(snapshotPath());
+  return [...filesUnder(codeDir, () => true), ...filesUnder(registryDir, (name) => !/\.ts$/.test(name))];
+}
+
+/**
  * Everything the catalog's DDL is made from, hashed: the engine template is found by it without making the DDL,
  * which with every type means building the whole catalog (0.4 to 0.7 s on a quiet machine) before the engines could
- * start; the catalog is then built while they open. The inputs: the catalog's code as built (every file under
- * its directory), the registry data it reads (catalog/registry's JSON files: the snapshot, the list handlers),
- * the `--types` globs and the `--extra-types` schemas. A change to any of them is another template.
+ * start; the catalog is then built while they open. The inputs: catalogKeyFiles, the `--types` globs and the
+ * `--extra-types` schemas. A change to any of them is another template.
  */
 export function catalogKey(globs: readonly string[], extra: readonly RegistrySchema[]): string {
   const hash = createHash('sha256');
-  const registryDir = path.dirname(snapshotPath());
-  const files = [
-    ...filesUnder(codeDir, () => true),
-    ...filesUnder(registryDir, (name) => /\.json(\.gz)?$/.test(name)),
-  ];
-  for (const file of files) {
+  for (const file of catalogKeyFiles()) {
     const bytes = readFileSync(file);
     hash.update(`${path.relative(codeDir, file)}\0${bytes.length}\0`).update(bytes);
   }
