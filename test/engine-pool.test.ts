@@ -202,8 +202,31 @@ test('the engines share one copy of the template, and what they write stays thei
   } finally {
     await own.close();
   }
-  expect(Buffer.from(shared[0]!).equals(readFileSync(templatePath(ddl, cacheDir)))).toBe(true);
+  const tar = readFileSync(templatePath(ddl, cacheDir));
+  expect(Buffer.from(shared[0]!).equals(tar)).toBe(true);
+  // Taken after a clean shutdown: pg_control's state (after two 4-byte fields and the 8-byte system identifier)
+  // is DB_SHUTDOWNED (1), so an engine opens it without crash recovery.
+  expect(fileInTar(tar, 'global/pg_control').readInt32LE(16)).toBe(1);
 }, 60000);
+
+function fileInTar(tar: Buffer, name: string): Buffer {
+  for (let at = 0; at + 512 <= tar.length && tar[at] !== 0;) {
+    const entry = tar
+      .toString('latin1', at, at + 100)
+      .replace(/\0.*$/s, '')
+      .replace(/^\/+/, '');
+    const size = parseInt(
+      tar
+        .toString('latin1', at + 124, at + 136)
+        .replace(/\0.*$/s, '')
+        .trim() || '0',
+      8,
+    );
+    if (entry === name) return tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`${name} is not in the template`);
+}
 
 test('a template found by its key: the DDL is made only to build it, onOpening once every engine opens', async () => {
   const key = `engine-pool test ${process.pid} ${Date.now()}`;
