@@ -189,7 +189,7 @@ test('the engines share one copy of the template, and what they write stays thei
     // Data files written: 6,000 rows loaded then vacuumed (pg_class updated in place), a committed row and a temp
     // table (the engine that ran it restarts from the shared template), every engine's checkpoint at close.
     const rows = Array.from({ length: 6000 }, (_, i) => ({ a: `row ${i}`, n: i }));
-    for (const _ of [1, 2])
+    for (let round = 0; round < 2; round++)
       await Promise.all(
         [1, 2].map(() =>
           own.run(unit('SELECT count(*) FROM appflow.t', { load: [{ table: 'appflow.t', rows }] })),
