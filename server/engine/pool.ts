@@ -6,7 +6,7 @@ export type { EngineLike, EngineUnit } from './engine.js';
 
 /** onOpening is called once, when every engine has its template and opens it. */
 export interface EnginePoolOptions extends EngineOptions {
-  /** How many engines (worker threads, each with its own PGlite and data dir: about 300 MB RSS each). At least 1. */
+  /** How many engines (worker threads, each with its own PGlite and data dir: 80 to 100 MB RSS each, docs/ENGINE.md). At least 1. */
   engines: number;
 }
 
