@@ -1,3 +1,4 @@
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './support/processes.js';
@@ -8,6 +9,9 @@ type EngineUnit = import('../server/engine/pool.js').EngineUnit;
 
 // The engines spawn their workers from dist/ (ts-jest cannot load a worker from TS sources): build first.
 const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/pool.js'))) as PoolModule;
+const { templatePath } = (await import(
+  path.join(projectRoot, 'dist/server/engine/template.js')
+)) as typeof import('../server/engine/template.js');
 
 // The same DDL and cache as test/engine.test.ts, so both use one template.
 const ddl = `CREATE SCHEMA appflow;
@@ -173,6 +177,82 @@ test('20 concurrent units each get their own rows, settings and result', async (
   );
   expect(pool.stats).toMatchObject({ busy: 0, queued: 0 });
 });
+
+test('the engines share one copy of the template, and what they write stays their own', async () => {
+  const own = await EnginePool.start({ ddl, cacheDir, engines: 2 });
+  // Internals on purpose: the one tar in memory each engine's data dir serves its files from.
+  const shared = (own as unknown as { slots: { engine: { shared: SharedArrayBuffer } }[] }).slots.map(
+    (s) => s.engine.shared,
+  );
+  try {
+    expect(shared[1]).toBe(shared[0]);
+    // Data files written: 6,000 rows loaded then vacuumed (pg_class updated in place), a committed row and a temp
+    // table (the engine that ran it restarts from the shared template), every engine's checkpoint at close.
+    const rows = Array.from({ length: 6000 }, (_, i) => ({ a: `row ${i}`, n: i }));
+    for (let round = 0; round < 2; round++)
+      await Promise.all(
+        [1, 2].map(() =>
+          own.run(unit('SELECT count(*) FROM appflow.t', { load: [{ table: 'appflow.t', rows }] })),
+        ),
+      );
+    await own.run(unit('CREATE TEMP TABLE x (a int); INSERT INTO appflow.t (n) VALUES (1); COMMIT'));
+    await enginesReady(own);
+    const counts = await Promise.all([1, 2, 3, 4].map(() => own.run(unit('SELECT count(*) FROM appflow.t'))));
+    expect(counts.map((c) => textRows(c))).toEqual(Array(4).fill([['0']]));
+  } finally {
+    await own.close();
+  }
+  const tar = readFileSync(templatePath(ddl, cacheDir));
+  expect(Buffer.from(shared[0]!).equals(tar)).toBe(true);
+  // Taken after a clean shutdown: pg_control's state (after two 4-byte fields and the 8-byte system identifier)
+  // is DB_SHUTDOWNED (1), so an engine opens it without crash recovery.
+  expect(fileInTar(tar, 'global/pg_control').readInt32LE(16)).toBe(1);
+}, 60000);
+
+function fileInTar(tar: Buffer, name: string): Buffer {
+  for (let at = 0; at + 512 <= tar.length && tar[at] !== 0;) {
+    const entry = tar
+      .toString('latin1', at, at + 100)
+      .replace(/\0.*$/s, '')
+      .replace(/^\/+/, '');
+    const size = parseInt(
+      tar
+        .toString('latin1', at + 124, at + 136)
+        .replace(/\0.*$/s, '')
+        .trim() || '0',
+      8,
+    );
+    if (entry === name) return tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  throw new Error(`${name} is not in the template`);
+}
+
+test('a template found by its key: the DDL is made only to build it, onOpening once every engine opens', async () => {
+  const key = `engine-pool test ${process.pid} ${Date.now()}`;
+  let made = 0;
+  let opened = 0;
+  const options = {
+    ddl: () => (made++, ddl),
+    templateKey: key,
+    cacheDir,
+    engines: 2,
+    onOpening: () => void opened++,
+  };
+  try {
+    await (await EnginePool.start(options)).close();
+    expect([made, opened]).toEqual([1, 1]);
+    const again = await EnginePool.start(options);
+    try {
+      expect([made, opened]).toEqual([1, 2]);
+      expect(textRows(await again.run(unit('SELECT count(*) FROM appflow.t')))).toEqual([['0']]);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    rmSync(templatePath(key, cacheDir), { force: true });
+  }
+}, 120000);
 
 test('close() rejects queued units with 57P01 and lets running ones finish', async () => {
   const running = [1, 2].map((i) => pool.run(unit(`SELECT pg_sleep(0.3), ${i}`)));

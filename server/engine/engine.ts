@@ -56,8 +56,18 @@ export interface EngineLike {
 export type EngineState = 'ready' | 'stopping' | 'starting' | 'down' | 'closed';
 
 export interface EngineOptions {
-  /** SQL run once into the template database 'aws' (schemas, tables, comments). */
-  ddl: string;
+  /**
+   * SQL run once into the template database 'aws' (schemas, tables, comments). A function is called once the
+   * worker threads are started, so that they start while this thread makes the DDL (0.4 s for every type).
+   */
+  ddl: string | (() => string);
+  /**
+   * A key that stands for the DDL (a hash of what it is made from: server/catalog-key.ts): the cached template is
+   * found by it, and `ddl` is called only if the template must be built.
+   */
+  templateKey?: string;
+  /** Called once the worker has its template and opens it: this thread is free meanwhile. */
+  onOpening?: () => void;
   /** Root of the template cache; the template is `<cacheDir>/<hash of ddl and PGlite version>.tar`. Default: `<tmpdir>/aws-sql-bridge-engine`. */
   cacheDir?: string;
   logger?: EngineLogger;
@@ -119,20 +129,28 @@ export class Engine implements EngineLike {
   private nextId = 1;
   private readonly counters: EngineStats = { restarts: 0, cancels: 0, lastStart: { openMs: 0 } };
   private readonly waiters: (() => void)[] = [];
-  private templateFile: string | undefined;
+  private shared: SharedArrayBuffer | undefined;
 
   private constructor(
-    private readonly ddl: string,
+    private ddl: string | (() => string) | undefined,
     private readonly cacheRoot: string,
     private readonly logger: EngineLogger | undefined,
+    private readonly templateKey: string | undefined,
   ) {}
 
   static async start(options: EngineOptions): Promise<Engine> {
     const root = options.cacheDir ?? defaultCacheRoot();
-    await fs.mkdir(root, { recursive: true });
-    await removeOrphans(root);
-    const engine = new Engine(options.ddl, root, options.logger);
-    await engine.boot();
+    const engine = new Engine(options.ddl, root, options.logger, options.templateKey);
+    // Before any await: the engines of a pool all start their threads before the first of them makes the DDL.
+    const worker = engine.spawn();
+    try {
+      await fs.mkdir(root, { recursive: true });
+      await removeOrphans(root);
+    } catch (err) {
+      await worker.thread.terminate();
+      throw err;
+    }
+    await engine.boot(worker, options.onOpening);
     return engine;
   }
 
@@ -244,34 +262,36 @@ export class Engine implements EngineLike {
   }
 
   /**
-   * The template tar: its path is found (the DDL hashed, built if absent) once; a restart reads the file again
-   * (not kept in memory: 61 MB with every type), and finds or builds it anew only if the file went away.
+   * The template tar, shared with the other engines that started with this one: its path is found (the DDL
+   * hashed, built if absent) and the file read once; a restart reuses it (its files, written or not, are still
+   * the template's: each engine copies a file before writing it).
    */
   private async template(): Promise<SharedArrayBuffer> {
-    if (this.templateFile !== undefined) {
-      try {
-        return await readTemplate(this.templateFile);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    }
-    this.templateFile = await ensureTemplate(this.ddl, this.cacheRoot);
-    return readTemplate(this.templateFile);
+    if (this.shared) return this.shared;
+    this.shared = await readTemplate(await ensureTemplate(this.ddl!, this.cacheRoot, this.templateKey));
+    // Not needed again (a restart reuses the tar): 5.8 MB with every type.
+    this.ddl = undefined;
+    return this.shared;
   }
 
-  private async boot(): Promise<void> {
-    const template = await this.template();
-    const t0 = performance.now();
+  /**
+   * A worker thread, started before its template is known: it loads PGlite while this thread makes the DDL, finds
+   * the template and compiles PGlite's WASM; boot() then sends it both.
+   */
+  private spawn(): { thread: EngineThread; control: CancelControl; startedAt: number } {
     const control = new CancelControl();
-    const thread = spawnWorker({
-      mode: 'open',
-      template,
-      module: sharedMemoryModule(),
-      control: control.buffer,
-      clientRole,
-    });
+    const thread = spawnWorker({ mode: 'open', control: control.buffer, clientRole });
+    return { thread, control, startedAt: performance.now() };
+  }
+
+  private async boot({ thread, control, startedAt } = this.spawn(), onOpening?: () => void): Promise<void> {
     let ready;
     try {
+      // Compiled in the background (once per process) while the template is found.
+      const module = sharedMemoryModule();
+      const template = await this.template();
+      thread.post({ type: 'open', template, module: await module });
+      onOpening?.();
       ready = await thread.ready;
     } catch (err) {
       await thread.terminate();
@@ -282,7 +302,7 @@ export class Engine implements EngineLike {
       throw new PgError(SqlState.internal_error, 'the engine worker opened no backend');
     }
     this.version = ready.serverVersion;
-    this.counters.lastStart = { openMs: performance.now() - t0 };
+    this.counters.lastStart = { openMs: performance.now() - startedAt };
     thread.onMessage((message) => this.onMessage(message));
     thread.onDeath((error) => this.onDeath(error));
     this.worker = {

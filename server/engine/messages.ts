@@ -7,18 +7,26 @@ export type WorkerData =
   | { mode: 'build'; ddl: string; setup: string; maintenance: string[] }
   | {
       mode: 'open';
-      /**
-       * The template data dir as PGlite's tar (dumpDataDir), read once by the main thread for all the engines that
-       * start together; the worker loads it into its in-memory file system.
-       */
-      template: SharedArrayBuffer;
-      /** PGlite's WASM, compiled once by the main thread, with its memory declared shared (see shared-memory.ts). */
-      module: WasmModule;
       /** The cancel handshake (see CancelControl in shared-memory.ts). */
       control: SharedArrayBuffer;
       /** The role client statements run as. */
       clientRole: string;
     };
+
+/**
+ * What an engine's worker opens, its first message: the worker starts before the main thread has the template
+ * (the DDL made and hashed, the tar read) and PGlite's WASM compiled.
+ */
+export interface OpenRequest {
+  type: 'open';
+  /**
+   * The template data dir as a tar, read once by the main thread for all the engines that start together; the
+   * worker's in-memory file system serves its files as views of it, copying a file only to write it.
+   */
+  template: SharedArrayBuffer;
+  /** PGlite's WASM, compiled once by the main thread, with its memory declared shared (see shared-memory.ts). */
+  module: WasmModule;
+}
 
 export interface ErrorFields {
   code: string;

@@ -4,8 +4,9 @@ import { Engine, type EngineLike, type EngineOptions, type EngineStats, type Eng
 
 export type { EngineLike, EngineUnit } from './engine.js';
 
+/** onOpening is called once, when every engine has its template and opens it. */
 export interface EnginePoolOptions extends EngineOptions {
-  /** How many engines (worker threads, each with its own PGlite and data dir: about 300 MB RSS each). At least 1. */
+  /** How many engines (worker threads, each with its own PGlite and data dir: 80 to 100 MB RSS each, docs/ENGINE.md). At least 1. */
   engines: number;
 }
 
@@ -65,9 +66,23 @@ export class EnginePool implements EngineLike {
   static async start(options: EnginePoolOptions): Promise<EnginePool> {
     const count = Math.floor(options.engines);
     if (!(count >= 1)) throw new Error(`an engine pool needs at least one engine, not ${options.engines}`);
+    // Made once for all the engines, by the first that needs it, once all their threads are started.
+    let ddl: string | undefined;
+    const source = options.ddl;
+    const once = typeof source === 'string' ? source : () => (ddl ??= source());
+    let opening = 0;
+    const onOpening = () => {
+      if (++opening === count) options.onOpening?.();
+    };
     const started = await Promise.allSettled(
       Array.from({ length: count }, () =>
-        Engine.start({ ddl: options.ddl, cacheDir: options.cacheDir, logger: options.logger }),
+        Engine.start({
+          ddl: once,
+          templateKey: options.templateKey,
+          cacheDir: options.cacheDir,
+          logger: options.logger,
+          onOpening,
+        }),
       ),
     );
     const engines = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

@@ -21,7 +21,7 @@ const pgliteVersion = (
 ).version;
 
 /** Bump when the way the template is built changes, so old caches are not reused. */
-const templateFormat = '4';
+const templateFormat = '5';
 
 /** The role client statements run as in the engine (see worker.ts for how it is locked in). */
 export const clientRole = 'client';
@@ -96,28 +96,39 @@ export function defaultCacheRoot(): string {
   return path.join(os.tmpdir(), 'aws-sql-bridge-engine');
 }
 
-/** The template's path: one per (ddl, role setup and maintenance, PGlite version), so a changed catalog never opens a stale template. */
-export function templatePath(ddl: string, cacheRoot = defaultCacheRoot()): string {
-  // The engines of a pool start with the same DDL string: hash it once (5.8 MB with every type: 0.1-0.2 s).
-  if (lastPath?.ddl !== ddl || lastPath.cacheRoot !== cacheRoot) {
+/**
+ * The template's path: one per (DDL or key, role setup and maintenance, PGlite version), so a changed catalog never opens a stale
+ * template. `source` is the DDL itself, or a key that stands for it (a hash of everything it is made from: see
+ * server/catalog-key.ts).
+ */
+export function templatePath(source: string, cacheRoot = defaultCacheRoot()): string {
+  // The engines of a pool start together with the same DDL string: hash it once (5.8 MB with every type: 0.1-0.2 s).
+  if (lastPath?.source !== source || lastPath.cacheRoot !== cacheRoot) {
     const hash = createHash('sha256')
-      .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${maintenanceSql.join('\0')}\0${ddl}`)
+      .update(`${templateFormat}\0${pgliteVersion}\0${setupSql}\0${maintenanceSql.join('\0')}\0${source}`)
       .digest('hex');
-    lastPath = { ddl, cacheRoot, file: path.join(cacheRoot, `${hash.slice(0, 24)}.tar`) };
+    lastPath = { source, cacheRoot, file: path.join(cacheRoot, `${hash.slice(0, 24)}.tar`) };
+    // Kept for the engines starting now, not for the process's life (the DDL is 5.8 MB with every type).
+    setImmediate(() => (lastPath = undefined));
   }
   return lastPath.file;
 }
-let lastPath: { ddl: string; cacheRoot: string; file: string } | undefined;
+let lastPath: { source: string; cacheRoot: string; file: string } | undefined;
 
 const building = new Map<string, Promise<string>>();
 
 /**
- * Returns the template's path (a tar of the data dir, PGlite's dumpDataDir), building it if absent. It holds the
- * catalog's DDL and the client role, never any row. The file only ever appears by rename of a finished build, so
- * its existence means it is complete, and processes racing to build it cannot corrupt it.
+ * Returns the template's path (a tar of the data dir), building it if absent. It holds the catalog's DDL and the
+ * client role, never any row. The file only ever appears by rename of a finished build, so its existence means it
+ * is complete, and processes racing to build it cannot corrupt it. With a `key` (see templatePath), the template
+ * is found by it and `ddl` is called only to build it.
  */
-export function ensureTemplate(ddl: string, cacheRoot = defaultCacheRoot()): Promise<string> {
-  const file = templatePath(ddl, cacheRoot);
+export function ensureTemplate(
+  ddl: string | (() => string),
+  cacheRoot = defaultCacheRoot(),
+  key?: string,
+): Promise<string> {
+  const file = templatePath(key ?? (typeof ddl === 'string' ? ddl : ddl()), cacheRoot);
   let pending = building.get(file);
   if (!pending) {
     pending = build(file, ddl).finally(() => building.delete(file));
@@ -133,8 +144,9 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-async function build(file: string, ddl: string): Promise<string> {
+async function build(file: string, source: string | (() => string)): Promise<string> {
   if (await exists(file)) return file;
+  const ddl = typeof source === 'string' ? source : source();
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
@@ -154,9 +166,9 @@ async function build(file: string, ddl: string): Promise<string> {
 const reading = new Map<string, Promise<SharedArrayBuffer>>();
 
 /**
- * The template tar in shared memory, read once for all the engines that start at the same time (a pool's start):
- * each worker copies it into its own memory as it loads it, rather than each reading the file and PGlite copying
- * it twice more (Blob, then its ArrayBuffer). Not kept afterwards: a restart, rare, reads the file again.
+ * The template tar in shared memory, read once for all the engines that start at the same time (a pool's start).
+ * Every engine's in-memory data dir serves its files as views of this one copy (copied per file only when
+ * written), so N engines hold one tar, not N; each engine keeps it for its restarts.
  */
 export function readTemplate(file: string): Promise<SharedArrayBuffer> {
   let pending = reading.get(file);

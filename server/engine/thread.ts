@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { PgError, SqlState } from '../errors.js';
-import type { ErrorFields, FromWorker, ToWorker, WorkerData } from './messages.js';
+import type { ErrorFields, FromWorker, OpenRequest, ToWorker, WorkerData } from './messages.js';
 
 export type ReadyMessage = Extract<FromWorker, { type: 'ready' | 'built' }>;
 
@@ -9,7 +9,7 @@ export interface EngineThread {
   ready: Promise<ReadyMessage>;
   /** Resolves when the thread has exited, whatever the reason. */
   exited: Promise<void>;
-  post(message: ToWorker): void;
+  post(message: ToWorker | OpenRequest): void;
   onMessage(listener: (message: FromWorker) => void): void;
   /** Called once if the thread dies without being asked to (a crash of the WASM backend, an uncaught error). */
   onDeath(listener: (error: PgError) => void): void;

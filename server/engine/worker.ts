@@ -9,7 +9,7 @@ import {
   simpleQuery,
   syncMessage,
 } from './frames.js';
-import type { ErrorFields, FromWorker, ToWorker, UnitRequest, WorkerData } from './messages.js';
+import type { ErrorFields, FromWorker, OpenRequest, ToWorker, UnitRequest, WorkerData } from './messages.js';
 import {
   CancelControl,
   wasm,
@@ -18,6 +18,7 @@ import {
   type WasmMemory,
   type WasmMemoryDescriptor,
 } from './shared-memory.js';
+import { dataDir, tarOf, untarShared, type EmscriptenFs } from './data-dir.js';
 
 const port = parentPort!;
 const data = workerData as WorkerData;
@@ -25,6 +26,10 @@ const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMes
 
 /** PGlite's memory: 32768 pages at most (see its own `new WebAssembly.Memory`). */
 const PGLITE_MAX_PAGES = 32768;
+// The worker starts before the main thread has its template: what to open is the first message (queued until this
+// listener is added, so it is not missed while PGlite loads).
+const opening =
+  data.mode === 'open' ? new Promise<OpenRequest>((resolve) => port.once('message', resolve)) : undefined;
 let backendMemory: WasmMemory | undefined;
 
 if (data.mode === 'open') {
@@ -69,6 +74,13 @@ if (data.mode === 'open') {
 const { PGlite, MemoryFS } = await import('@electric-sql/pglite');
 type PGlite = PGliteType;
 
+if (data.mode === 'open') {
+  // PGlite.create ends by reading every array type of pg_type into JS parsers for its query() API. The engine
+  // speaks the raw protocol only; with every type that read was 2,600 rows: 0.5 to 1 s of each engine's open
+  // (load 13) and 35 MB of its memory.
+  (PGlite.prototype as unknown as { _initArrayTypes(): Promise<void> })._initArrayTypes = async () => {};
+}
+
 function errorFields(err: unknown): ErrorFields {
   // V8's own stack overflow inside the backend's WASM: PostgreSQL's check (max_stack_depth, on the WASM shadow
   // stack) normally fires first, since the worker's native stack is sized well above it (thread.ts).
@@ -85,7 +97,7 @@ function errorFields(err: unknown): ErrorFields {
 }
 
 /**
- * Builds the template in memory and returns it as PGlite's tar of the data dir: nothing touches the disk. Each
+ * Builds the template in memory and returns it as a tar of the data dir: nothing touches the disk. Each
  * engine loads this tar into memory, so it is kept small: 1 MB WAL segments instead of 16 MB, and only the
  * database `aws` (template0, template1 and postgres served nothing: clients can only connect to `aws` and cannot
  * create databases). 15 MB instead of 46 MB.
@@ -108,38 +120,41 @@ async function buildTemplate(ddl: string, setup: string, maintenance: string[]):
   for (const statement of maintenance) await db.exec(statement);
   // The checkpoint leaves the WAL short, so each engine loads (and keeps in memory) less of it.
   await db.exec('CHECKPOINT');
-  dropRecycledWal(db);
-  const tar = await db.dumpDataDir('none');
+  const fs = (db as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+  // A clean shutdown (its checkpoint, and pg_control saying so): an engine opened from it starts without recovery.
   await db.close();
-  return tar.arrayBuffer();
+  dropRecycledWal(fs);
+  const tar = tarOf(fs, dataDir);
+  return tar.buffer.slice(tar.byteOffset, tar.byteOffset + tar.byteLength) as ArrayBuffer;
 }
 
 /**
- * The checkpoint recycles the segments the DDL filled into future ones (renamed, their old contents kept), as many
- * as its estimate of the WAL per checkpoint: 32 of 1 MB for every type's DDL, a third of the tar. Nothing reads
- * them: the next WAL goes to the current segment and the backend creates the next one when it needs it. Only the
- * segment holding the checkpoint (the current one) stays.
+ * The checkpoints recycle the segments the DDL filled into future ones (renamed, their old contents kept), as
+ * many as their estimate of the WAL per checkpoint: 32 of 1 MB for every type's DDL, a third of the tar. Nothing
+ * reads them: the next WAL goes to the current segment and the backend creates the next one when it needs it.
+ * Only the segments up to the one holding the shutdown checkpoint (pg_control's checkPoint) stay.
  */
-function dropRecycledWal(db: PGlite): void {
-  const current = (
-    firstValue(exec(db, simpleQuery('SELECT pg_walfile_name(pg_current_wal_insert_lsn())'))) ?? ''
-  ).trim();
-  if (!/^[0-9A-F]{24}$/.test(current)) throw new Error(`unexpected WAL segment name "${current}"`);
-  const fs = (db as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
+function dropRecycledWal(fs: EmscriptenFs): void {
+  const control = fs.readFile(`${dataDir}/global/pg_control`);
+  const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
+  // ControlFileData: system_identifier, pg_control_version, catalog_version_no, state, time, then checkPoint;
+  // checkPointCopy (redo, then ThisTimeLineID) follows it.
+  const checkpoint = view.getBigUint64(32, true);
+  const timeline = view.getUint32(48, true);
+  const segment = checkpoint / BigInt(walSegmentBytes);
+  const perId = 0x1_0000_0000n / BigInt(walSegmentBytes);
+  const hex = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
+  const current = `${hex(timeline)}${hex(segment / perId)}${hex(segment % perId)}`;
+  if (!fs.readdir(walDir).includes(current))
+    throw new Error(`the template's checkpoint is in WAL segment ${current}, which is missing`);
   for (const name of fs.readdir(walDir)) {
     if (/^[0-9A-F]{24}$/.test(name) && name > current) fs.unlink(`${walDir}/${name}`);
   }
 }
 
-/** PGlite's data dir in its file system, whatever the dataDir option ('memory://' included). */
-const walDir = '/pglite/data/pg_wal';
-
-interface EmscriptenFs {
-  readdir(path: string): string[];
-  unlink(path: string): void;
-  mkdirTree(path: string): void;
-  writeFile(path: string, data: Uint8Array, options: { canOwn: boolean }): void;
-}
+/** initdb --wal-segsize=1 above. */
+const walSegmentBytes = 1024 * 1024;
+const walDir = `${dataDir}/pg_wal`;
 
 function quoteTable(name: string): string {
   const parts = name.split('.');
@@ -305,6 +320,15 @@ const engineConf = [
   'work_mem = 16MB',
 ];
 
+/**
+ * An engine's buffer pool, smaller than PGlite's 128 MB, which the backend touches whole at its start: the data
+ * dir is in memory already, so a page outside the pool is a copy away, not a read from disk. 32 MB holds every
+ * type's catalogs (27 MB). Measured with 2 engines: 401 MB RSS after the start instead of 640 MB with every type,
+ * 359 instead of 566 MB with one; point units, a catalog query over every table and a 10,000-row load no slower
+ * (docs/ENGINE.md). Not for the template build, which writes the catalogs of every table at once.
+ */
+const engineBuffers = 'shared_buffers = 32MB';
+
 /** emscripten's SECURITY_LOCAL_USERID_CHANGE: PostgreSQL refuses SET ROLE / SET SESSION AUTHORIZATION under it. */
 const SECURITY_LOCAL_USERID_CHANGE = 1;
 
@@ -314,15 +338,11 @@ interface BackendModule {
   _InterruptPending: number;
 }
 
-/** PGlite's data dir in its file system. */
-const dataDir = '/pglite/data';
-
 /**
  * An in-memory data dir filled from the template tar before the backend starts, which PGlite then opens as an
  * existing database. PGlite's own loadDataDir copies the tar twice more and looks up every parent directory of
- * every file (7,800 files for every type: most of an engine's open); here each directory is made once, as the tar
- * lists it, and each file's contents are a view of the worker's one copy of the tar (MEMFS copies a file only when
- * it grows).
+ * every file (7,800 files for every type: most of an engine's open); here each file's contents are a view of the
+ * tar the main thread shares with every engine, copied only when written (see data-dir.ts).
  */
 class TemplateFS extends MemoryFS {
   constructor(private readonly tar: Uint8Array) {
@@ -331,49 +351,19 @@ class TemplateFS extends MemoryFS {
 
   override async initialSyncFs(): Promise<void> {
     const fs = (this.pg as unknown as { mod: { FS: EmscriptenFs } }).mod.FS;
-    untarInto(fs, this.tar, dataDir);
-  }
-}
-
-function untarInto(fs: EmscriptenFs, tar: Uint8Array, root: string): void {
-  const text = (at: number, length: number) => {
-    let end = at;
-    while (end < at + length && tar[end] !== 0) end++;
-    return Buffer.from(tar.buffer, tar.byteOffset + at, end - at).toString('latin1');
-  };
-  fs.mkdirTree(root);
-  for (let at = 0; at + 512 <= tar.length;) {
-    const name = text(at, 100);
-    if (name === '') break;
-    const prefix = text(at + 345, 131);
-    const size = parseInt(text(at + 124, 12).trim() || '0', 8);
-    const type = tar[at + 156];
-    const relative = (prefix ? `${prefix}/${name}` : name).replace(/^\/+|\/+$/g, '');
-    if (relative.split('/').includes('..')) throw new Error(`template tar: unexpected path "${relative}"`);
-    const target = relative ? `${root}/${relative}` : root;
-    at += 512;
-    if (type === 0x35 /* '5', directory */) {
-      if (relative) fs.mkdirTree(target);
-    } else if (type === 0x30 /* '0' */ || type === 0) {
-      fs.writeFile(target, tar.subarray(at, at + size), { canOwn: true });
-    } else {
-      throw new Error(`template tar: unexpected entry type ${type} for "${relative}"`);
-    }
-    at += Math.ceil(size / 512) * 512;
+    untarShared(fs, this.tar, dataDir);
   }
 }
 
 async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void> {
-  const tar = new Uint8Array(spec.template).slice();
-  // workerData lives as long as the worker: without this, every worker would keep the shared tar alive.
-  (spec as { template?: SharedArrayBuffer }).template = undefined;
+  const { template, module } = await opening!;
   const db = await PGlite.create({
-    // In memory: the rows a unit loads (connector credentials among them) never reach a file. One copy of the
-    // shared tar, in this worker's own memory: the files' contents are views of it.
-    fs: new TemplateFS(tar),
+    // In memory: the rows a unit loads (connector credentials among them) never reach a file. The files'
+    // contents are views of the tar shared by every engine of the process until written.
+    fs: new TemplateFS(new Uint8Array(template)),
     database: 'aws',
-    pgliteWasmModule: spec.module,
-    postgresqlconf: engineConf,
+    pgliteWasmModule: module,
+    postgresqlconf: [...engineConf, engineBuffers],
   });
   const mod = (db as unknown as { mod: BackendModule }).mod;
   const memory = backendMemory;
