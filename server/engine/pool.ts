@@ -155,7 +155,7 @@ export class EnginePool implements EngineLike {
       if (slot.job) continue;
       if (state === 'ready') ready.push(slot);
       else if (state === 'down') down ??= slot;
-      else if (state === 'starting' || state === 'stopping') this.watch(slot);
+      else if (state === 'starting' || state === 'stopping' || state === 'settling') this.watch(slot);
     }
     if (ready.length === 0) return down ?? null;
     const owner = job.unit.owner;
@@ -183,10 +183,10 @@ export class EnginePool implements EngineLike {
         if (long || performance.now() - started >= LONG_UNIT_MS) this.longOwners.add(owner);
         else this.longOwners.delete(owner);
       }
-      // A cancel, a restart (a unit that ended its transaction, a crash) make the engine unavailable for a while:
-      // watch it, and meanwhile give the queue to the others.
+      // The unit's rollback, a cancel, a restart (a unit that ended its transaction, a crash) make the engine
+      // unavailable for a while: watch it, and meanwhile give the queue to the others.
       const state = slot.engine.state;
-      if (state === 'starting' || state === 'stopping') this.watch(slot);
+      if (state === 'starting' || state === 'stopping' || state === 'settling') this.watch(slot);
       this.pump();
     };
     slot.engine.run(job.unit).then(

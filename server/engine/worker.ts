@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import {
   concat,
-  extendedQuery,
+  extendedBatch,
   firstError,
   firstValue,
   lastReadyStatus,
@@ -185,32 +185,49 @@ interface Backend {
   clearInterrupt(): void;
   /** Runs housekeeping as the superuser, then returns to the locked client role. */
   asSuperuser<T>(run: () => T): T;
+  /**
+   * The transaction the next unit runs in, begun once the previous unit was cleaned up (see settle), and its xid,
+   * which lets the end of the unit tell whether anything got committed.
+   */
+  openXid?: bigint;
 }
 
+/** Opens the next unit's transaction ahead of it: the unit then starts with its settings and rows. */
+function beginAhead(backend: Backend): void {
+  backend.openXid = BigInt(firstValue(exec(backend.db, simpleQuery('BEGIN; SELECT pg_current_xact_id()')))!);
+}
+
+/**
+ * A unit's critical path is its settings, its rows and the client's messages; everything else happens after its
+ * answer is posted, while the main thread sends that answer and the session prepares its next statement: the
+ * rollback, the check that nothing got committed, the cleanup, housekeeping, and the next unit's BEGIN. The engine
+ * gives the worker no other unit before 'settled' (engine.ts), so no unit ever sees what another left.
+ */
 async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   const { db, control } = backend;
-  let xid: bigint;
+  if (backend.openXid === undefined) beginAhead(backend);
+  const xid = backend.openXid!;
+  backend.openXid = undefined;
   try {
-    // The xid pins the unit's transaction, so the end of the unit can tell whether anything got committed.
-    xid = BigInt(firstValue(exec(db, simpleQuery('BEGIN; SELECT pg_current_xact_id()')))!);
+    // The settings and every table's rows in one batch: one trip into the backend.
+    const statements: { sql: string; params: string[] }[] = [];
     if (unit.settings.length > 0) {
       const names = arrayLiteral(unit.settings.map((s) => s[0]));
-      exec(db, extendedQuery(settingsSql, [names, arrayLiteral(unit.settings.map((s) => s[1]))]));
+      statements.push({ sql: settingsSql, params: [names, arrayLiteral(unit.settings.map((s) => s[1]))] });
     }
     for (const { table, json, rows } of unit.load) {
       const t = quoteTable(table);
-      exec(
-        db,
-        extendedQuery(`INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`, [
-          json,
-        ]),
-      );
+      statements.push({
+        sql: `INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
+        params: [json],
+      });
       deadRows.set(t, (deadRows.get(t) ?? 0) + rows);
     }
+    if (statements.length > 0) exec(db, extendedBatch(statements));
   } catch (err) {
     if (!(err instanceof UnitError)) throw err;
-    exec(db, simpleQuery('ROLLBACK'));
     post({ type: 'error', id: unit.id, error: err.fields });
+    settle(backend, unit.id, xid, false);
     return;
   }
 
@@ -230,9 +247,18 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   }
   const out = concat(chunks);
   if (lastReadyStatus(out) === undefined) db.execProtocolRawSync(syncMessage);
+  post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer }, [out.buffer as ArrayBuffer]);
+  settle(backend, unit.id, xid, true);
+}
 
-  // Committed: a transaction with an xid at or after the unit's one committed (a COMMIT in the messages, or a
-  // write after one). Subtransactions of the rolled-back unit are aborted with it, so they do not count.
+/**
+ * After the unit's answer: rolls its transaction back, says whether anything got committed (a COMMIT in the
+ * messages, or a write after one: a transaction with an xid at or after the unit's one committed; subtransactions
+ * of the rolled-back unit are aborted with it, so they do not count), clears what a rollback does not (only the
+ * client's messages can leave any), keeps house, and opens the next unit's transaction.
+ */
+function settle(backend: Backend, id: number, xid: bigint, clientRan: boolean): void {
+  const { db } = backend;
   const check = exec(
     db,
     simpleQuery(
@@ -241,15 +267,14 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
     ),
   );
   const tainted = firstValue(check) !== '0';
-  exec(db, simpleQuery(cleanupSql));
-  post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer, tainted }, [
-    out.buffer as ArrayBuffer,
-  ]);
+  if (clientRan) exec(db, simpleQuery(cleanupSql));
   try {
     backend.asSuperuser(() => maintain(db));
   } catch {
     // Housekeeping only: a failed VACUUM or CHECKPOINT leaves the units correct, just slower.
   }
+  if (!tainted) beginAhead(backend);
+  post({ type: 'settled', id, tainted });
 }
 
 /*
@@ -417,6 +442,8 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
       }
     },
   };
+
+  beginAhead(backend);
 
   // Units arrive one at a time from the main thread, but chain them anyway so a burst cannot interleave.
   let queue = Promise.resolve();
