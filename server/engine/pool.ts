@@ -140,7 +140,8 @@ export class EnginePool implements EngineLike {
 
   /**
    * An idle engine with an open worker; else an idle one whose last start failed (the unit makes it try again,
-   * and fails with the start's error if that fails too). An engine that is restarting, or stopping a cancelled
+   * and fails with the start's error if that fails too). An engine that is restarting, settling (rolling back
+   * after a unit whose answer went out: a fraction of a millisecond), or stopping a cancelled
    * statement, gets nothing yet: the units wait in the pool for whichever engine is free first, rather than behind
    * it. null: no engine is free; undefined: none for this unit (its owner runs long work), later units may go.
    */
