@@ -377,7 +377,7 @@ export class Engine implements EngineLike {
       this.stopping = undefined;
       this.counters.cancels++;
       if (broken) this.restart('backend failure');
-      else this.settling = message.id;
+      else this.settleAfterAnswer(message.id);
       this.notify();
       return;
     }
@@ -391,7 +391,17 @@ export class Engine implements EngineLike {
       this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
       this.restart('backend failure');
       this.pump();
-    } else this.settling = message.id;
+    } else this.settleAfterAnswer(message.id);
+  }
+
+  /**
+   * The worker rolls unit `id` back once its answer has gone on: the callers' continuations (the session sending
+   * the answer to its client) run before setImmediate's callback. It takes no other unit until 'settled'.
+   */
+  private settleAfterAnswer(id: number): void {
+    this.settling = id;
+    const thread = this.worker?.thread;
+    setImmediate(() => thread?.post({ type: 'settle', id }));
   }
 
   private onDeath(error: PgError): void {

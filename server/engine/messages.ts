@@ -38,7 +38,14 @@ export interface UnitRequest {
   timed: boolean;
 }
 
-export type ToWorker = UnitRequest | { type: 'close' };
+export type ToWorker =
+  | UnitRequest
+  /**
+   * The answer to unit `id` has been taken (the session sent it on): the worker may now roll the unit back and
+   * clean up. Until then it stays off the CPU, which the main thread needs to send the answer.
+   */
+  | { type: 'settle'; id: number }
+  | { type: 'close' };
 
 export type FromWorker =
   /**
