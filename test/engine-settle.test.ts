@@ -96,3 +96,16 @@ test('a failed statement leaves its session usable and nothing behind for the ne
     await Promise.all([a.end(), b.end()]);
   }
 });
+
+test("a setting's value reaches the statement exactly, quotes and backslashes included", async () => {
+  const c = await connect();
+  try {
+    const value = "it's a \\ test, E'\\'' -- ;";
+    await c.query(`SELECT set_config('settle.odd', $1, false)`, [value]);
+    await c.query('SET standard_conforming_strings = off');
+    const read = await c.query(pointRead.replace("'settle.owner'", "'settle.odd'"), [region, 'settle-a']);
+    expect(read.rows[0].owner).toBe(value);
+  } finally {
+    await c.end();
+  }
+});
