@@ -9,6 +9,7 @@
  *
  *   npm run bench -- [--figures all|targets|engines] [--resources 200] [--iterations 200] [--clients 8]
  *                    [--engines 1,2] [--slow-clients 1,2] [--mixed-seconds 5] [--large 10000]
+ *                    [--targets point,pgbench,fanout,idle,count] [--baseline <another build>/dist/server/main.js]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { CloudControlClient, CreateResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import { startEmulator } from '../emulator/index.js';
-import { runTargets, type Bridge } from './targets.js';
+import { runTargets, targetNames, type Bridge, type TargetName } from './targets.js';
 import { exampleAwsEnv, exampleCredentials, freePort, listeningPort } from './support.js';
 
 const { values } = parseArgs({
@@ -34,8 +35,16 @@ const { values } = parseArgs({
     figures: { type: 'string', default: 'all' },
     /** Resources of one type for the count(*) target (0 skips it). */
     large: { type: 'string', default: '10000' },
+    /** Which of the targets to run (bench/targets.ts: point, pgbench, fanout, idle, count). */
+    targets: { type: 'string', default: targetNames.join(',') },
+    /** Another build's dist/server/main.js: the point reads run through it too, interleaved (before/after). */
+    baseline: { type: 'string' },
   },
 });
+const selectedTargets = new Set(values.targets.split(',').map((t) => t.trim()) as TargetName[]);
+for (const t of selectedTargets)
+  if (!(targetNames as readonly string[]).includes(t))
+    throw new Error(`--targets: no figure "${t}" (one of ${targetNames.join(', ')})`);
 const resources = Number(values.resources);
 const iterations = Number(values.iterations);
 const clients = Number(values.clients);
@@ -88,12 +97,12 @@ function startBridge(cacheTtlMs: number, engines: number) {
 }
 
 /** The bridge as its own process on the emulator; later flags win over the defaults here. */
-async function spawnBridge(args: string[]): Promise<Bridge> {
+async function spawnBridge(args: string[], main?: string): Promise<Bridge> {
   const started = Date.now();
   const child = spawn(
     process.execPath,
     [
-      path.join(import.meta.dirname, '../server/main.js'),
+      main ?? path.join(import.meta.dirname, '../server/main.js'),
       '--port',
       '0',
       '--endpoint',
@@ -247,6 +256,8 @@ if (values.figures !== 'engines') {
       iterations,
       large: Number(values.large),
       freePort,
+      targets: selectedTargets,
+      baseline: values.baseline,
     })),
   );
   for (const c of sdks.values()) c.destroy();

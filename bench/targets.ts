@@ -24,10 +24,15 @@ export interface Bridge {
   readyMs: number;
 }
 
+/** The figures, each selectable with `--targets` (a comma-separated list; default all). */
+export const targetNames = ['point', 'pgbench', 'fanout', 'idle', 'count'] as const;
+export type TargetName = (typeof targetNames)[number];
+
 export interface TargetContext {
   emulator: RunningEmulator;
   sdk: (region: string) => CloudControlClient;
-  startBridge: (args: string[]) => Promise<Bridge>;
+  /** A bridge with these flags; `main`: another build's server/main.js (a baseline) instead of this one. */
+  startBridge: (args: string[], main?: string) => Promise<Bridge>;
   stopBridge: (bridge: Bridge) => Promise<void>;
   rssMb: (pid: number) => number;
   /** Resources of the 200 in `region`, named by profileId. */
@@ -38,6 +43,13 @@ export interface TargetContext {
   /** Resources for the count(*) figure; 0 skips it. */
   large: number;
   freePort: () => Promise<number>;
+  /** The figures to run. */
+  targets: ReadonlySet<TargetName>;
+  /**
+   * Another build's server/main.js (`--baseline`): the point reads also run through it, interleaved with this
+   * build's and the SDK's, so a change is measured before/after in the same minutes.
+   */
+  baseline?: string;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -89,44 +101,66 @@ export async function runTargets(ctx: TargetContext): Promise<string[]> {
   const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
   // 1. Point read by identifier, read cache off: the bridge vs the same GetResource sent with the SDK.
-  {
-    const bridge = await ctx.startBridge(['--cache-ttl-ms', '0']);
-    const client = await connect(bridge.port);
+  if (ctx.targets.has('point')) {
+    const builds = [{ label: '', main: undefined as string | undefined }];
+    if (ctx.baseline) builds.push({ label: ' (baseline build)', main: ctx.baseline });
+    const bridges: { label: string; bridge: Bridge; client: pg.Client }[] = [];
+    for (const build of builds) {
+      const bridge = await ctx.startBridge(['--cache-ttl-ms', '0'], build.main);
+      bridges.push({ label: build.label, bridge, client: await connect(bridge.port) });
+    }
     const sdk = ctx.sdk(ctx.region);
     const sql = 'SELECT * FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2';
     for (const latency of [0, 50]) {
       ctx.emulator.setFaults({ latencyMs: latency ? { GetResource: latency } : {} });
       const n = latency ? Math.max(20, Math.floor(ctx.iterations / 4)) : ctx.iterations;
-      const viaBridge: number[] = [];
+      const viaBridge: number[][] = bridges.map(() => []);
       const direct: number[] = [];
       // Interleaved, so both see the same moments of a noisy machine.
       for (let i = 0; i < n + 5; i++) {
         const id = ctx.profileId(i);
-        const b = await timed(() => client.query(sql, [ctx.region, id]));
+        const b: number[] = [];
+        // Each build goes first every other time: the first statement after the SDK's call is not favoured.
+        for (const k of i % 2 ? [...bridges.keys()].reverse() : bridges.keys())
+          b[k] = await timed(() => bridges[k]!.client.query(sql, [ctx.region, id]));
         const d = await timed(() => sdk.send(new GetResourceCommand({ TypeName: typeName, Identifier: id })));
         if (i >= 5) {
-          viaBridge.push(b);
+          b.forEach((ms, k) => viaBridge[k]!.push(ms));
           direct.push(d);
         }
       }
-      const ratio = median(viaBridge) / median(direct);
       const limit = latency ? 1.03 : 1.5;
-      rows.push({
-        figure: `point read, cache off, ${latency} ms added latency (p50)`,
-        bridge: fmt(median(viaBridge)),
-        reference: `${fmt(median(direct))} (SDK)`,
-        ratio,
-        target: `<= ${limit}`,
-        met: ratio <= limit,
+      bridges.forEach(({ label }, k) => {
+        const ratio = median(viaBridge[k]!) / median(direct);
+        rows.push({
+          figure: `point read, cache off, ${latency} ms added latency (p50)${label}`,
+          bridge: fmt(median(viaBridge[k]!)),
+          reference: `${fmt(median(direct))} (SDK)`,
+          ratio,
+          target: `<= ${limit}`,
+          met: ratio <= limit,
+        });
       });
     }
     ctx.emulator.setFaults({ latencyMs: {} });
-    await client.end();
-    await ctx.stopBridge(bridge);
+    // SELECT 1 (the engine alone, no fetch), interleaved the same way.
+    const select1: number[][] = bridges.map(() => []);
+    for (let i = 0; i < ctx.iterations + 5; i++)
+      for (const k of i % 2 ? [...bridges.keys()].reverse() : bridges.keys()) {
+        const ms = await timed(() => bridges[k]!.client.query('SELECT 1'));
+        if (i >= 5) select1[k]!.push(ms);
+      }
+    bridges.forEach(({ label }, k) =>
+      notes.push(`\nSELECT 1 (engine only) p50${label}: ${fmt(median(select1[k]!))}`),
+    );
+    for (const { client, bridge } of bridges) {
+      await client.end();
+      await ctx.stopBridge(bridge);
+    }
   }
 
   // 2. Cached point reads with pgbench -M prepared -c 8: the bridge vs a real PostgreSQL 15 with the same rows.
-  {
+  if (ctx.targets.has('pgbench')) {
     const pgRegion = 'us-west-2';
     const names = Array.from({ length: 200 }, (_, i) => String(100000 + i));
     await createMany(ctx.sdk(pgRegion), names);
@@ -205,7 +239,7 @@ ANALYZE;`,
   }
 
   // 3. Fan-out under a throttle: the resource table without identifiers over the 200, the emulator at 50/s.
-  {
+  if (ctx.targets.has('fanout')) {
     const limit = 50;
     for (const budget of [undefined, limit]) {
       const bridge = await ctx.startBridge([
@@ -245,7 +279,7 @@ ANALYZE;`,
   }
 
   // 4. 100 idle connections, and time to ready from the cached template.
-  {
+  if (ctx.targets.has('idle')) {
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0', '--max-connections', '110']);
     await new Promise((r) => setTimeout(r, 1000));
     const before = ctx.rssMb(bridge.child.pid!);
@@ -274,7 +308,7 @@ ANALYZE;`,
   }
 
   // 5. count(*) over many resources of one type: the bridge vs the ListResources pages alone.
-  if (ctx.large > 0) {
+  if (ctx.large > 0 && ctx.targets.has('count')) {
     const bigRegion = 'eu-central-1';
     await createMany(
       ctx.sdk(bigRegion),

@@ -53,9 +53,12 @@ function textRows(bytes: Buffer): (string | null)[][] {
   return out;
 }
 
-/** Resolves once no engine of the pool is restarting or stopping a cancelled statement. */
+/**
+ * Resolves once no engine of the pool is restarting, stopping a cancelled statement, or settling (rolling back
+ * after a unit whose answer went out).
+ */
 async function enginesReady(pool: EnginePool): Promise<void> {
-  while (pool.stats.perEngine.some((e) => e.state === 'starting' || e.state === 'stopping'))
+  while (pool.stats.perEngine.some((e) => ['starting', 'stopping', 'settling'].includes(e.state)))
     await new Promise((r) => setTimeout(r, 10));
 }
 
@@ -68,6 +71,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.close();
 });
+
+// Each test starts with both engines idle: none still rolling back the previous test's last unit.
+beforeEach(() => enginesReady(pool));
 
 test('starts the engines it was asked for, all from the template', async () => {
   expect(pool.size).toBe(2);
@@ -114,6 +120,7 @@ test.each([
     expect(served.map(textRows)).toEqual([[['1']], [['2']], [['3']]]);
     expect(textRows(await other)).toEqual([['', '7']]);
     expect(pool.stats.restarts).toBe(restartsBefore);
+    await enginesReady(pool);
     expect(pool.stats.perEngine.map((e) => e.state)).toEqual(['ready', 'ready']);
     expect(pool.stats.perEngine.reduce((n, e) => n + e.cancels, 0)).toBeGreaterThanOrEqual(1);
   },

@@ -50,10 +50,11 @@ export interface EngineLike {
 }
 
 /**
- * ready: a worker is open; stopping: a cancelled statement is winding down in the worker (milliseconds);
+ * ready: a worker is open; settling: the worker rolls back and cleans up after a unit whose answer went out
+ * (a fraction of a millisecond); stopping: a cancelled statement is winding down in the worker (milliseconds);
  * starting: a (re)start is under way; down: the last start failed (the next unit retries).
  */
-export type EngineState = 'ready' | 'stopping' | 'starting' | 'down' | 'closed';
+export type EngineState = 'ready' | 'settling' | 'stopping' | 'starting' | 'down' | 'closed';
 
 export interface EngineOptions {
   /**
@@ -124,6 +125,8 @@ export class Engine implements EngineLike {
   private running: Job | undefined;
   /** A cancelled unit whose statement the backend is still stopping: the worker takes nothing else meanwhile. */
   private stopping: { id: number; timer?: NodeJS.Timeout } | undefined;
+  /** The unit whose answer went out and which the worker is rolling back: it takes nothing else meanwhile. */
+  private settling: number | undefined;
   private restarting: Promise<void> | undefined;
   private closed = false;
   private nextId = 1;
@@ -163,13 +166,13 @@ export class Engine implements EngineLike {
     if (this.closed) return 'closed';
     if (this.restarting) return 'starting';
     if (this.stopping) return 'stopping';
+    if (this.settling !== undefined) return 'settling';
     return this.worker ? 'ready' : 'down';
   }
 
-  /** Settles (never rejects) once the engine is no longer starting or stopping, with `state` already updated. */
+  /** Settles (never rejects) once the engine is no longer starting, stopping or settling, with `state` updated. */
   whenAvailable(): Promise<void> {
-    const state = this.state;
-    if (state !== 'starting' && state !== 'stopping') return Promise.resolve();
+    if (!this.unavailable()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -254,6 +257,7 @@ export class Engine implements EngineLike {
     // cancelled gets CANCEL_GRACE_MS, as it would have anyway.
     await this.worker?.thread.close(this.stopping ? CANCEL_GRACE_MS : 5000);
     this.stopping = undefined;
+    this.settling = undefined;
     this.worker = undefined;
     clearTimeout(this.running?.timer);
     this.running?.reject(shutDown());
@@ -321,6 +325,7 @@ export class Engine implements EngineLike {
     this.worker = undefined;
     clearTimeout(this.stopping?.timer);
     this.stopping = undefined;
+    this.settling = undefined;
     this.counters.restarts++;
     this.logger?.info({ reason, restarts: this.counters.restarts }, 'engine: restarting its worker');
     this.restarting = (async () => {
@@ -342,13 +347,20 @@ export class Engine implements EngineLike {
       });
   }
 
+  private unavailable(): boolean {
+    const state = this.state;
+    return state === 'starting' || state === 'stopping' || state === 'settling';
+  }
+
   private notify(): void {
-    if (this.state === 'starting' || this.state === 'stopping') return;
+    if (this.unavailable()) return;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
 
   private pump(): void {
-    if (this.running || this.stopping || this.restarting || this.closed || this.queue.length === 0) return;
+    if (this.running || this.stopping || this.settling !== undefined || this.restarting || this.closed)
+      return;
+    if (this.queue.length === 0) return;
     if (!this.worker) return this.restart('a unit needs a worker');
     const job = this.queue.shift()!;
     this.running = job;
@@ -363,17 +375,30 @@ export class Engine implements EngineLike {
         job.timer = setTimeout(() => this.stop(job, timedOut()), job.unit.timeoutMs);
       return;
     }
+    if (message.type === 'settled') {
+      if (this.settling !== message.id) return;
+      this.settling = undefined;
+      if (message.tainted) this.restart('unit committed');
+      this.notify();
+      this.pump();
+      return;
+    }
     if (message.type !== 'result' && message.type !== 'error') return;
-    const needsRestart =
-      (message.type === 'result' && message.tainted) || (message.type === 'error' && message.broken);
+    const broken = message.type === 'error' && message.broken === true;
+    if (broken && message.id === this.settling) {
+      // The rollback or cleanup after an answer that went out failed.
+      this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
+      this.restart('backend failure');
+      return;
+    }
     if (this.stopping?.id === message.id) {
       // The cancelled statement stopped; its answer went to nobody (the unit was rejected at the cancel).
       clearTimeout(this.stopping.timer);
       this.stopping = undefined;
       this.counters.cancels++;
-      if (needsRestart) this.restart(message.type === 'error' ? 'backend failure' : 'unit committed');
+      if (broken) this.restart('backend failure');
+      else this.settleAfterAnswer(message.id);
       this.notify();
-      this.pump();
       return;
     }
     const job = this.running;
@@ -382,12 +407,21 @@ export class Engine implements EngineLike {
     clearTimeout(job.timer);
     if (message.type === 'result') job.resolve(Buffer.from(message.bytes));
     else job.reject(toPgError(message.error));
-    if (needsRestart) {
-      if (message.type === 'error')
-        this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
-      this.restart(message.type === 'error' ? 'backend failure' : 'unit committed');
-    }
-    this.pump();
+    if (broken) {
+      this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
+      this.restart('backend failure');
+      this.pump();
+    } else this.settleAfterAnswer(message.id);
+  }
+
+  /**
+   * The worker rolls unit `id` back once its answer has gone on: the callers' continuations (the session sending
+   * the answer to its client) run before setImmediate's callback. It takes no other unit until 'settled'.
+   */
+  private settleAfterAnswer(id: number): void {
+    this.settling = id;
+    const thread = this.worker?.thread;
+    setImmediate(() => thread?.post({ type: 'settle', id }));
   }
 
   private onDeath(error: PgError): void {

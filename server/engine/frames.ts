@@ -80,16 +80,23 @@ export function simpleQuery(sql: string): Uint8Array {
   return message('Q', cstring(sql));
 }
 
-/** Parse, Bind (text parameters), Execute and Sync of an unnamed statement. */
-export function extendedQuery(sql: string, params: string[]): Uint8Array {
-  const values = params.flatMap((p) => {
-    const bytes = encoder.encode(p);
-    return [int32(bytes.length), bytes];
-  });
+/**
+ * Parse, Bind (text parameters) and Execute of each statement, unnamed, then one Sync: one trip into the backend.
+ * The first error skips the rest, up to the Sync.
+ */
+export function extendedBatch(statements: { sql: string; params: string[] }[]): Uint8Array {
   return concat([
-    message('P', cstring(''), cstring(sql), int16(0)),
-    message('B', cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)),
-    message('E', cstring(''), int32(0)),
+    ...statements.flatMap(({ sql, params }) => {
+      const values = params.flatMap((p) => {
+        const bytes = encoder.encode(p);
+        return [int32(bytes.length), bytes];
+      });
+      return [
+        message('P', cstring(''), cstring(sql), int16(0)),
+        message('B', cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)),
+        message('E', cstring(''), int32(0)),
+      ];
+    }),
     syncMessage,
   ]);
 }

@@ -47,7 +47,14 @@ export interface UnitRequest {
   timed: boolean;
 }
 
-export type ToWorker = UnitRequest | { type: 'close' };
+export type ToWorker =
+  | UnitRequest
+  /**
+   * The answer to unit `id` has been taken (the session sent it on): the worker may now roll the unit back and
+   * clean up. Until then it stays off the CPU, which the main thread needs to send the answer.
+   */
+  | { type: 'settle'; id: number }
+  | { type: 'close' };
 
 export type FromWorker =
   /**
@@ -63,10 +70,19 @@ export type FromWorker =
     }
   /** The client's messages of unit `id` start now (sent for a unit with a timeout only). */
   | { type: 'started'; id: number }
-  /** tainted: the unit's messages ended the unit's transaction, so the engine may hold state it must not keep. */
-  | { type: 'result'; id: number; bytes: ArrayBuffer; tainted: boolean }
-  /** broken: the failure left the backend in an unknown state; the engine must be restarted. */
+  /** The answer to the client's messages of unit `id`; 'settled' follows. */
+  | { type: 'result'; id: number; bytes: ArrayBuffer }
+  /**
+   * Unit `id` failed before the client's messages; 'settled' follows. broken: the failure left the backend in an
+   * unknown state (at any point of the unit, its settling included); the engine must be restarted, and nothing
+   * follows.
+   */
   | { type: 'error'; id: number; error: ErrorFields; broken?: boolean }
+  /**
+   * Unit `id` is rolled back and cleaned up: the worker takes the next unit. tainted: the unit's messages ended its
+   * transaction, so the engine may hold state it must not keep.
+   */
+  | { type: 'settled'; id: number; tainted: boolean }
   | { type: 'fatal'; error: ErrorFields }
   /** The template, built: PGlite's tar of the data dir. */
   | { type: 'built'; tarball: ArrayBuffer }

@@ -155,7 +155,8 @@ export class EnginePool implements EngineLike {
 
   /**
    * An idle engine with an open worker; else an idle one whose last start failed (the unit makes it try again,
-   * and fails with the start's error if that fails too). An engine that is restarting, or stopping a cancelled
+   * and fails with the start's error if that fails too). An engine that is restarting, settling (rolling back
+   * after a unit whose answer went out: a fraction of a millisecond), or stopping a cancelled
    * statement, gets nothing yet: the units wait in the pool for whichever engine is free first, rather than behind
    * it. null: no engine is free; undefined: none for this unit (its owner runs long work), later units may go.
    */
@@ -170,7 +171,7 @@ export class EnginePool implements EngineLike {
       if (slot.job) continue;
       if (state === 'ready') ready.push(slot);
       else if (state === 'down') down ??= slot;
-      else if (state === 'starting' || state === 'stopping') this.watch(slot);
+      else if (state === 'starting' || state === 'stopping' || state === 'settling') this.watch(slot);
     }
     if (ready.length === 0) return down ?? null;
     const owner = job.unit.owner;
@@ -198,10 +199,10 @@ export class EnginePool implements EngineLike {
         if (long || performance.now() - started >= LONG_UNIT_MS) this.longOwners.add(owner);
         else this.longOwners.delete(owner);
       }
-      // A cancel, a restart (a unit that ended its transaction, a crash) make the engine unavailable for a while:
-      // watch it, and meanwhile give the queue to the others.
+      // The unit's rollback, a cancel, a restart (a unit that ended its transaction, a crash) make the engine
+      // unavailable for a while: watch it, and meanwhile give the queue to the others.
       const state = slot.engine.state;
-      if (state === 'starting' || state === 'stopping') this.watch(slot);
+      if (state === 'starting' || state === 'stopping' || state === 'settling') this.watch(slot);
       this.pump();
     };
     slot.engine.run(job.unit).then(

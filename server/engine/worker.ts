@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
 import {
   concat,
-  extendedQuery,
+  extendedBatch,
   firstError,
   firstValue,
   lastReadyStatus,
@@ -164,9 +164,6 @@ function quoteTable(name: string): string {
   return parts.map((p) => `"${p.replaceAll('"', '""')}"`).join('.');
 }
 
-const arrayLiteral = (items: string[]) =>
-  `{${items.map((s) => `"${s.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
-
 class UnitError extends Error {
   constructor(readonly fields: ErrorFields) {
     super(fields.message);
@@ -184,7 +181,19 @@ function exec(db: PGlite, messages: Uint8Array): Uint8Array {
   return reply;
 }
 
-const settingsSql = 'SELECT set_config(n, v, false) FROM unnest($1::text[], $2::text[]) AS s(n, v)';
+/** set_config of each setting, for the unit's transaction (its rollback reverts them). */
+function settingsSql(settings: [string, string][]): string {
+  const calls = settings.map(([name, value]) => {
+    // A NUL would end the Query's text early, as it cannot be in a text parameter either.
+    if (`${name}${value}`.includes('\0'))
+      throw new UnitError({ code: '22021', message: 'invalid byte sequence for encoding "UTF8": 0x00' });
+    return `set_config(${escapedLiteral(name)}, ${escapedLiteral(value)}, false)`;
+  });
+  return `SELECT ${calls.join(', ')}`;
+}
+
+/** An E'' literal: the same whatever standard_conforming_strings a session set. */
+const escapedLiteral = (text: string) => `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
 /**
  * What a rollback does not undo, as DISCARD ALL clears it (prepared statements, WITH HOLD cursors, advisory locks,
@@ -201,32 +210,51 @@ interface Backend {
   clearInterrupt(): void;
   /** Runs housekeeping as the superuser, then returns to the locked client role. */
   asSuperuser<T>(run: () => T): T;
+  /**
+   * The transaction the next unit runs in, begun once the previous unit was cleaned up (see settle), and its xid,
+   * which lets the end of the unit tell whether anything got committed.
+   */
+  openXid?: bigint;
 }
 
+/** Opens the next unit's transaction ahead of it: the unit then starts with its settings and rows. */
+function beginAhead(backend: Backend): void {
+  backend.openXid = BigInt(firstValue(exec(backend.db, simpleQuery('BEGIN; SELECT pg_current_xact_id()')))!);
+}
+
+/**
+ * A unit's critical path is its settings, its rows and the client's messages; everything else happens after its
+ * answer is posted, while the main thread sends that answer and the session prepares its next statement: the
+ * rollback, the check that nothing got committed, the cleanup, housekeeping, and the next unit's BEGIN. The engine
+ * gives the worker no other unit before 'settled' (engine.ts), so no unit ever sees what another left.
+ */
 async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   const { db, control } = backend;
-  let xid: bigint;
+  if (backend.openXid === undefined) beginAhead(backend);
+  const xid = backend.openXid!;
+  backend.openXid = undefined;
   try {
-    // The xid pins the unit's transaction, so the end of the unit can tell whether anything got committed.
-    xid = BigInt(firstValue(exec(db, simpleQuery('BEGIN; SELECT pg_current_xact_id()')))!);
-    if (unit.settings.length > 0) {
-      const names = arrayLiteral(unit.settings.map((s) => s[0]));
-      exec(db, extendedQuery(settingsSql, [names, arrayLiteral(unit.settings.map((s) => s[1]))]));
-    }
+    // The settings and every table's rows in one trip into the backend. The settings as literals in a simple
+    // Query: a third cheaper than binding arrays to an unnest (measured 0.14 vs 0.19 ms with one row loaded).
+    const parts: Uint8Array[] = [];
+    if (unit.settings.length > 0) parts.push(simpleQuery(settingsSql(unit.settings)));
+    const statements: { sql: string; params: string[] }[] = [];
     for (const { table, json, rows } of unit.load) {
       const t = quoteTable(table);
-      exec(
-        db,
-        extendedQuery(`INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`, [
-          json,
-        ]),
-      );
+      statements.push({
+        sql: `INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
+        params: [json],
+      });
       deadRows.set(t, (deadRows.get(t) ?? 0) + rows);
     }
+    if (statements.length > 0) parts.push(extendedBatch(statements));
+    // A failed setting aborts the transaction, so the loads after it fail too; the first error is the setting's.
+    if (parts.length > 0) exec(db, parts.length === 1 ? parts[0]! : concat(parts));
   } catch (err) {
     if (!(err instanceof UnitError)) throw err;
-    exec(db, simpleQuery('ROLLBACK'));
     post({ type: 'error', id: unit.id, error: err.fields });
+    await goAhead(unit.id);
+    settle(backend, unit.id, xid, false);
     return;
   }
 
@@ -246,26 +274,62 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   }
   const out = concat(chunks);
   if (lastReadyStatus(out) === undefined) db.execProtocolRawSync(syncMessage);
+  post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer }, [out.buffer as ArrayBuffer]);
+  await goAhead(unit.id);
+  settle(backend, unit.id, xid, true);
+}
 
-  // Committed: a transaction with an xid at or after the unit's one committed (a COMMIT in the messages, or a
-  // write after one). Subtransactions of the rolled-back unit are aborted with it, so they do not count.
+/**
+ * The main thread's go-ahead to settle a unit whose answer went out ('settle'): measured on 2 busy cores, a worker
+ * that rolled back at once took the CPU the main thread needed to send that answer (the answer's hop back to the
+ * session went from 0.15 to 0.6 ms). The go-ahead comes once the session has sent the answer on.
+ */
+const goAheads = new Map<number, () => void>();
+const earlyGoAheads = new Set<number>();
+
+function goAhead(id: number): Promise<void> {
+  if (earlyGoAheads.delete(id)) return Promise.resolve();
+  return new Promise((resolve) => goAheads.set(id, resolve));
+}
+
+function goAheadReceived(id: number): void {
+  const resolve = goAheads.get(id);
+  if (!resolve) return void earlyGoAheads.add(id);
+  goAheads.delete(id);
+  resolve();
+}
+
+/**
+ * After the unit's answer: rolls its transaction back, says whether anything got committed, clears what a rollback
+ * does not (only the client's messages can leave any), in one trip into the backend; then keeps house and opens
+ * the next unit's transaction.
+ */
+function settle(backend: Backend, id: number, xid: bigint, clientRan: boolean): void {
+  const { db } = backend;
   const check = exec(
     db,
-    simpleQuery(
-      `ROLLBACK; SELECT count(*) FROM generate_series(${xid}, pg_snapshot_xmax(pg_current_snapshot())::text::bigint - 1)
-         AS g(x) WHERE pg_xact_status(x::text::xid8) = 'committed'`,
-    ),
+    simpleQuery(`ROLLBACK; ${committedSince(xid)}${clientRan ? `; ${cleanupSql}` : ''}`),
   );
   const tainted = firstValue(check) !== '0';
-  exec(db, simpleQuery(cleanupSql));
-  post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer, tainted }, [
-    out.buffer as ArrayBuffer,
-  ]);
   try {
     backend.asSuperuser(() => maintain(db));
   } catch {
     // Housekeeping only: a failed VACUUM or CHECKPOINT leaves the units correct, just slower.
   }
+  if (!tainted) beginAhead(backend);
+  post({ type: 'settled', id, tainted });
+}
+
+/**
+ * How many transactions with an xid at or after the unit's one committed (a COMMIT in the messages, or a write
+ * after one; subtransactions of the rolled-back unit are aborted with it, so they do not count). Usually no xid
+ * was assigned after the unit's: then only the unit's own can have committed, and the scan of the range is skipped.
+ */
+function committedSince(xid: bigint): string {
+  const xmax = 'pg_snapshot_xmax(pg_current_snapshot())::text::bigint';
+  return `SELECT CASE WHEN ${xmax} = ${xid + 1n} THEN (pg_xact_status('${xid}'::xid8) = 'committed')::int
+    ELSE (SELECT count(*) FROM generate_series(${xid}, ${xmax} - 1) AS g(x)
+          WHERE pg_xact_status(x::text::xid8) = 'committed') END`;
 }
 
 /*
@@ -417,9 +481,13 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
     },
   };
 
+  beginAhead(backend);
+
   // Units arrive one at a time from the main thread, but chain them anyway so a burst cannot interleave.
   let queue = Promise.resolve();
   port.on('message', (message: ToWorker) => {
+    // Not queued: the unit it concerns is waiting for it.
+    if (message.type === 'settle') return goAheadReceived(message.id);
     queue = queue.then(async () => {
       if (message.type === 'close') {
         await db.close();
