@@ -38,6 +38,8 @@ export interface TargetContext {
   /** Resources for the count(*) figure; 0 skips it. */
   large: number;
   freePort: () => Promise<number>;
+  /** `--figures pgbench`: the cached point reads figure alone. */
+  pgbenchOnly?: boolean;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -89,7 +91,7 @@ export async function runTargets(ctx: TargetContext): Promise<string[]> {
   const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
   // 1. Point read by identifier, read cache off: the bridge vs the same GetResource sent with the SDK.
-  {
+  if (!ctx.pgbenchOnly) {
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0']);
     const client = await connect(bridge.port);
     const sdk = ctx.sdk(ctx.region);
@@ -204,7 +206,7 @@ ANALYZE;`,
   }
 
   // 3. Fan-out under a throttle: the resource table without identifiers over the 200, the emulator at 50/s.
-  {
+  if (!ctx.pgbenchOnly) {
     const limit = 50;
     for (const budget of [undefined, limit]) {
       const bridge = await ctx.startBridge([
@@ -244,7 +246,7 @@ ANALYZE;`,
   }
 
   // 4. 100 idle connections, and time to ready from the cached template.
-  {
+  if (!ctx.pgbenchOnly) {
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0', '--max-connections', '110']);
     await new Promise((r) => setTimeout(r, 1000));
     const before = ctx.rssMb(bridge.child.pid!);
@@ -273,7 +275,7 @@ ANALYZE;`,
   }
 
   // 5. count(*) over many resources of one type: the bridge vs the ListResources pages alone.
-  if (ctx.large > 0) {
+  if (ctx.large > 0 && !ctx.pgbenchOnly) {
     const bigRegion = 'eu-central-1';
     await createMany(
       ctx.sdk(bigRegion),
