@@ -32,7 +32,7 @@ interface Flight {
   /** Stopped before it settled: every caller left, or lru-cache evicted it. Joiners then start afresh. */
   interrupted: boolean;
   settled: boolean;
-  /** clear() ran while it was in flight: its result is not kept. */
+  /** clear() or drop() of its key ran while it was in flight: its result is not kept. */
   cleared: boolean;
 }
 
@@ -167,8 +167,12 @@ export class ReadCache<V extends object> {
     return kept !== undefined && kept.version === version && Date.now() - kept.at <= maxAgeMs;
   }
 
-  /** Drops settled entries whose key matches; in-flight ones are left to finish for the callers waiting. */
+  /**
+   * Drops settled entries whose key matches; in-flight ones are left to finish for the callers waiting, and are not
+   * kept: they may predate the change that dropped the others (an answer computed over one must not outlive it).
+   */
   drop(matches: (key: string) => boolean): void {
+    for (const [key, flight] of this.#flights) if (matches(key)) flight.cleared = true;
     for (const key of [...this.#lru.keys()]) {
       if (matches(key) && !this.#flights.has(key)) this.#lru.delete(key);
     }
@@ -176,7 +180,6 @@ export class ReadCache<V extends object> {
 
   /** Empties the cache; requests in flight finish for the callers waiting, and are not kept. */
   clear(): void {
-    for (const flight of this.#flights.values()) flight.cleared = true;
     this.drop(() => true);
   }
 

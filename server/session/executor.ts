@@ -300,7 +300,8 @@ export class Executor {
         this.settings.forUnit(),
       ]);
     }
-    if (!settings.on) return undefined;
+    // aws.cache_ttl = 0: every read is fresh, so no answer is ever current.
+    if (!settings.on || settings.ttlMs === 0) return undefined;
     const access = this.inReadOnlyTransaction() ? 'r' : 'w';
     const session = sessionBound ? String(this.processId) : '';
     return `${settings.key}\u0000${access}${session}\u0000${stmt.sql}\u0000${invocation.resultKey}`;
