@@ -204,6 +204,32 @@ test('now(), random(), a "now" literal and pg_stat_activity are never kept: each
   }
 });
 
+test('cloud_control.resource_requests and age() of one argument are computed each time', async () => {
+  const c = await connect();
+  try {
+    const requests = {
+      text: 'SELECT count(*)::int AS n FROM cloud_control.resource_requests WHERE region = $1',
+      values: [region],
+    };
+    const before = (await c.query(requests)).rows[0].n;
+    await createProfiles(stack.sdk(region), [
+      { ConnectorProfileName: 'rc-new', ConnectorType: 'Salesforce', ConnectionMode: 'Public' },
+    ]);
+    expect(await counted(() => c.query(requests).then((r) => r.rows[0].n))).toEqual({
+      value: before + 1,
+      hits: 0,
+    });
+    const age = {
+      text: `SELECT age('2000-01-01'::timestamp)::text AS v FROM appflow.connector_profile WHERE region = '${region}' AND data__identifier = $1`,
+      values: ['rc-a'],
+    };
+    await c.query(age);
+    expect((await counted(() => c.query(age))).hits).toBe(0);
+  } finally {
+    await c.end();
+  }
+});
+
 test("pg_backend_pid() is each session's own, though sessions share other answers", async () => {
   const [a, b] = [await connect(), await connect()];
   try {
