@@ -317,8 +317,9 @@ export class Executor {
     tableKinds: string[],
   ): Promise<void> {
     if (inputs.unkept || !readsOnlyCachedTables(tableKinds) || paramsReadClock(invocation.params)) return;
-    const verdict = await repeatabilityOf(stmt, this.services.engine);
-    if (verdict.reason !== undefined) return;
+    // The answer is the client's whatever happens here: an engine that cannot say what is volatile keeps nothing.
+    const verdict = await repeatabilityOf(stmt, this.services.engine).catch(() => undefined);
+    if (verdict === undefined || verdict.reason !== undefined) return;
     // Keyed by the settings it ran under: a statement that changed them (it cannot: set_config is volatile) is not kept.
     if (this.settings.version !== settingsVersion) return;
     const key = this.answerKey(stmt, invocation, verdict.sessionBound);
