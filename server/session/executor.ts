@@ -632,8 +632,12 @@ export class Executor {
     const options = {
       partialResults: partialResults(this.settings.get(partialResultsSetting)),
       // 01000: PostgreSQL's plain warning.
-      onWarning: (message: string) =>
-        notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message })),
+      onWarning: (message: string) => {
+        notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message }));
+        // Rows missing (aws.partial_results): the answer is not one to keep, however its reads were answered.
+        const inputs = readInputs.getStore();
+        if (inputs) inputs.unkept = true;
+      },
     };
     return loadFor(
       stmt,
