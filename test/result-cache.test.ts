@@ -230,6 +230,34 @@ test('cloud_control.resource_requests and age() of one argument are computed eac
   }
 });
 
+test('an answer with rows missing (aws.partial_results) is not kept: the next one has them', async () => {
+  const c = await connect();
+  const warnings: string[] = [];
+  c.on('notice', (n) => {
+    if (n.severity === 'WARNING') warnings.push(n.message);
+  });
+  try {
+    await c.query('SET aws.partial_results = on');
+    const count = {
+      text: 'SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE region = $1',
+      values: [region],
+    };
+    await stack.setFaults({ denyOperations: ['ListResources'] });
+    try {
+      expect((await c.query(count)).rows).toEqual([{ n: 0 }]);
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await stack.setFaults({ denyOperations: [] });
+    }
+    const again = await counted(() => c.query(count).then((r) => r.rows[0].n));
+    expect(again.hits).toBe(0);
+    expect(again.value).toBeGreaterThanOrEqual(4);
+    expect(warnings).toHaveLength(1);
+  } finally {
+    await c.end();
+  }
+});
+
 test("pg_backend_pid() is each session's own, though sessions share other answers", async () => {
   const [a, b] = [await connect(), await connect()];
   try {
