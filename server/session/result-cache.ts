@@ -78,7 +78,21 @@ export function keepAnswer(answers: Answers, key: string, result: Result, inputs
   for (const frame of result.rows) bytes += frame.length;
   for (const frame of result.messages) bytes += frame.length;
   if (bytes > MAX_ANSWER_BYTES) return;
-  answers.set(key, { result: { ...result, messages: [...result.messages] }, inputs: inputs.entries, bytes });
+  // The frames are views of the engine's whole reply: copied into one buffer of their own, the kept answer holds
+  // only its own bytes.
+  const packed = Buffer.concat(
+    [result.description, ...result.rows, ...result.messages].filter((f): f is Buffer => f !== null),
+    bytes,
+  );
+  let at = 0;
+  const own = (frame: Buffer) => packed.subarray(at, (at += frame.length));
+  const kept: Result = {
+    ...result,
+    description: result.description && own(result.description),
+    rows: result.rows.map(own),
+    messages: result.messages.map(own),
+  };
+  answers.set(key, { result: kept, inputs: inputs.entries, bytes });
   metrics.resultCache.inc({ outcome: 'stored' });
 }
 
