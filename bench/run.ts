@@ -7,7 +7,7 @@
  *
  * First the targets of issue 12 (bench/targets.ts): the bridge beside the direct AWS SDK and a real PostgreSQL 15.
  *
- *   npm run bench -- [--figures all|targets|engines] [--resources 200] [--iterations 200] [--clients 8]
+ *   npm run bench -- [--figures all|targets|pgbench|engines] [--resources 200] [--iterations 200] [--clients 8]
  *                    [--engines 1,2] [--slow-clients 1,2] [--mixed-seconds 5] [--large 10000]
  *                    [--targets point,pgbench,fanout,idle,count] [--baseline <another build>/dist/server/main.js]
  */
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     /** Of the --clients, how many run SELECT pg_sleep(0.2) in the mixed workload: one run per count. */
     'slow-clients': { type: 'string', default: '1,2' },
     'mixed-seconds': { type: 'string', default: '5' },
-    /** `targets`: issue 12's ratios only; `engines`: the runs per engine count only. */
+    /** `targets`: issue 12's ratios only; `pgbench`: its cached point reads alone; `engines`: the runs per engine count only. */
     figures: { type: 'string', default: 'all' },
     /** Resources of one type for the count(*) target (0 skips it). */
     large: { type: 'string', default: '10000' },
@@ -41,7 +41,9 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
   },
 });
-const selectedTargets = new Set(values.targets.split(',').map((t) => t.trim()) as TargetName[]);
+const selectedTargets = new Set(
+  (values.figures === 'pgbench' ? 'pgbench' : values.targets).split(',').map((t) => t.trim()) as TargetName[],
+);
 for (const t of selectedTargets)
   if (!(targetNames as readonly string[]).includes(t))
     throw new Error(`--targets: no figure "${t}" (one of ${targetNames.join(', ')})`);
@@ -263,7 +265,7 @@ if (values.figures !== 'engines') {
   for (const c of sdks.values()) c.destroy();
 }
 const figures = new Map<string, Figures>();
-for (const engines of values.figures === 'targets' ? [] : engineCounts) {
+for (const engines of values.figures === 'targets' || values.figures === 'pgbench' ? [] : engineCounts) {
   for (const cacheTtlMs of [0, 5000]) {
     const bridge = await startBridge(cacheTtlMs, engines);
     const rssStart = rssMb(bridge.child.pid!);
@@ -324,7 +326,7 @@ for (const engines of values.figures === 'targets' ? [] : engineCounts) {
 }
 
 // Each engine count side by side, with the ratio of the last to the first.
-if (engineCounts.length > 1 && values.figures !== 'targets') {
+if (engineCounts.length > 1 && values.figures !== 'targets' && values.figures !== 'pgbench') {
   const rows: [string, (f: Figures) => number, number][] = [
     ['time to ready (ms)', (f) => f.readyMs, 0],
     ['RSS after start (MB)', (f) => f.rssStart, 0],

@@ -58,6 +58,12 @@ export const cacheLookups = new client.Counter({
   labelNames: ['result'] as const,
   registers: [registry],
 });
+export const resultCache = new client.Counter({
+  name: 'aws_sql_bridge_result_cache_total',
+  help: 'Session result cache: hit (a kept answer sent, the engine not used), miss (none current), stored (an answer kept)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
 export const engineRestarts = new client.Counter({
   name: 'aws_sql_bridge_engine_restarts_total',
   help: 'Engine worker restarts, by reason',

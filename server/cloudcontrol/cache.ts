@@ -9,6 +9,22 @@ export const acceptedAge = new AsyncLocalStorage<number>();
 
 export type Loader<V> = (signal: AbortSignal) => Promise<V>;
 
+/**
+ * The kept results a statement's reads were answered with, collected while its rows are fetched (the session's
+ * result cache keys an answer by them). `unkept`: some read was not answered by a kept result (it failed, found
+ * nothing, or its result was not kept), so nothing proves a later answer would be the same.
+ */
+export interface ReadInputs {
+  entries: { cache: Pick<ReadCache<object>, 'isCurrent'>; key: string; version: number }[];
+  unkept: boolean;
+}
+
+/** Set around a statement's fetch by a session that may keep its answer. */
+export const readInputs = new AsyncLocalStorage<ReadInputs>();
+
+/** Each kept result's version: a read that called AWS anew makes a new one. */
+let lastVersion = 0;
+
 /** One request in flight, shared by every caller of its key until it settles. */
 interface Flight {
   controller: AbortController;
@@ -16,7 +32,7 @@ interface Flight {
   /** Stopped before it settled: every caller left, or lru-cache evicted it. Joiners then start afresh. */
   interrupted: boolean;
   settled: boolean;
-  /** clear() ran while it was in flight: its result is not kept. */
+  /** clear() or drop() of its key ran while it was in flight: its result is not kept. */
   cleared: boolean;
 }
 
@@ -39,6 +55,7 @@ export interface ReadCacheOptions<V> {
 interface Kept<V> {
   value: V;
   at: number;
+  version: number;
 }
 
 /** What lru-cache's fetchMethod gets: the loader, and how long the result is kept. */
@@ -120,9 +137,12 @@ export class ReadCache<V extends object> {
         // Identity check: only the settled value of this request is dropped, never a newer entry. One that
         // settled after a clear() goes to the callers that waited for it, and is not kept: it may predate the clear.
         if ((keepMs === 0 || flight?.cleared) && this.#lru.peek(key) === kept) this.#lru.delete(key);
+        this.#noteInput(key, kept);
         return kept.value;
       } catch (err) {
         leave(false);
+        const inputs = readInputs.getStore();
+        if (inputs) inputs.unkept = true;
         if (signal?.aborted) throw signal.reason;
         if (flight?.interrupted && attempt < 2) continue;
         throw err;
@@ -130,8 +150,29 @@ export class ReadCache<V extends object> {
     }
   }
 
-  /** Drops settled entries whose key matches; in-flight ones are left to finish for the callers waiting. */
+  /** Tells the statement's collector (readInputs) which kept result answered it, or that none did. */
+  #noteInput(key: string, kept: Kept<V>): void {
+    const inputs = readInputs.getStore();
+    if (!inputs) return;
+    if (this.#lru.peek(key) === kept) inputs.entries.push({ cache: this, key, version: kept.version });
+    else inputs.unkept = true;
+  }
+
+  /**
+   * Whether the result of that version is still kept under the key and no older than `maxAgeMs`: a read of the
+   * key now would be answered by it. Writes, clear() and expiry all make it false.
+   */
+  isCurrent(key: string, version: number, maxAgeMs: number): boolean {
+    const kept = this.#lru.peek(key);
+    return kept !== undefined && kept.version === version && Date.now() - kept.at <= maxAgeMs;
+  }
+
+  /**
+   * Drops settled entries whose key matches; in-flight ones are left to finish for the callers waiting, and are not
+   * kept: they may predate the change that dropped the others (an answer computed over one must not outlive it).
+   */
   drop(matches: (key: string) => boolean): void {
+    for (const [key, flight] of this.#flights) if (matches(key)) flight.cleared = true;
     for (const key of [...this.#lru.keys()]) {
       if (matches(key) && !this.#flights.has(key)) this.#lru.delete(key);
     }
@@ -139,7 +180,6 @@ export class ReadCache<V extends object> {
 
   /** Empties the cache; requests in flight finish for the callers waiting, and are not kept. */
   clear(): void {
-    for (const flight of this.#flights.values()) flight.cleared = true;
     this.drop(() => true);
   }
 
@@ -184,7 +224,7 @@ export class ReadCache<V extends object> {
     );
     this.#flights.set(key, flight);
     return load(controller.signal)
-      .then((value) => ({ value, at }))
+      .then((value) => ({ value, at, version: ++lastVersion }))
       .finally(() => {
         flight.settled = true;
         if (this.#flights.get(key) === flight) this.#flights.delete(key);

@@ -19,18 +19,32 @@ export const cacheTtlSetting = 'aws.cache_ttl';
 export const partialResultsSetting = 'aws.partial_results';
 
 export function partialResults(value: string | undefined): boolean {
-  if (value === undefined || value === '') return false;
+  return booleanSetting(partialResultsSetting, value, false);
+}
+
+/**
+ * `SET aws.result_cache = off`: every statement is computed again, even when an answer to the same statement over
+ * the same fetched rows is kept (server/session/result-cache.ts). On by default.
+ */
+export const resultCacheSetting = 'aws.result_cache';
+
+export function resultCacheOn(value: string | undefined): boolean {
+  return booleanSetting(resultCacheSetting, value, true);
+}
+
+function booleanSetting(name: string, value: string | undefined, unset: boolean): boolean {
+  if (value === undefined || value === '') return unset;
   const v = value.trim().toLowerCase();
   if (['on', 'true', 'yes', '1', 't', 'y'].includes(v)) return true;
   if (['off', 'false', 'no', '0', 'f', 'n'].includes(v)) return false;
   throw new PgError(
     SqlState.invalid_parameter_value,
-    `parameter "${partialResultsSetting}" requires a Boolean value, not "${value.slice(0, 60)}"`,
-    { hint: `SET ${partialResultsSetting} = on (or off).` },
+    `parameter "${name}" requires a Boolean value, not "${value.slice(0, 60)}"`,
+    { hint: `SET ${name} = on (or off).` },
   );
 }
 
-const known = new Set([cacheTtlSetting, partialResultsSetting]);
+const known = new Set([cacheTtlSetting, partialResultsSetting, resultCacheSetting]);
 
 const units: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 // A week: longer than any sensible reuse of live state, and far within setTimeout's range.
@@ -46,6 +60,7 @@ export function checkBridgeSetting(name: string, value: string | null): void {
     });
   if (value !== null && name === cacheTtlSetting) cacheTtlMs(value);
   if (value !== null && name === partialResultsSetting) partialResults(value);
+  if (value !== null && name === resultCacheSetting) resultCacheOn(value);
 }
 
 /**

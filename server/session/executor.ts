@@ -31,6 +31,7 @@ import { serializeFrontend } from '../wire/frontend-serializer.js';
 import { Cursor, Cursors } from './cursors.js';
 import { analyzeLines, callPlanFor, loadFor, type ParamValues } from './load.js';
 import {
+  dataRowTexts,
   emptyResult,
   EngineError,
   engineReplies,
@@ -47,8 +48,20 @@ import {
   formatTtl,
   partialResults,
   partialResultsSetting,
+  resultCacheOn,
+  resultCacheSetting,
 } from './bridge-settings.js';
-import { acceptedAge } from '../cloudcontrol/cache.js';
+import { acceptedAge, readInputs, type ReadInputs } from '../cloudcontrol/cache.js';
+import { paramsReadClock } from '../plan/volatility.js';
+import {
+  answersOf,
+  keepAnswer,
+  keptAnswer,
+  knownRepeatability,
+  readsOnlyCachedTables,
+  repeatabilityOf,
+  type Answers,
+} from './result-cache.js';
 import { TransactionBlock } from './transaction.js';
 import { checkAssignedColumns, checkWritable, createCopiedRows, executeWrite } from './writes.js';
 
@@ -82,6 +95,11 @@ export interface Invocation {
    * send copy data.
    */
   copyIn?(response: Buffer, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * What the answer depends on besides the statement's text and the session's state: the parameters' types, values
+   * and formats and the result formats, as one string. Absent where the answer is never kept (EXECUTE, DECLARE).
+   */
+  resultKey?: string;
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
@@ -128,6 +146,12 @@ export class Executor {
   private readonly descriptions = new Map<string, { params: Buffer | null; row: Buffer | null }>();
   /** The session's protocol portals, which SQL's FETCH, MOVE and CLOSE reach by name as they do cursors. */
   portals: ProtocolPortals | undefined;
+  /** Finished answers of SELECTs, kept while their fetched rows are current (result-cache.ts). */
+  private readonly answers: Answers;
+  /** What the result cache needs of the settings as of a version: read once, not per statement. */
+  private answerSettings = { version: -1, on: false, ttlMs: 0, key: '' };
+  /** The startup user, part of a kept answer's key (the session's identity is the answer's business). */
+  user = '';
 
   constructor(
     private readonly services: Services,
@@ -139,6 +163,7 @@ export class Executor {
     this.settings = new Settings(
       new Map([[cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)], ...startupSettings]),
     );
+    this.answers = answersOf(services.cloud);
   }
 
   async execute(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
@@ -240,6 +265,67 @@ export class Executor {
     }
   }
 
+  /**
+   * The kept answer to a SELECT the session ran before with the same parameters and settings, over fetched rows
+   * that are still current; undefined when it must run. Nothing else is done: no engine unit, no fetch.
+   */
+  keptAnswer(stmt: ParsedStatement, invocation: Invocation): Result | undefined {
+    // No verdict yet: the statement has not run to the end with the result cache on, so nothing is kept for it.
+    const verdict = knownRepeatability(stmt.sql);
+    if (!verdict || verdict.reason !== undefined) return undefined;
+    const key = this.answerKey(stmt, invocation, verdict.sessionBound);
+    return key === undefined ? undefined : keptAnswer(this.answers, key, this.answerSettings.ttlMs);
+  }
+
+  /**
+   * The result cache's key for the statement now: the session's settings (all of them, so sessions set alike share
+   * answers), its user, transaction access mode and (when the statement names it) its process id, then what the
+   * client sent. Undefined when its answer is neither kept nor looked up.
+   */
+  private answerKey(
+    stmt: ParsedStatement,
+    invocation: Invocation,
+    sessionBound: boolean,
+  ): string | undefined {
+    if (stmt.kind !== 'select' || invocation.resultKey === undefined || this.txn.status === 'E')
+      return undefined;
+    const settings = this.answerSettings;
+    if (settings.version !== this.settings.version) {
+      settings.version = this.settings.version;
+      settings.on = resultCacheOn(this.settings.get(resultCacheSetting));
+      settings.ttlMs = cacheTtlMs(this.settings.get(cacheTtlSetting) ?? '');
+      settings.key = JSON.stringify([
+        this.user,
+        this.settings.get('client_encoding') ?? '',
+        this.settings.forUnit(),
+      ]);
+    }
+    // aws.cache_ttl = 0: every read is fresh, so no answer is ever current.
+    if (!settings.on || settings.ttlMs === 0) return undefined;
+    const access = this.inReadOnlyTransaction() ? 'r' : 'w';
+    const session = sessionBound ? String(this.processId) : '';
+    return `${settings.key}\u0000${access}${session}\u0000${stmt.sql}\u0000${invocation.resultKey}`;
+  }
+
+  /** Keeps a SELECT's answer when computing it again over the same inputs could not give another. */
+  private async keepAnswer(
+    stmt: ParsedStatement,
+    invocation: Invocation,
+    settingsVersion: number,
+    result: Result,
+    inputs: ReadInputs,
+    tableKinds: string[],
+  ): Promise<void> {
+    if (inputs.unkept || !readsOnlyCachedTables(tableKinds) || paramsReadClock(invocation.params)) return;
+    // The answer is the client's whatever happens here: an engine that cannot say what is volatile keeps nothing.
+    const verdict = await repeatabilityOf(stmt, this.services.engine).catch(() => undefined);
+    if (verdict === undefined || verdict.reason !== undefined) return;
+    // Keyed by the settings it ran under: a statement that changed them (it cannot: set_config is volatile) is not kept.
+    if (this.settings.version !== settingsVersion) return;
+    const key = this.answerKey(stmt, invocation, verdict.sessionBound);
+    if (key !== undefined) keepAnswer(this.answers, key, result, inputs);
+  }
+
   /** Stops the running statement: its Cloud Control calls are aborted and its engine unit cancelled. */
   cancel(reason: PgError): void {
     this.abort.abort(reason);
@@ -286,16 +372,23 @@ export class Executor {
    * and with 'lines' put the Cloud Control calls a run would make after the engine's plan; 'made' (EXPLAIN
    * ANALYZE in text): fetch, and put the calls made there.
    */
-  private inEngine(
+  private async inEngine(
     stmt: ParsedStatement,
     invocation: Invocation,
     replyIndex = 0,
     callPlan?: 'lines' | 'none' | 'made',
   ): Promise<Result> {
-    return this.statement(async (signal, notices) => {
+    // A SELECT's answer may be kept: its fetch notes the read-cache entries it was computed over.
+    const keeps = callPlan === undefined && this.answerKey(stmt, invocation, false) !== undefined;
+    const settingsVersion = this.settings.version;
+    const inputs: ReadInputs | undefined = keeps ? { entries: [], unkept: false } : undefined;
+    let tableKinds: string[] = [];
+    const result = await this.statement(async (signal, notices) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
-      const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices) : undefined;
+      const fetch = () => this.load(stmt, invocation.params, signal, notices);
+      const loaded = fetches ? await (inputs ? readInputs.run(inputs, fetch) : fetch()) : undefined;
+      tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];
       const load = loaded?.load ?? [];
       const planned = !fetches
         ? callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud)
@@ -331,6 +424,8 @@ export class Executor {
         reply.result.messages.push(...this.keepSetConfigs(setConfigs, dataRowTexts(values)));
       return reply.result;
     });
+    if (inputs) await this.keepAnswer(stmt, invocation, settingsVersion, result, inputs, tableKinds);
+    return result;
   }
 
   /** The session's settings for a unit, and its BackendKeyData process id for the engine's pg_backend_pid(). */
@@ -537,8 +632,12 @@ export class Executor {
     const options = {
       partialResults: partialResults(this.settings.get(partialResultsSetting)),
       // 01000: PostgreSQL's plain warning.
-      onWarning: (message: string) =>
-        notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message })),
+      onWarning: (message: string) => {
+        notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message }));
+        // Rows missing (aws.partial_results): the answer is not one to keep, however its reads were answered.
+        const inputs = readInputs.getStore();
+        if (inputs) inputs.unkept = true;
+      },
     };
     return loadFor(
       stmt,
@@ -769,6 +868,8 @@ export class Executor {
     const result = await this.inEngine(d.query, {
       ...invocation,
       messages: (sql) => invocation.messages(sql, 'text'),
+      // In text whatever the client's result formats: not the answer a SELECT of the same text would keep.
+      resultKey: undefined,
     });
     this.cursors.declare(d.name, new Cursor(result, d.hold));
     const declared = emptyResult('DECLARE CURSOR');
@@ -835,19 +936,6 @@ const REPORTED_SETTINGS: Record<string, string> = {
   default_transaction_read_only: 'default_transaction_read_only',
   standard_conforming_strings: 'standard_conforming_strings',
 };
-
-/** The values of a text DataRow. */
-function dataRowTexts(frame: Buffer): (string | null)[] {
-  const out: (string | null)[] = [];
-  let at = 7;
-  for (let i = frame.readInt16BE(5); i > 0; i--) {
-    const length = frame.readInt32BE(at);
-    at += 4;
-    out.push(length < 0 ? null : frame.subarray(at, at + length).toString('utf8'));
-    if (length > 0) at += length;
-  }
-  return out;
-}
 
 /** A string literal whatever standard_conforming_strings the session has set. */
 function quoteLiteral(text: string): string {

@@ -89,3 +89,16 @@ export function singleResult(bytes: Buffer): EngineReply {
   if (reply.error) throw reply.error;
   return reply;
 }
+
+/** The values of a text DataRow. */
+export function dataRowTexts(frame: Buffer): (string | null)[] {
+  const out: (string | null)[] = [];
+  let at = 7;
+  for (let i = frame.readInt16BE(5); i > 0; i--) {
+    const length = frame.readInt32BE(at);
+    at += 4;
+    out.push(length < 0 ? null : frame.subarray(at, at + length).toString('utf8'));
+    if (length > 0) at += length;
+  }
+  return out;
+}

@@ -72,6 +72,7 @@ export class Session {
     startupSettings: Map<string, string>,
   ) {
     this.executor = new Executor(services, startupSettings, connection.processId);
+    this.executor.user = connection.startupParameters.user ?? '';
     this.executor.portals = {
       cursor: async (name) => {
         const portal = name === '' ? undefined : this.portals.get(name);
@@ -121,7 +122,9 @@ export class Session {
       }
       if (this.ignoreTillSync && message.type !== 'Sync') continue;
       try {
-        await this.handle(message);
+        // Bind, Sync, Close and Flush finish at once: no promise (and no async-hooks work) per message for them.
+        const handling = this.handle(message);
+        if (handling) await handling;
       } catch (err) {
         this.sendError(err);
         // A Query and a FunctionCall end with their own ReadyForQuery; only the extended protocol skips to Sync.
@@ -238,14 +241,15 @@ export class Session {
       this.executor.cancel(new PgError(SqlState.query_canceled, 'canceling statement due to user request'));
   }
 
-  private async handle(message: FrontendMessage): Promise<void> {
+  private handle(message: FrontendMessage): Promise<void> | undefined {
     switch (message.type) {
       case 'Query':
         return this.simpleQuery(message.sql);
       case 'Parse':
         return this.parse(message);
       case 'Bind':
-        return this.bind(message);
+        this.bind(message);
+        return;
       case 'Describe':
         return message.target === 'S'
           ? this.describeStatement(message.name)
@@ -299,7 +303,8 @@ export class Session {
         const at = sql.indexOf(stmt.sql, offset);
         offset = at < 0 ? offset : at + stmt.sql.length;
         try {
-          this.sendResult(await this.runStatement(stmt, { ...simpleInvocation, copyIn: this.copyIn }), {
+          const invocation = { ...simpleInvocation, copyIn: this.copyIn, resultKey: '' };
+          this.sendResult(await this.runStatement(stmt, invocation), {
             description: true,
             maxRows: 0,
             sent: 0,
@@ -378,6 +383,7 @@ export class Session {
       resultMessages: (sql) =>
         run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
       copyIn: this.copyIn,
+      resultKey: bindKey(statement.paramTypes, message),
     };
     this.portals.set(message.portal, { statement, invocation });
     this.send(backend.bindComplete());
@@ -392,7 +398,7 @@ export class Session {
     this.send(statement.described?.row ?? backend.noData());
   }
 
-  private async describePortal(name: string): Promise<void> {
+  private describePortal(name: string): Promise<void> | undefined {
     // A cursor made by DECLARE is a portal too: drivers (psycopg 3) describe it by name.
     const cursor = this.portals.has(name) ? undefined : this.executor.cursors.find(name);
     if (cursor) {
@@ -405,11 +411,13 @@ export class Session {
       this.send(backend.noData());
       return;
     }
-    const result = await this.materialize(portal);
-    this.send(result.description ?? backend.noData());
+    const send = (result: Result) => this.send(result.description ?? backend.noData());
+    const result = this.materialize(portal);
+    if (result instanceof Promise) return result.then(send);
+    send(result);
   }
 
-  private async execute(message: FrontendMessageOf<'Execute'>): Promise<void> {
+  private execute(message: FrontendMessageOf<'Execute'>): Promise<void> | undefined {
     const cursor = this.portals.has(message.portal) ? undefined : this.executor.cursors.find(message.portal);
     if (cursor) {
       const rows = cursor.fetch('forward', message.maxRows > 0 ? message.maxRows : Number.MAX_SAFE_INTEGER);
@@ -427,24 +435,45 @@ export class Session {
       this.send(backend.emptyQueryResponse());
       return;
     }
-    const result = await this.materialize(portal);
-    const sent = Math.min(portal.cursor!.position, result.rows.length);
-    this.sendResult(result, { description: false, maxRows: message.maxRows, sent }, portal);
+    const send = (result: Result) => {
+      const sent = Math.min(portal.cursor!.position, result.rows.length);
+      this.sendResult(result, { description: false, maxRows: message.maxRows, sent }, portal);
+    };
+    const result = this.materialize(portal);
+    if (result instanceof Promise) return result.then(send);
+    send(result);
   }
 
-  private async materialize(portal: Portal): Promise<Result> {
-    if (!portal.result) {
-      const stmt = portal.statement.parsed;
-      portal.result = stmt ? await this.runStatement(stmt, portal.invocation) : emptyResult(null);
-      portal.cursor = new Cursor(portal.result, false);
-    }
-    return portal.result;
+  /** The portal's result, run now if it has not run yet; at once (no promise) when it has, or is a kept answer. */
+  private materialize(portal: Portal): Result | Promise<Result> {
+    if (portal.result) return portal.result;
+    const stmt = portal.statement.parsed;
+    const result = stmt ? this.runStatement(stmt, portal.invocation) : emptyResult(null);
+    return result instanceof Promise
+      ? result.then((r) => this.keepResult(portal, r))
+      : this.keepResult(portal, result);
+  }
+
+  private keepResult(portal: Portal, result: Result): Result {
+    portal.result = result;
+    portal.cursor = new Cursor(result, false);
+    return result;
   }
 
   /** Runs one statement; the log records its kind, time and outcome, never its text (it may hold credentials). */
-  private async runStatement(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
-    this.running = true;
+  private runStatement(stmt: ParsedStatement, invocation: Invocation): Result | Promise<Result> {
     const started = performance.now();
+    const kept = this.executor.keptAnswer(stmt, invocation);
+    if (kept) return this.countKept(stmt, kept, started);
+    return this.runInExecutor(stmt, invocation, started);
+  }
+
+  private async runInExecutor(
+    stmt: ParsedStatement,
+    invocation: Invocation,
+    started: number,
+  ): Promise<Result> {
+    this.running = true;
     const calls: CallTally = { inFlight: 0, done: 0 };
     this.statementNow = { kind: stmt.kind, start: new Date(), calls };
     this.stateChange = this.statementNow.start;
@@ -474,6 +503,19 @@ export class Session {
       this.running = false;
       this.stateChange = new Date();
     }
+  }
+
+  /** A kept answer is a statement run as any other for metrics and cloud_control.sessions, in no time. */
+  private countKept(stmt: ParsedStatement, result: Result, started: number): Result {
+    const start = new Date();
+    this.statementNow = { kind: stmt.kind, start, calls: { inFlight: 0, done: 0 } };
+    this.stateChange = start;
+    metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
+    metrics.statementSeconds.observe(
+      { kind: stmt.kind, outcome: 'ok' },
+      (performance.now() - started) / 1000,
+    );
+    return result;
   }
 
   /** Sends a result, or the part of it a row-limited Execute asks for (then PortalSuspended). */
@@ -549,6 +591,17 @@ export class Session {
   private send(frame: Buffer): void {
     this.connection.send(frame);
   }
+}
+
+/** What a Bind gives a statement's answer besides its text: parameter types, formats and values, result formats. */
+function bindKey(
+  paramTypes: number[],
+  bind: Pick<FrontendMessageOf<'Bind'>, 'params' | 'paramFormats' | 'resultFormats'>,
+): string {
+  let key = `${paramTypes.join(',')};${bind.paramFormats.join(',')};${bind.resultFormats.join(',')}`;
+  // Length-prefixed, so no value can pass for two; latin1 keeps every byte of a binary value.
+  for (const p of bind.params) key += p === null ? ';N' : `;${p.length}:${p.toString('latin1')}`;
+  return key;
 }
 
 /** A portal run in pieces ends with the count of its last piece, as PostgreSQL reports it. */

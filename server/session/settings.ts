@@ -8,6 +8,11 @@ export class Settings {
   private snapshots: { name: string | null; values: Map<string, string>; local: Map<string, string> }[] = [];
   /** SET LOCAL values: they end with the transaction block. */
   private local = new Map<string, string>();
+  /**
+   * Bumped by every change (SET, RESET, set_config, a block's end or rollback): a kept answer computed under one
+   * version is computed under these values.
+   */
+  version = 0;
 
   constructor(private readonly initial: Map<string, string>) {
     this.values = new Map(initial);
@@ -24,6 +29,7 @@ export class Settings {
   }
 
   set(name: string, value: string, local: boolean): void {
+    this.version++;
     if (local) this.local.set(name, value);
     else {
       this.values.set(name, value);
@@ -33,6 +39,7 @@ export class Settings {
 
   /** RESET name: back to the value the client started with, or the engine's default. */
   reset(name: string): void {
+    this.version++;
     this.local.delete(name);
     const start = this.initial.get(name);
     if (start === undefined) this.values.delete(name);
@@ -40,20 +47,24 @@ export class Settings {
   }
 
   resetAll(): void {
+    this.version++;
     this.values = new Map(this.initial);
     this.local.clear();
   }
 
   beginBlock(): void {
+    this.version++;
     this.snapshots = [{ name: null, values: new Map(this.values), local: new Map() }];
   }
 
   savepoint(name: string): void {
+    this.version++;
     this.snapshots.push({ name, values: new Map(this.values), local: new Map(this.local) });
   }
 
   /** ROLLBACK TO SAVEPOINT: restore the values of that savepoint, which stays defined. */
   rollbackTo(name: string): void {
+    this.version++;
     const i = this.findSavepoint(name);
     if (i < 0) return;
     this.values = new Map(this.snapshots[i]!.values);
@@ -67,11 +78,13 @@ export class Settings {
   }
 
   commitBlock(): void {
+    this.version++;
     this.snapshots = [];
     this.local.clear();
   }
 
   rollbackBlock(): void {
+    this.version++;
     if (this.snapshots.length > 0) this.values = new Map(this.snapshots[0]!.values);
     this.snapshots = [];
     this.local.clear();

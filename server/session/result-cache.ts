@@ -1,0 +1,144 @@
+import { LRUCache } from 'lru-cache';
+import type { ReadInputs } from '../cloudcontrol/cache.js';
+import type { EngineLike } from '../engine/engine.js';
+import * as metrics from '../metrics.js';
+import type { ParsedStatement } from '../plan/parse.js';
+import {
+  repeatability,
+  volatileNamesSql,
+  type Repeatability,
+  type VolatileNames,
+} from '../plan/volatility.js';
+import { serializeFrontend } from '../wire/frontend-serializer.js';
+import { dataRowTexts, singleResult, type Result } from './result.js';
+
+/**
+ * Answers kept for every session, by bytes (frames and key); no one answer over 1 MB: an application's statements,
+ * not a dump of a table.
+ */
+const MAX_BYTES = 64 * 1024 * 1024;
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** Table kinds whose rows are read-cache entries (or the catalog itself), so a kept answer can be proven current. */
+const repeatableTables = new Set(['resource', 'collection', 'resource_types']);
+
+interface Entry {
+  result: Result;
+  /** The read-cache entries the answer was computed over, each by version. */
+  inputs: ReadInputs['entries'];
+  bytes: number;
+}
+
+/**
+ * Finished answers to SELECTs, by everything the answer depends on: the caller's key (the session's settings and
+ * transaction state, the statement text as run, parameter types, values and formats, result formats, and the
+ * session's own identity where the statement names it); and the read-cache entries its rows came from, checked at
+ * each lookup. An answer whose inputs are no longer current (expired for the session's aws.cache_ttl, dropped by a
+ * write or clear_cache(), read again) is dropped. A server's sessions share one (by its Cloud Control client, whose
+ * read cache the inputs are in): nothing else of theirs reaches the answer.
+ */
+export type Answers = LRUCache<string, Entry>;
+const answersByServer = new WeakMap<object, Answers>();
+
+export function answersOf(server: object): Answers {
+  let answers = answersByServer.get(server);
+  if (!answers) {
+    answers = new LRUCache<string, Entry>({
+      maxSize: MAX_BYTES,
+      sizeCalculation: (entry, key) => entry.bytes + key.length,
+    });
+    answersByServer.set(server, answers);
+  }
+  return answers;
+}
+
+/** The kept answer, when each of its inputs is the current read-cache entry no older than `maxAgeMs`. */
+export function keptAnswer(answers: Answers, key: string, maxAgeMs: number): Result | undefined {
+  const entry = answers.get(key);
+  if (entry) {
+    for (const input of entry.inputs)
+      if (!input.cache.isCurrent(input.key, input.version, maxAgeMs)) {
+        answers.delete(key);
+        metrics.resultCache.inc({ outcome: 'miss' });
+        return undefined;
+      }
+    metrics.resultCache.inc({ outcome: 'hit' });
+    // The caller may add messages (notices) to what it is given; the frames themselves are never changed.
+    const { result } = entry;
+    return { ...result, messages: [...result.messages] };
+  }
+  metrics.resultCache.inc({ outcome: 'miss' });
+  return undefined;
+}
+
+/** Keeps an answer computed over `inputs`, unless some read was not a kept entry or the answer is too big. */
+export function keepAnswer(answers: Answers, key: string, result: Result, inputs: ReadInputs): void {
+  if (inputs.unkept || result.copy.length > 0) return;
+  let bytes = result.description?.length ?? 0;
+  for (const frame of result.rows) bytes += frame.length;
+  for (const frame of result.messages) bytes += frame.length;
+  if (bytes > MAX_ANSWER_BYTES) return;
+  // The frames are views of the engine's whole reply: copied into one buffer of their own, the kept answer holds
+  // only its own bytes.
+  const packed = Buffer.concat(
+    [result.description, ...result.rows, ...result.messages].filter((f): f is Buffer => f !== null),
+    bytes,
+  );
+  let at = 0;
+  const own = (frame: Buffer) => packed.subarray(at, (at += frame.length));
+  const kept: Result = {
+    ...result,
+    description: result.description && own(result.description),
+    rows: result.rows.map(own),
+    messages: result.messages.map(own),
+  };
+  answers.set(key, { result: kept, inputs: inputs.entries, bytes });
+  metrics.resultCache.inc({ outcome: 'stored' });
+}
+
+/** Whether the tables a fetch read all come from the read cache (or the catalog): none is read afresh each time. */
+export function readsOnlyCachedTables(kinds: Iterable<string>): boolean {
+  for (const kind of kinds) if (!repeatableTables.has(kind)) return false;
+  return true;
+}
+
+/** The engine's catalog never changes: its volatile names are read once per engine. */
+const volatileNamesByEngine = new WeakMap<EngineLike, Promise<VolatileNames>>();
+
+function volatileNames(engine: EngineLike): Promise<VolatileNames> {
+  let names = volatileNamesByEngine.get(engine);
+  if (!names) {
+    names = engine
+      .run({ settings: [], load: [], messages: serializeFrontend({ type: 'Query', sql: volatileNamesSql }) })
+      .then((bytes) => {
+        const functions = new Set<string>();
+        const operators = new Set<string>();
+        for (const row of singleResult(bytes).result.rows) {
+          const [kind, name] = dataRowTexts(row);
+          (kind === 'f' ? functions : operators).add(name!.toLowerCase());
+        }
+        return { functions, operators };
+      });
+    // A failed read is tried again by the next statement rather than remembered.
+    names.catch(() => volatileNamesByEngine.delete(engine));
+    volatileNamesByEngine.set(engine, names);
+  }
+  return names;
+}
+
+/** Verdicts by statement text: they depend only on the text and the engine's catalog, so sessions share them. */
+const verdicts = new LRUCache<string, Repeatability>({ max: 4096 });
+
+/** The verdict on a statement text already decided; undefined when none is yet (its answer is then not kept). */
+export function knownRepeatability(sql: string): Repeatability | undefined {
+  return verdicts.get(sql);
+}
+
+/** Whether the statement's answer can be kept and for whom, decided once per distinct statement text. */
+export async function repeatabilityOf(stmt: ParsedStatement, engine: EngineLike): Promise<Repeatability> {
+  const known = verdicts.get(stmt.sql);
+  if (known) return known;
+  const verdict = repeatability(stmt, await volatileNames(engine));
+  verdicts.set(stmt.sql, verdict);
+  return verdict;
+}
