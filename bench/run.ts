@@ -9,6 +9,7 @@
  *
  *   npm run bench -- [--figures all|targets|engines] [--resources 200] [--iterations 200] [--clients 8]
  *                    [--engines 1,2] [--slow-clients 1,2] [--mixed-seconds 5] [--large 10000]
+ *                    [--targets point,pgbench,fanout,idle,large]
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     figures: { type: 'string', default: 'all' },
     /** Resources of one type for the count(*) target (0 skips it). */
     large: { type: 'string', default: '10000' },
+    /** Of issue 12's targets, which to run: point,pgbench,fanout,idle,large (default all). */
+    targets: { type: 'string', default: 'point,pgbench,fanout,idle,large' },
   },
 });
 const resources = Number(values.resources);
@@ -246,6 +249,7 @@ if (values.figures !== 'engines') {
       profileId,
       iterations,
       large: Number(values.large),
+      only: new Set(values.targets.split(',')),
       freePort,
     })),
   );

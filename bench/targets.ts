@@ -37,6 +37,8 @@ export interface TargetContext {
   iterations: number;
   /** Resources for the count(*) figure; 0 skips it. */
   large: number;
+  /** The targets to run (point, pgbench, fanout, idle, large). */
+  only: Set<string>;
   freePort: () => Promise<number>;
 }
 
@@ -89,7 +91,7 @@ export async function runTargets(ctx: TargetContext): Promise<string[]> {
   const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
 
   // 1. Point read by identifier, read cache off: the bridge vs the same GetResource sent with the SDK.
-  {
+  if (ctx.only.has('point')) {
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0']);
     const client = await connect(bridge.port);
     const sdk = ctx.sdk(ctx.region);
@@ -126,7 +128,7 @@ export async function runTargets(ctx: TargetContext): Promise<string[]> {
   }
 
   // 2. Cached point reads with pgbench -M prepared -c 8: the bridge vs a real PostgreSQL 15 with the same rows.
-  {
+  if (ctx.only.has('pgbench')) {
     const pgRegion = 'us-west-2';
     const names = Array.from({ length: 200 }, (_, i) => String(100000 + i));
     await createMany(ctx.sdk(pgRegion), names);
@@ -204,7 +206,7 @@ ANALYZE;`,
   }
 
   // 3. Fan-out under a throttle: the resource table without identifiers over the 200, the emulator at 50/s.
-  {
+  if (ctx.only.has('fanout')) {
     const limit = 50;
     for (const budget of [undefined, limit]) {
       const bridge = await ctx.startBridge([
@@ -244,7 +246,7 @@ ANALYZE;`,
   }
 
   // 4. 100 idle connections, and time to ready from the cached template.
-  {
+  if (ctx.only.has('idle')) {
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0', '--max-connections', '110']);
     await new Promise((r) => setTimeout(r, 1000));
     const before = ctx.rssMb(bridge.child.pid!);
@@ -273,7 +275,7 @@ ANALYZE;`,
   }
 
   // 5. count(*) over many resources of one type: the bridge vs the ListResources pages alone.
-  if (ctx.large > 0) {
+  if (ctx.large > 0 && ctx.only.has('large')) {
     const bigRegion = 'eu-central-1';
     await createMany(
       ctx.sdk(bigRegion),

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { buildAccounts } from './cloudcontrol/accounts.js';
-import { MemoryBudget, RedisBudget } from './cloudcontrol/budget.js';
+import { RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { credentialsCheck } from './cloudcontrol/credentials-check.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
@@ -114,9 +114,8 @@ export async function startServer(
       ...(config.callBudget === undefined
         ? {}
         : {
-            budget: redis
-              ? new RedisBudget(redis, config.callBudget, logger)
-              : new MemoryBudget(config.callBudget),
+            callBudget: config.callBudget,
+            ...(redis ? { budget: new RedisBudget(redis, config.callBudget, logger) } : {}),
           }),
     },
     catalog,
