@@ -134,10 +134,10 @@ export class CloudControl {
             options.stsEndpoint ?? options.endpoint,
           ),
         ];
-    this.#rateLimiters = new RateLimiters(options.callBudget, (scope, rate, admitted) => {
+    this.#rateLimiters = new RateLimiters(options.callBudget, (scope, rate, admitted, marginMs) => {
       const [account, region] = scope.split('\u0000');
       this.#log.info(
-        { account, region, callsPerSecond: Math.round(rate * 10) / 10, admitted },
+        { account, region, callsPerSecond: Math.round(rate * 10) / 10, admitted, marginMs },
         admitted === undefined
           ? 'Cloud Control call rate raised (no throttle for a while)'
           : 'Cloud Control throttled: call rate learned',

@@ -7,9 +7,10 @@
  * others (the SDK's own throttling backoff and adaptive limiter are off: see throttle-retry.ts).
  *
  * Learning: at a throttle, the calls that left in the second before the throttled one and were not throttled are
- * what the service admitted over a second; that becomes the rate. A throttle of a call that left under the current
- * rate lowers it again (at least by one, at most by half). After a quiet spell while calls queue, the rate creeps
- * up by 5% so that a limit that rose is found again.
+ * what the service admitted over a second; that becomes the rate. A later throttle of a call that left under the
+ * current rate either lowers it towards what was admitted (by a tenth at most), or, when the calls were already at the full
+ * rate, widens the margin the window allows for the trip to the service. After a quiet spell while calls queue, the
+ * rate creeps up by 5% so that a limit that rose is found again.
  */
 
 /** What one call reports back when its answer comes. */
@@ -34,6 +35,8 @@ interface Waiter {
 }
 
 const windowMs = 1000;
+const minMarginMs = 10;
+const maxMarginMs = 250;
 /** Quiet time (no throttle, calls queued) before the rate is raised. */
 const raiseAfterMs = 5000;
 
@@ -49,10 +52,21 @@ export class Pacer {
   #timer: NodeJS.Timeout | undefined;
   /** When the rate last changed: a throttle of a call that left before says nothing about the new rate. */
   #changedAt = -Infinity;
+  /**
+   * Added to the window: what a call's trip to the service may vary by, so that the service's second never holds
+   * more than the rate. Doubled by a throttle at the full rate, halved when the rate is raised.
+   */
+  #marginMs = minMarginMs;
+  /** The throttled call the rate was learned from, when the rate is the count of calls admitted before it. */
+  #taughtBy: Sent | undefined;
 
   constructor(
     ceiling = Infinity,
-    private readonly onRate: (rate: number, admitted?: number) => void = () => {},
+    private readonly onRate: (
+      rate: number,
+      admitted: number | undefined,
+      marginMs: number,
+    ) => void = () => {},
     private readonly now: () => number = () => performance.now(),
   ) {
     this.#ceiling = ceiling;
@@ -99,11 +113,6 @@ export class Pacer {
     }
   }
 
-  /** Margin on the window: what a call's trip to the service may vary by, so the service's second never holds more. */
-  get #marginMs(): number {
-    return this.#rate === undefined ? 0 : Math.max(10, 250 / this.#rate);
-  }
-
   #earliest(now: number): number {
     const rate = this.#rate;
     if (rate === undefined) return now;
@@ -117,6 +126,7 @@ export class Pacer {
 
   #leave(now: number): Leave {
     const sent: Sent = { at: now, state: 'flying' };
+    this.#prune(now);
     this.#sent.push(sent);
     if (this.#rate !== undefined) {
       const interval = 1000 / this.#rate;
@@ -153,15 +163,33 @@ export class Pacer {
       (s) => s.state !== 'throttled' && s.at < throttled.at && s.at > throttled.at - windowMs,
     ).length;
     const rate = this.#rate;
-    let next: number;
-    if (rate === undefined) next = admitted;
-    else if (throttled.at >= this.#changedAt) next = Math.min(rate - 1, Math.max(admitted, rate / 2));
-    else return;
-    this.#rate = Math.min(this.#ceiling, Math.max(1, next));
+    if (rate !== undefined && throttled.at < this.#changedAt) {
+      // A call that left before the rate changed says nothing new, unless the rate was learned counting it as
+      // admitted while it was still in flight: then the service admitted one fewer.
+      const taught = this.#taughtBy;
+      if (taught && throttled.at < taught.at && throttled.at > taught.at - windowMs && rate > 1) {
+        this.#rate = rate - 1;
+        this.onRate(this.#rate, admitted, this.#marginMs);
+      }
+      return;
+    }
     this.#changedAt = now;
-    this.onRate(this.#rate, admitted);
+    this.#taughtBy = undefined;
     // Spacing starts from now: the window check holds the calls back until the service's second has room.
     this.#nextSlot = now;
+    if (rate !== undefined && admitted + 1 >= Math.floor(rate)) {
+      // Throttled at our own full rate: the service's second held one of ours more than the trip-time margin
+      // allowed for (a call that left late, or arrived late). Widen the margin rather than lower the rate.
+      this.#marginMs = Math.min(maxMarginMs, this.#marginMs * 2);
+      this.onRate(rate, admitted, this.#marginMs);
+      return;
+    }
+    // Lowered by a tenth at most: on a loaded machine calls arrive bunched (the service counts arrivals, this counts
+    // departures), and a rate cut to a bunched count would slow every later call.
+    const next = rate === undefined ? admitted : Math.max(admitted, rate - Math.max(1, rate / 10));
+    this.#rate = Math.min(this.#ceiling, Math.max(1, next));
+    if (this.#rate === admitted) this.#taughtBy = throttled;
+    this.onRate(this.#rate, admitted, this.#marginMs);
   }
 
   #maybeRaise(): void {
@@ -170,8 +198,10 @@ export class Pacer {
     const now = this.now();
     if (now - this.#changedAt < raiseAfterMs) return;
     this.#rate = Math.min(this.#ceiling, rate + Math.max(1, rate / 20));
+    this.#marginMs = Math.max(minMarginMs, this.#marginMs / 2);
     this.#changedAt = now;
-    this.onRate(this.#rate);
+    this.#taughtBy = undefined;
+    this.onRate(this.#rate, undefined, this.#marginMs);
   }
 }
 
@@ -185,7 +215,12 @@ export class RateLimiters {
    */
   constructor(
     private readonly ceiling = Infinity,
-    private readonly onRate: (scope: string, rate: number, admitted?: number) => void = () => {},
+    private readonly onRate: (
+      scope: string,
+      rate: number,
+      admitted: number | undefined,
+      marginMs: number,
+    ) => void = () => {},
   ) {}
 
   pacer(scope: string): Pacer {
@@ -193,7 +228,7 @@ export class RateLimiters {
     if (!pacer)
       this.#pacers.set(
         scope,
-        (pacer = new Pacer(this.ceiling, (rate, admitted) => this.onRate(scope, rate, admitted))),
+        (pacer = new Pacer(this.ceiling, (...learned) => this.onRate(scope, ...learned))),
       );
     return pacer;
   }

@@ -29,7 +29,8 @@ export class PacedRetryStrategy implements RetryStrategyV2 {
   }
 
   async refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
-    if (info.errorType !== 'THROTTLING') return this.#standard.refreshRetryTokenForRetry(token as StandardRetryToken, info);
+    if (info.errorType !== 'THROTTLING')
+      return this.#standard.refreshRetryTokenForRetry(token as StandardRetryToken, info);
     const retries = token.getRetryCount() + 1;
     if (retries >= this.maxAttempts) throw new Error('No retry token available');
     const next: StandardRetryToken = {
@@ -49,7 +50,12 @@ export class PacedRetryStrategy implements RetryStrategyV2 {
  * Every attempt the client sends (retries included, as it runs inside the retry loop) first takes a slot of the
  * shared `--call-budget` (with Redis), then its turn from the scope's Pacer, and tells the Pacer how it was answered.
  */
-export function paceAttempts(client: CloudControlClient, scope: string, pacer: Pacer, budget?: CallBudget): void {
+export function paceAttempts(
+  client: CloudControlClient,
+  scope: string,
+  pacer: Pacer,
+  budget?: CallBudget,
+): void {
   const middleware: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const signal = (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context
       ?.abortSignal;
