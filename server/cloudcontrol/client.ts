@@ -25,7 +25,7 @@ import type { CallBudget } from './budget.js';
 import { ReadCache, untilAborted, type Loader } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests } from './requests.js';
-import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+import { resourceNoun, rowBuilder, type Description, type Row } from './rows.js';
 import type { SharedReadCache } from './shared-cache.js';
 import { RateLimiters } from './rate-limiter.js';
 import { PacedRetryStrategy, paceAttempts } from './throttle-retry.js';
@@ -306,6 +306,7 @@ export class CloudControl {
     if (targets.length === 0 || ids?.length === 0 || models.length === 0) return [];
     const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
     const withAccountId = columns === 'all' || columns.has('account_id') || keys.account_id !== undefined;
+    const buildRow = rowBuilder(resourceTable, columns);
 
     // Strict reads stop every target at the first failure; partial ones let the others finish.
     const failed = new AbortController();
@@ -321,7 +322,7 @@ export class CloudControl {
           : null,
       };
       const toRow = (d: Description): Row => ({
-        ...rowFromDescription(resourceTable, region, d),
+        ...buildRow(region, d),
         ...account,
       });
       const listAll = async (): Promise<Description[]> => {
