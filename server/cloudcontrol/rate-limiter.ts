@@ -2,15 +2,17 @@
  * The rate at which one account may call Cloud Control in one region, learned from its throttles (and capped by
  * `--call-budget`). Cloud Control publishes no rate limit: the first ThrottlingException tells it. Until then calls
  * go as fast as `--max-concurrency` lets them; from then on they leave evenly spaced at the learned rate, and no
- * more than that many in any second (plus a margin), counted on when calls actually left, so a timer that fires
- * late cannot bunch them into a second the service has already filled. A retried attempt waits its turn like the
- * others (the SDK's own throttling backoff and adaptive limiter are off: see throttle-retry.ts).
+ * more than that many in any second (plus a margin). The service counts a call when it arrives, some time between
+ * its departure and its answer (a cold client signs and connects for hundreds of ms; a loaded machine delays
+ * either end), so that second is counted on answers: a call leaves once the rate-th latest answer is a second and
+ * the margin old. A retried attempt waits its turn like the others (the SDK's own throttling backoff and adaptive
+ * limiter are off: see throttle-retry.ts).
  *
- * Learning: at a throttle, the calls that left in the second before the throttled one and were not throttled are
- * what the service admitted over a second; that becomes the rate. A later throttle of a call that left under the
- * current rate either lowers it towards what was admitted (by a tenth at most), or, when the calls were already at the full
- * rate, widens the margin the window allows for the trip to the service. After a quiet spell while calls queue, the
- * rate creeps up by 5% so that a limit that rose is found again.
+ * Learning: at a throttle, the calls answered (not throttled) in the second before its answer are what the service
+ * admitted over a second; that becomes the rate. A later throttle of a call that left under the current rate lowers
+ * it towards what was admitted (by a tenth at most); when the calls were already at the full rate, it widens the
+ * margin and steps the rate down by 2%. After a quiet spell while calls queue, the rate creeps up by 5% so that a
+ * limit that rose is found again.
  */
 
 /** What one call reports back when its answer comes. */
@@ -23,6 +25,8 @@ export interface Leave {
 
 interface Sent {
   at: number;
+  /** When the answer came: the service counted the call at or before it. */
+  answeredAt?: number;
   /** In flight until the answer comes; a throttled call was not counted by the service. */
   state: 'flying' | 'admitted' | 'throttled';
 }
@@ -57,8 +61,6 @@ export class Pacer {
    * more than the rate. Doubled by a throttle at the full rate, halved when the rate is raised.
    */
   #marginMs = minMarginMs;
-  /** The throttled call the rate was learned from, when the rate is the count of calls admitted before it. */
-  #taughtBy: Sent | undefined;
 
   constructor(
     ceiling = Infinity,
@@ -104,7 +106,8 @@ export class Pacer {
       const now = this.now();
       const at = this.#earliest(now);
       if (at > now) {
-        this.#timer = setTimeout(() => this.#pump(), Math.ceil(at - now));
+        // Not before an answer comes (which pumps again) when a call the window depends on is still in flight.
+        if (Number.isFinite(at)) this.#timer = setTimeout(() => this.#pump(), Math.ceil(at - now));
         return;
       }
       const waiter = this.#waiters.shift()!;
@@ -118,9 +121,13 @@ export class Pacer {
     if (rate === undefined) return now;
     this.#prune(now);
     const perWindow = Math.max(1, Math.floor(rate));
-    const counted = this.#sent.filter((s) => s.state !== 'throttled');
+    // When each counted call reached the service at the latest: its answer, or not yet known while in flight.
+    const latest = this.#sent
+      .filter((s) => s.state !== 'throttled')
+      .map((s) => s.answeredAt ?? Infinity)
+      .sort((a, b) => a - b);
     const windowFree =
-      counted.length >= perWindow ? counted[counted.length - perWindow]!.at + windowMs + this.#marginMs : now;
+      latest.length >= perWindow ? latest[latest.length - perWindow]! + windowMs + this.#marginMs : now;
     return Math.max(this.#nextSlot, windowFree);
   }
 
@@ -137,11 +144,14 @@ export class Pacer {
       admitted: () => {
         if (sent.state !== 'flying') return;
         sent.state = 'admitted';
+        sent.answeredAt = this.now();
         this.#maybeRaise();
+        if (this.#waiters.length > 0) this.#pump();
       },
       throttled: () => {
         if (sent.state !== 'flying') return;
         sent.state = 'throttled';
+        sent.answeredAt = this.now();
         this.#learn(sent);
         this.#pump();
       },
@@ -149,46 +159,38 @@ export class Pacer {
   }
 
   #prune(now: number): void {
-    const keepFrom = now - windowMs - this.#marginMs - 1000;
-    let drop = 0;
-    while (drop < this.#sent.length && this.#sent[drop]!.at < keepFrom) drop++;
-    if (drop > 0) this.#sent.splice(0, drop);
+    // Answers older than the window and margin no longer matter; a call in flight always does.
+    const keepFrom = now - windowMs - maxMarginMs;
+    if (this.#sent.length > 0 && (this.#sent[0]!.answeredAt ?? Infinity) >= keepFrom) return;
+    this.#sent = this.#sent.filter((s) => (s.answeredAt ?? Infinity) >= keepFrom);
   }
 
   #learn(throttled: Sent): void {
     const now = this.now();
-    // Calls still in flight count as admitted: on a loaded machine answers lag, and a rate learned too high only
-    // costs one more throttle, while one learned too low slows every later call.
+    // Answers only: in a burst the calls still in flight when the service filled up are about to be throttled too.
     const admitted = this.#sent.filter(
-      (s) => s.state !== 'throttled' && s.at < throttled.at && s.at > throttled.at - windowMs,
+      (s) => s.state === 'admitted' && s.answeredAt! <= now && s.answeredAt! > now - windowMs,
     ).length;
     const rate = this.#rate;
-    if (rate !== undefined && throttled.at < this.#changedAt) {
-      // A call that left before the rate changed says nothing new, unless the rate was learned counting it as
-      // admitted while it was still in flight: then the service admitted one fewer.
-      const taught = this.#taughtBy;
-      if (taught && throttled.at < taught.at && throttled.at > taught.at - windowMs && rate > 1) {
-        this.#rate = rate - 1;
-        this.onRate(this.#rate, admitted, this.#marginMs);
-      }
-      return;
-    }
+    // A call that left before the rate changed says nothing about the new rate.
+    if (rate !== undefined && throttled.at < this.#changedAt) return;
     this.#changedAt = now;
-    this.#taughtBy = undefined;
-    // Spacing starts from now: the window check holds the calls back until the service's second has room.
-    this.#nextSlot = now;
-    if (rate !== undefined && admitted + 1 >= Math.floor(rate)) {
-      // Throttled at our own full rate: the service's second held one of ours more than the trip-time margin
-      // allowed for (a call that left late, or arrived late). Widen the margin rather than lower the rate.
+    let next: number;
+    if (rate === undefined) next = admitted;
+    else if (admitted + 1 >= Math.floor(rate)) {
+      // Throttled at our own full rate: either the service's second held one of ours more than the margin allowed
+      // for, or someone else spends the same limit. Widen the margin, and step the rate down a little (2%, at
+      // least one) so that repeated throttles from a shared limit still bring it down.
       this.#marginMs = Math.min(maxMarginMs, this.#marginMs * 2);
-      this.onRate(rate, admitted, this.#marginMs);
-      return;
+      next = rate - Math.max(1, rate / 50);
+    } else {
+      // Lowered by a tenth at most: on a loaded machine answers come bunched, and a rate cut to a bunched count
+      // would slow every later call.
+      next = Math.max(admitted, rate - Math.max(1, rate / 10));
     }
-    // Lowered by a tenth at most: on a loaded machine calls arrive bunched (the service counts arrivals, this counts
-    // departures), and a rate cut to a bunched count would slow every later call.
-    const next = rate === undefined ? admitted : Math.max(admitted, rate - Math.max(1, rate / 10));
     this.#rate = Math.min(this.#ceiling, Math.max(1, next));
-    if (this.#rate === admitted) this.#taughtBy = throttled;
+    // The service's second is full now: the next call waits an interval at least, then the window check.
+    this.#nextSlot = Math.max(this.#nextSlot, now + 1000 / this.#rate);
     this.onRate(this.#rate, admitted, this.#marginMs);
   }
 
@@ -200,7 +202,6 @@ export class Pacer {
     this.#rate = Math.min(this.#ceiling, rate + Math.max(1, rate / 20));
     this.#marginMs = Math.max(minMarginMs, this.#marginMs / 2);
     this.#changedAt = now;
-    this.#taughtBy = undefined;
     this.onRate(this.#rate, undefined, this.#marginMs);
   }
 }
