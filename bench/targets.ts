@@ -52,6 +52,22 @@ export interface TargetContext {
   baseline?: string;
 }
 
+/**
+ * RSS once it holds still: sampled every 200 ms until five samples in a row lie within 1 MB (a start, a GC or an
+ * engine still growing moves it by tens of MB), at most 15 s; then the median of the last five.
+ */
+async function settledRss(rss: () => number): Promise<{ mb: number; settled: boolean }> {
+  const samples: number[] = [];
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    samples.push(rss());
+    const last = samples.slice(-5);
+    const settled = last.length === 5 && Math.max(...last) - Math.min(...last) < 1;
+    if (settled || Date.now() > deadline) return { mb: median(last), settled };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timed(run: () => Promise<unknown>): Promise<number> {
@@ -281,20 +297,28 @@ ANALYZE;`,
   // 4. 100 idle connections, and time to ready from the cached template.
   if (ctx.targets.has('idle')) {
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0', '--max-connections', '110']);
-    await new Promise((r) => setTimeout(r, 1000));
-    const before = ctx.rssMb(bridge.child.pid!);
+    const pid = bridge.child.pid!;
+    // One session first, kept open: what the first sets up once (the catalog's answers, the engine's first unit) is
+    // no idle session's cost. RSS is read once it has settled, before and after, not while the start still runs.
+    const watcher = await connect(bridge.port);
+    await watcher.query('SELECT 1');
+    const before = await settledRss(() => ctx.rssMb(pid));
     const idle = [];
     for (let i = 0; i < 100; i++) idle.push(await connect(bridge.port));
-    await new Promise((r) => setTimeout(r, 1000));
-    const grew = ctx.rssMb(bridge.child.pid!) - before;
-    await Promise.all(idle.map((c) => c.end()));
+    // Each connect() resolved on ReadyForQuery, after authentication; the server counts them as sessions too.
+    const sessions = Number(
+      (await watcher.query('SELECT count(*)::int AS n FROM pg_stat_activity')).rows[0].n,
+    );
+    const after = await settledRss(() => ctx.rssMb(pid));
+    const grew = after.mb - before.mb;
+    await Promise.all([...idle, watcher].map((c) => c.end()));
     rows.push({
       figure: '100 idle connections: RSS growth',
-      bridge: `${grew.toFixed(1)} MB`,
+      bridge: `${grew.toFixed(1)} MB (${((grew * 1024) / 100).toFixed(0)} kB a session; ${sessions} sessions in pg_stat_activity; RSS ${before.mb.toFixed(0)} -> ${after.mb.toFixed(0)} MB${before.settled && after.settled ? '' : ', not settled'})`,
       reference: '',
       ratio: grew / 20,
       target: '<= 20 MB',
-      met: grew <= 20,
+      met: grew <= 20 && sessions >= 101,
     });
     rows.push({
       figure: 'time to ready, cached template',

@@ -69,8 +69,8 @@ const usage = `Usage: aws-sql-bridge [options]
   --read-only                refuse INSERT, UPDATE and DELETE
   --cache-ttl-ms <n>         how long a Cloud Control read is reused (default 5000; 0: never)
   --cache redis://host:port  share the read cache and the call budget with every bridge on that Redis
-  --call-budget <n>          at most n Cloud Control calls a second per region, spaced evenly (with --cache:
-                             for all the bridges together; default: no budget, the SDK's backoff only)
+  --call-budget <n>          at most n Cloud Control calls a second per account and region, spaced evenly (with
+                             --cache: for all the bridges together; default: the rate learned from throttles)
   --max-concurrency <n>      Cloud Control calls in flight at once (default 8)
   --engines <n>              embedded PostgreSQL workers running statements side by side, about 300 MB
                              of memory each (default 2, or 1 on a single CPU)

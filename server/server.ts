@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { catalogKey } from './catalog-key.js';
 import { startAccounts } from './cloudcontrol/start-accounts.js';
-import { MemoryBudget, RedisBudget } from './cloudcontrol/budget.js';
+import { RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { credentialsCheck } from './cloudcontrol/credentials-check.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
@@ -131,9 +131,8 @@ export async function startServer(
       ...(config.callBudget === undefined
         ? {}
         : {
-            budget: redis
-              ? new RedisBudget(redis, config.callBudget, logger)
-              : new MemoryBudget(config.callBudget),
+            callBudget: config.callBudget,
+            ...(redis ? { budget: new RedisBudget(redis, config.callBudget, logger) } : {}),
           }),
     },
     catalog,

@@ -234,7 +234,7 @@ test('an answer with rows missing (aws.partial_results) is not kept: the next on
   const c = await connect();
   const warnings: string[] = [];
   c.on('notice', (n) => {
-    if (n.severity === 'WARNING') warnings.push(n.message);
+    if (n.severity === 'WARNING') warnings.push(n.message ?? '');
   });
   try {
     await c.query('SET aws.partial_results = on');

@@ -2,11 +2,12 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /**
- * `--call-budget N`: at most N Cloud Control calls a second per region, spaced evenly (one every 1000/N ms), for
- * this process or, with `--cache redis://...`, for every bridge sharing that Redis. Even spacing, not a window of
+ * `--call-budget N` shared by every bridge on one Redis (`--cache redis://...`): at most N Cloud Control calls a
+ * second per account and region among them all, spaced evenly (one every 1000/N ms). Even spacing, not a window of
  * N calls a second: Cloud Control throttles over any second, and a fixed window (what rate-limiter-flexible's
  * Redis limiter keeps) lets 2N through across its boundary. Each call reserves the next free slot and waits for
- * it: a fan-out queues instead of being throttled and retried.
+ * it: a fan-out queues instead of being throttled and retried. Within one process the budget is also the ceiling
+ * of its Pacer (rate-limiter.ts), which is all a bridge without Redis needs.
  */
 export interface CallBudget {
   /** Resolves when this call's slot comes; rejects with the signal's reason if it aborts first. */
@@ -22,33 +23,14 @@ local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0') + interva
 redis.call('SET', KEYS[1], slot, 'PX', math.ceil(math.max(1000, slot - now + interval)))
 return slot - now`;
 
-export class MemoryBudget implements CallBudget {
-  readonly #last = new Map<string, number>();
-  readonly #intervalMs: number;
-
-  constructor(callsPerSecond: number) {
-    this.#intervalMs = 1000 / callsPerSecond;
-  }
-
-  take(scope: string, signal?: AbortSignal): Promise<void> {
-    const now = performance.now();
-    const slot = Math.max(now, (this.#last.get(scope) ?? -Infinity) + this.#intervalMs);
-    this.#last.set(scope, slot);
-    return sleep(slot - now, signal);
-  }
-}
-
 export class RedisBudget implements CallBudget {
-  readonly #fallback: MemoryBudget;
   #warned = false;
 
   constructor(
     private readonly redis: Redis,
     private readonly callsPerSecond: number,
     private readonly log: Logger,
-  ) {
-    this.#fallback = new MemoryBudget(callsPerSecond);
-  }
+  ) {}
 
   async take(scope: string, signal?: AbortSignal): Promise<void> {
     let waitMs: number;
@@ -57,7 +39,7 @@ export class RedisBudget implements CallBudget {
         await this.redis.eval(reserveScript, 1, `aws-sql-bridge:budget:${scope}`, 1000 / this.callsPerSecond),
       );
     } catch (err) {
-      // Redis away: this process keeps its own share of the budget rather than stopping every read.
+      // Redis away: this process keeps to the budget alone (its Pacer's ceiling) rather than stopping every read.
       if (!this.#warned) {
         this.#warned = true;
         this.log.warn(
@@ -66,7 +48,7 @@ export class RedisBudget implements CallBudget {
         );
         setTimeout(() => (this.#warned = false), 60_000).unref();
       }
-      return this.#fallback.take(scope, signal);
+      return;
     }
     return sleep(waitMs, signal);
   }

@@ -25,8 +25,10 @@ import type { CallBudget } from './budget.js';
 import { ReadCache, untilAborted, type Loader } from './cache.js';
 import { isResourceNotFound, pgErrorFromAws } from './errors.js';
 import { listResourceRequests, type AccountColumns } from './requests.js';
-import { resourceNoun, rowFromDescription, type Description, type Row } from './rows.js';
+import { resourceNoun, rowBuilder, type Description, type Row } from './rows.js';
 import type { SharedReadCache } from './shared-cache.js';
+import { RateLimiters } from './rate-limiter.js';
+import { PacedRetryStrategy, paceAttempts } from './throttle-retry.js';
 import { startRead } from './trace.js';
 
 export interface CloudControlOptions {
@@ -51,7 +53,9 @@ export interface CloudControlOptions {
   stsEndpoint?: string;
   /** `--cache redis://...`: the read cache shared by every bridge on that Redis (this process then keeps none). */
   sharedCache?: SharedReadCache;
-  /** `--call-budget`: the calls a second each region may take (shared through Redis with --cache). */
+  /** `--call-budget`: the calls a second each account and region may take: the ceiling of their Pacers. */
+  callBudget?: number;
+  /** With --cache and --call-budget: the budget's slots shared through Redis by every bridge. */
   budget?: CallBudget;
 }
 
@@ -111,6 +115,8 @@ export class CloudControl {
   readonly #accounts: Account[];
   /** Calls in flight at once, per account: a slow or throttled account does not hold up the others. */
   readonly #limits = new Map<string, LimitFunction>();
+  /** The rate each account and region may call at, learned from throttles (rate-limiter.ts). */
+  readonly #rateLimiters: RateLimiters;
   readonly #cache: ReadCache<Cached>;
   /** Bumped by invalidate(): reads that were in flight during a write land under a key no one asks for again. */
   readonly #generations = new Map<string, number>();
@@ -128,6 +134,15 @@ export class CloudControl {
             options.stsEndpoint ?? options.endpoint,
           ),
         ];
+    this.#rateLimiters = new RateLimiters(options.callBudget, (scope, rate, admitted, marginMs) => {
+      const [account, region] = scope.split('\u0000');
+      this.#log.info(
+        { account, region, callsPerSecond: Math.round(rate * 10) / 10, admitted, marginMs },
+        admitted === undefined
+          ? 'Cloud Control call rate raised (no throttle for a while)'
+          : 'Cloud Control throttled: call rate learned',
+      );
+    });
     this.#cache = new ReadCache<Cached>({
       ttlMs: options.cacheTtlMs ?? 5000,
       keep: options.sharedCache === undefined,
@@ -161,14 +176,14 @@ export class CloudControl {
         ...(account.credentials ? { credentials: account.credentials } : {}),
         ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
         maxAttempts: this.#options.maxAttempts ?? 5,
-        // Adaptive adds a client-side rate limiter per region that slows down after throttling, which is
-        // what a fan-out of GetResource calls needs; its waits honour abortSignal.
-        retryMode: 'adaptive',
+        // Throttled attempts are paced by the account and region's Pacer (paceAttempts below), not backed off.
+        retryStrategy: new PacedRetryStrategy(this.#options.maxAttempts ?? 5),
         // Without timeouts a stalled connection would hold a limiter slot until statement_timeout.
         requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
         // No SDK logger: its middleware would log inputs, and DesiredState can hold credentials.
       });
       countThrottles(client, region);
+      paceAttempts(client, key, this.#rateLimiters.pacer(key), this.#options.budget);
       const roleArn = this.#options.roleArn;
       if (roleArn) {
         client.middlewareStack.add(
@@ -203,7 +218,6 @@ export class CloudControl {
     const queuedAt = performance.now();
     const queued = limit(async () => {
       signal?.throwIfAborted();
-      await this.#options.budget?.take(`${account.name}\u0000${info.region}`, signal);
       const started = performance.now();
       metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
       if (tally) tally.inFlight++;
@@ -292,13 +306,14 @@ export class CloudControl {
     const targets = await this.#targets(resourceTable, keys, signal, options);
     if (targets.length === 0 || ids?.length === 0 || models.length === 0) return [];
     const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
+    const buildRow = rowBuilder(resourceTable, columns);
 
     const readTarget = async (target: Target, outer: AbortSignal): Promise<Row[]> => {
       const { region } = target;
       const { scope, fanOut, guard } = failFast(this.#concurrency, outer);
       const account = await this.#accountColumns(target, resourceTable, keys, columns, scope);
       const toRow = (d: Description): Row => ({
-        ...rowFromDescription(resourceTable, region, d),
+        ...buildRow(region, d),
         ...account,
       });
       const listAll = async (): Promise<Description[]> => {

@@ -1,5 +1,6 @@
 import type { Column, ResourceTable } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
+import type { NeededColumns } from '../plan/columns.js';
 
 /** A resource as Cloud Control describes it; Properties is a string holding the JSON model. */
 export interface Description {
@@ -14,10 +15,26 @@ export type Row = Record<string, unknown>;
  * (and can never mutate) each other's jsonb values.
  */
 export function rowFromDescription(table: ResourceTable, region: string, description: Description): Row {
-  const model = parseModel(table, description);
-  const row: Row = {};
-  for (const column of table.columns) row[column.name] = cell(column, model, region, description);
-  return row;
+  return rowBuilder(table)(region, description);
+}
+
+/**
+ * Builds rows with only the columns a statement may read (the others are left out and load as NULL, which it
+ * cannot see); the model is parsed only when one of them is a property: count(*) over 10,000 resources parses
+ * none and loads rows of a region alone.
+ */
+export function rowBuilder(
+  table: ResourceTable,
+  columns: NeededColumns = 'all',
+): (region: string, description: Description) => Row {
+  const wanted = columns === 'all' ? table.columns : table.columns.filter((c) => columns.has(c.name));
+  const parse = wanted.some((c) => c.property !== undefined);
+  return (region, description) => {
+    const model = parse ? parseModel(table, description) : {};
+    const row: Row = {};
+    for (const column of wanted) row[column.name] = cell(column, model, region, description);
+    return row;
+  };
 }
 
 function cell(column: Column, model: Record<string, unknown>, region: string, d: Description): unknown {
