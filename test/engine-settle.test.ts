@@ -109,3 +109,18 @@ test("a setting's value reaches the statement exactly, quotes and backslashes in
     await c.end();
   }
 });
+
+test("now() is the statement's own start, however long the engine sat idle before it", async () => {
+  const c = await connect();
+  try {
+    await c.query('SELECT 1');
+    await new Promise((r) => setTimeout(r, 1500));
+    const sent = Date.now();
+    const r = await c.query('SELECT (extract(epoch FROM now()) * 1000)::float8 AS ms');
+    // The engine runs in the bridge's process on this machine's clock: a transaction begun while the engine sat
+    // idle would date now() to before the statement was sent (1.5 s here).
+    expect(Number(r.rows[0].ms)).toBeGreaterThanOrEqual(sent - 50);
+  } finally {
+    await c.end();
+  }
+});

@@ -211,26 +211,28 @@ interface Backend {
   /** Runs housekeeping as the superuser, then returns to the locked client role. */
   asSuperuser<T>(run: () => T): T;
   /**
-   * The transaction the next unit runs in, begun once the previous unit was cleaned up (see settle), and its xid,
-   * which lets the end of the unit tell whether anything got committed.
+   * The running unit's transaction id, which lets the end of the unit tell whether anything got committed.
    */
   openXid?: bigint;
 }
 
-/** Opens the next unit's transaction ahead of it: the unit then starts with its settings and rows. */
-function beginAhead(backend: Backend): void {
+/**
+ * Opens a unit's transaction when the unit arrives, not ahead of it: now() and CURRENT_TIMESTAMP are the
+ * transaction's start, which must not be older than the client's statement.
+ */
+function begin(backend: Backend): void {
   backend.openXid = BigInt(firstValue(exec(backend.db, simpleQuery('BEGIN; SELECT pg_current_xact_id()')))!);
 }
 
 /**
  * A unit's critical path is its settings, its rows and the client's messages; everything else happens after its
  * answer is posted, while the main thread sends that answer and the session prepares its next statement: the
- * rollback, the check that nothing got committed, the cleanup, housekeeping, and the next unit's BEGIN. The engine
+ * rollback, the check that nothing got committed, the cleanup and housekeeping. The engine
  * gives the worker no other unit before 'settled' (engine.ts), so no unit ever sees what another left.
  */
 async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   const { db, control } = backend;
-  if (backend.openXid === undefined) beginAhead(backend);
+  begin(backend);
   const xid = backend.openXid!;
   backend.openXid = undefined;
   try {
@@ -301,8 +303,7 @@ function goAheadReceived(id: number): void {
 
 /**
  * After the unit's answer: rolls its transaction back, says whether anything got committed, clears what a rollback
- * does not (only the client's messages can leave any), in one trip into the backend; then keeps house and opens
- * the next unit's transaction.
+ * does not (only the client's messages can leave any), in one trip into the backend; then keeps house.
  */
 function settle(backend: Backend, id: number, xid: bigint, clientRan: boolean): void {
   const { db } = backend;
@@ -316,7 +317,6 @@ function settle(backend: Backend, id: number, xid: bigint, clientRan: boolean): 
   } catch {
     // Housekeeping only: a failed VACUUM or CHECKPOINT leaves the units correct, just slower.
   }
-  if (!tainted) beginAhead(backend);
   post({ type: 'settled', id, tainted });
 }
 
@@ -480,8 +480,6 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
       }
     },
   };
-
-  beginAhead(backend);
 
   // Units arrive one at a time from the main thread, but chain them anyway so a burst cannot interleave.
   let queue = Promise.resolve();
