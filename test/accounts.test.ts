@@ -11,7 +11,16 @@ import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
-import { fakeAwsEnv, projectRoot, startBridge, startEmulator, type Started } from './support/processes.js';
+import {
+  connectKeepingNotices,
+  emulatorCalls,
+  resetEmulatorCalls,
+  fakeAwsEnv,
+  projectRoot,
+  startBridge,
+  startEmulator,
+  type Started,
+} from './support/processes.js';
 import { createProfiles, ONLY_CONNECTOR_PROFILES } from './support/stack.js';
 
 const PROD_KEY = 'AKIAPRODEXAMPLE00001';
@@ -31,22 +40,11 @@ const profile = (name: string) => ({
   ConnectionMode: 'Public' as const,
 });
 
-async function calls(): Promise<Record<string, number>> {
-  return (await (await fetch(`${emulator.endpoint}/__admin/calls`)).json()) as Record<string, number>;
-}
+const calls = () => emulatorCalls(emulator.endpoint);
 
-async function resetCalls(): Promise<void> {
-  await fetch(`${emulator.endpoint}/__admin/calls`, { method: 'DELETE' });
-}
+const resetCalls = () => resetEmulatorCalls(emulator.endpoint);
 
-/** A connected client that keeps the notices (NOTICE and WARNING) it receives. */
-async function connect(): Promise<{ client: pg.Client; notices: NoticeMessage[] }> {
-  const client = new pg.Client({ host: '127.0.0.1', port: bridge.port, user: 'postgres', database: 'aws' });
-  const notices: NoticeMessage[] = [];
-  client.on('notice', (n) => notices.push(n));
-  await client.connect();
-  return { client, notices };
-}
+const connect = () => connectKeepingNotices(bridge.port);
 
 const names = (rows: { connector_profile_name: string }[]) =>
   rows.map((r) => r.connector_profile_name).sort();

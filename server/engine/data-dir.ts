@@ -3,6 +3,7 @@
  * after the backend shut down cleanly, and loaded into each engine's in-memory file system as views of the one
  * shared copy of the tar that all the engines of a process read (see template.ts's readTemplate).
  */
+import { concat } from './frames.js';
 
 /** The parts of emscripten's FS (PGlite's `mod.FS`) and of its MEMFS nodes used here. */
 export interface EmscriptenFs {
@@ -78,13 +79,7 @@ export function tarOf(fs: EmscriptenFs, root: string): Uint8Array {
   };
   walk(root, '');
   parts.push(new Uint8Array(2 * BLOCK));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 function header(entry: string, size: number, type: '0' | '5'): Uint8Array {

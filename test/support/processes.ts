@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import pg from 'pg';
+import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
 
 export const projectRoot = path.resolve(import.meta.dirname ?? process.cwd(), '..', '..');
 
@@ -123,4 +125,24 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The emulator's request counts by operation (`GET /__admin/calls`). */
+export async function emulatorCalls(endpoint: string): Promise<Record<string, number>> {
+  return (await (await fetch(`${endpoint}/__admin/calls`)).json()) as Record<string, number>;
+}
+
+export async function resetEmulatorCalls(endpoint: string): Promise<void> {
+  await fetch(`${endpoint}/__admin/calls`, { method: 'DELETE' });
+}
+
+/** A node-postgres client of a bridge that keeps the notices (NOTICE and WARNING) it receives. */
+export async function connectKeepingNotices(
+  port: number,
+): Promise<{ client: pg.Client; notices: NoticeMessage[] }> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'aws' });
+  const notices: NoticeMessage[] = [];
+  client.on('notice', (n) => notices.push(n));
+  await client.connect();
+  return { client, notices };
 }

@@ -8,7 +8,14 @@ import {
 } from '@aws-sdk/client-cloudcontrol';
 import net from 'node:net';
 import pg from 'pg';
-import { fakeAwsEnv, startBridge, startEmulator, type Started } from './processes.js';
+import {
+  emulatorCalls,
+  fakeAwsEnv,
+  resetEmulatorCalls,
+  startBridge,
+  startEmulator,
+  type Started,
+} from './processes.js';
 
 export const TYPE_NAME = 'AWS::AppFlow::ConnectorProfile';
 /**
@@ -101,10 +108,10 @@ export async function startStack(options: {
     },
     startBridge: bridgeOn,
     async calls() {
-      return (await (await fetch(`${emulator.endpoint}/__admin/calls`)).json()) as Record<string, number>;
+      return emulatorCalls(emulator.endpoint);
     },
     async resetCalls() {
-      await fetch(`${emulator.endpoint}/__admin/calls`, { method: 'DELETE' });
+      await resetEmulatorCalls(emulator.endpoint);
     },
     async setFaults(faults) {
       const r = await fetch(`${emulator.endpoint}/__admin/faults`, {
