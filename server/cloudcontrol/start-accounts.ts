@@ -39,8 +39,10 @@ export async function startAccounts(
       },
       `organization: reading ${members.length} member accounts`,
     );
-    // Built again together: a member's role is assumed from the file's `from` account, by name.
-    accounts = buildAccounts([...configs, ...members], defaultRegions, endpoints.sts);
+    // Built beside the file's (a member's role is assumed from its `from` account, by name); the file's own accounts
+    // are kept as built, with the ids and credentials discovery already resolved.
+    const built = buildAccounts([...configs, ...members], defaultRegions, endpoints.sts);
+    accounts = [...accounts, ...built.slice(configs.length)];
   }
   if (accounts.length === 0)
     throw new Error(

@@ -16,16 +16,22 @@ export function as(node: unknown, type: string): Body | undefined {
   return isObject(body) ? body : undefined;
 }
 
-/** The body of every `type` node anywhere under `node`, outermost first. */
-export function* nodesOf(node: unknown, type: string): Generator<Body> {
+/** Every node anywhere under `node` as its type and body, outermost first. */
+export function* nodes(node: unknown): Generator<[string, Body]> {
   if (Array.isArray(node)) {
-    for (const item of node) yield* nodesOf(item, type);
+    for (const item of node) yield* nodes(item);
     return;
   }
   if (!isObject(node)) return;
-  const body = as(node, type);
-  if (body) yield body;
-  for (const value of Object.values(node)) if (typeof value === 'object') yield* nodesOf(value, type);
+  for (const [type, value] of Object.entries(node)) {
+    if (isObject(value)) yield [type, value];
+    if (typeof value === 'object') yield* nodes(value);
+  }
+}
+
+/** The body of every `type` node anywhere under `node`, outermost first. */
+export function* nodesOf(node: unknown, type: string): Generator<Body> {
+  for (const [t, body] of nodes(node)) if (t === type) yield body;
 }
 
 /** The single body of the statement node `{ Type: body }`. */

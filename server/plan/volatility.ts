@@ -1,4 +1,4 @@
-import { isObject, list, names } from './ast.js';
+import { list, names, nodes } from './ast.js';
 import type { ParsedStatement } from './parse.js';
 
 /**
@@ -101,27 +101,14 @@ export interface Repeatability {
 /** Whether the statement's answer can be kept and for whom. Parameter values are checked apart (paramsReadClock). */
 export function repeatability(stmt: ParsedStatement, volatile: VolatileNames): Repeatability {
   if (stmt.kind !== 'select') return { reason: `a ${stmt.kind} statement`, sessionBound: true };
-  let reason: string | undefined;
   // The backend pid is a setting of the unit's own, not among the session's settings.
   let sessionBound = /backend_pid/i.test(stmt.sql);
-  const visit = (node: unknown): void => {
-    if (reason !== undefined) return;
-    if (Array.isArray(node)) {
-      for (const item of node) visit(item);
-      return;
-    }
-    if (!isObject(node)) return;
-    for (const [type, body] of Object.entries(node)) {
-      if (!isObject(body) && !Array.isArray(body)) continue;
-      if (isObject(body)) {
-        reason ??= nodeReason(type, body, volatile);
-        sessionBound ||= namesSession(type, body);
-      }
-      visit(body);
-    }
-  };
-  visit(stmt.ast);
-  return reason === undefined ? { sessionBound } : { reason, sessionBound };
+  for (const [type, body] of nodes(stmt.ast)) {
+    const reason = nodeReason(type, body, volatile);
+    if (reason !== undefined) return { reason, sessionBound };
+    sessionBound ||= namesSession(type, body);
+  }
+  return { sessionBound };
 }
 
 function namesSession(type: string, body: Record<string, unknown>): boolean {
