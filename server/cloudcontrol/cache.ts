@@ -1,11 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { LRUCache } from 'lru-cache';
-
-/**
- * How old a kept result the running statement accepts (its session's aws.cache_ttl), where it is not the cache's
- * default: set around the statement's reads by the session, so the Cloud Control client need not carry it.
- */
-export const acceptedAge = new AsyncLocalStorage<number>();
+import type { ReadContext } from './read-context.js';
 
 export type Loader<V> = (signal: AbortSignal) => Promise<V>;
 
@@ -18,9 +12,6 @@ export interface ReadInputs {
   entries: { cache: Pick<ReadCache<object>, 'isCurrent'>; key: string; version: number }[];
   unkept: boolean;
 }
-
-/** Set around a statement's fetch by a session that may keep its answer. */
-export const readInputs = new AsyncLocalStorage<ReadInputs>();
 
 /** Each kept result's version: a read that called AWS anew makes a new one. */
 let lastVersion = 0;
@@ -95,12 +86,12 @@ export class ReadCache<V extends object> {
   }
 
   /**
-   * The value for the key: a kept one no older than the statement accepts (acceptedAge, else the cache's TTL),
-   * else the request in flight for it, else a new one. An accepted age of 0 never takes a kept result, but still
-   * joins a request in flight.
+   * The value for the key: a kept one no older than the statement accepts (context.acceptedAgeMs, else the
+   * cache's TTL), else the request in flight for it, else a new one. An accepted age of 0 never takes a kept
+   * result, but still joins a request in flight. context.inputs is told which kept result answered, or that none did.
    */
-  async get(key: string, load: Loader<V>, signal?: AbortSignal): Promise<V> {
-    const maxAgeMs = this.#maxAge();
+  async get(key: string, load: Loader<V>, signal?: AbortSignal, context?: ReadContext): Promise<V> {
+    const maxAgeMs = context?.acceptedAgeMs ?? this.#ttlMs;
     const keepMs = this.#keep ? Math.max(maxAgeMs, this.#ttlMs) : 0;
     // A retry is needed only when the request we joined was abandoned by all its other callers just before we
     // joined it, or was evicted mid-flight; either way a fresh request fixes it.
@@ -137,12 +128,11 @@ export class ReadCache<V extends object> {
         // Identity check: only the settled value of this request is dropped, never a newer entry. One that
         // settled after a clear() goes to the callers that waited for it, and is not kept: it may predate the clear.
         if ((keepMs === 0 || flight?.cleared) && this.#lru.peek(key) === kept) this.#lru.delete(key);
-        this.#noteInput(key, kept);
+        if (context?.inputs) this.#noteInput(context.inputs, key, kept);
         return kept.value;
       } catch (err) {
         leave(false);
-        const inputs = readInputs.getStore();
-        if (inputs) inputs.unkept = true;
+        if (context?.inputs) context.inputs.unkept = true;
         if (signal?.aborted) throw signal.reason;
         if (flight?.interrupted && attempt < 2) continue;
         throw err;
@@ -150,10 +140,8 @@ export class ReadCache<V extends object> {
     }
   }
 
-  /** Tells the statement's collector (readInputs) which kept result answered it, or that none did. */
-  #noteInput(key: string, kept: Kept<V>): void {
-    const inputs = readInputs.getStore();
-    if (!inputs) return;
+  /** Tells the statement's collector which kept result answered it, or that none did. */
+  #noteInput(inputs: ReadInputs, key: string, kept: Kept<V>): void {
     if (this.#lru.peek(key) === kept) inputs.entries.push({ cache: this, key, version: kept.version });
     else inputs.unkept = true;
   }
@@ -183,18 +171,14 @@ export class ReadCache<V extends object> {
     this.drop(() => true);
   }
 
-  /** Whether the running statement would be served a kept value for the key (EXPLAIN says so). */
-  has(key: string): boolean {
-    return this.#fresh(key, this.#maxAge());
+  /** Whether a statement accepting that age (default: the TTL) would be served a kept value (EXPLAIN says so). */
+  has(key: string, maxAgeMs = this.#ttlMs): boolean {
+    return this.#fresh(key, maxAgeMs);
   }
 
-  /** The kept value the running statement would be served, without counting as a use. */
-  peek(key: string): V | undefined {
-    return this.#fresh(key, this.#maxAge()) ? this.#lru.peek(key)?.value : undefined;
-  }
-
-  #maxAge(): number {
-    return acceptedAge.getStore() ?? this.#ttlMs;
+  /** The kept value a statement accepting that age would be served, without counting as a use. */
+  peek(key: string, maxAgeMs = this.#ttlMs): V | undefined {
+    return this.#fresh(key, maxAgeMs) ? this.#lru.peek(key)?.value : undefined;
   }
 
   #fresh(key: string, maxAgeMs: number): boolean {

@@ -1,20 +1,16 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
 import type { FinalizeRequestMiddleware, MetadataBearer } from '@smithy/types';
 import * as metrics from '../metrics.js';
 
-/** The Cloud Control calls one statement made: the session's activity view shows them while it runs. */
+/**
+ * The Cloud Control calls one statement made: the session's activity view shows them while it runs. A session
+ * hands its statement's tally down with its reads and writes (ReadContext, CallInfo.tally); `CloudControl.call`
+ * counts in it, so a call counts for the statement that made it (a coalesced read for the one whose call it joined).
+ */
 export interface CallTally {
   inFlight: number;
   done: number;
 }
-
-/**
- * The tally of the statement running in this async context. A session runs each statement inside
- * `statementCalls.run(tally, ...)`; `CloudControl.call` reads it when a call is made, so a call counts for the
- * statement that made it (a coalesced read counts for the statement whose call it joined).
- */
-export const statementCalls = new AsyncLocalStorage<CallTally>();
 
 /**
  * Counts ThrottlingException answers on every attempt, including those the SDK retried successfully (a call's

@@ -4,13 +4,13 @@ import {
   ListResourcesCommand,
   type ResourceDescription,
 } from '@aws-sdk/client-cloudcontrol';
-import pLimit, { type LimitFunction } from 'p-limit';
+import pLimit from 'p-limit';
 import { pino, type Logger } from 'pino';
 import { resourceTypeRow } from '../../catalog/cloud-control/resource-types.js';
 import type { Catalog, RequestsTable, ResourceTable, Table } from '../../catalog/types.js';
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
-import { countRetries, countThrottles, statementCalls } from './call-tracking.js';
+import { countRetries, countThrottles, type CallTally } from './call-tracking.js';
 import type { NeededColumns } from '../plan/columns.js';
 import { accountFor, Account, defaultAccountName, type AccountPin } from './accounts.js';
 import {
@@ -28,7 +28,9 @@ import { listResourceRequests, type AccountColumns } from './requests.js';
 import { resourceNoun, rowBuilder, type Description, type Row } from './rows.js';
 import type { SharedReadCache } from './shared-cache.js';
 import { RateLimiters } from './rate-limiter.js';
+import { Slots } from './slots.js';
 import { PacedRetryStrategy, paceAttempts } from './throttle-retry.js';
+import type { ReadContext } from './read-context.js';
 import { startRead } from './trace.js';
 
 export interface CloudControlOptions {
@@ -64,6 +66,8 @@ export interface ReadOptions {
   /** `aws.partial_results`: rows from the accounts and regions that answered, a WARNING for each that did not. */
   partialResults?: boolean;
   onWarning?: (message: string) => void;
+  /** The statement's call tally, accepted cache age, result-cache inputs and EXPLAIN ANALYZE trace. */
+  context?: ReadContext;
 }
 
 /** What a call is about, for the debug log and the limiter; never resource properties. */
@@ -74,6 +78,8 @@ export interface CallInfo {
   account?: AccountPin;
   typeName?: string;
   identifier?: string;
+  /** The statement the call counts for (cloud_control.sessions); never logged. */
+  tally?: CallTally;
 }
 
 export interface FetchKeys {
@@ -114,7 +120,7 @@ export class CloudControl {
   readonly #clients = new Map<string, CloudControlClient>();
   readonly #accounts: Account[];
   /** Calls in flight at once, per account: a slow or throttled account does not hold up the others. */
-  readonly #limits = new Map<string, LimitFunction>();
+  readonly #limits = new Map<string, Slots>();
   /** The rate each account and region may call at, learned from throttles (rate-limiter.ts). */
   readonly #rateLimiters: RateLimiters;
   readonly #cache: ReadCache<Cached>;
@@ -154,6 +160,11 @@ export class CloudControl {
 
   get catalog(): Catalog {
     return this.#catalog;
+  }
+
+  /** Whether calls are logged: the log object of each is built only then. */
+  get #debug(): boolean {
+    return this.#log.isLevelEnabled('debug');
   }
 
   get #concurrency(): number {
@@ -210,13 +221,19 @@ export class CloudControl {
     signal: AbortSignal | undefined,
     run: (client: CloudControlClient) => Promise<T>,
   ): Promise<T> {
-    // Read now: p-limit may start the task from another statement's async context.
-    const tally = statementCalls.getStore();
-    const account = await accountFor(this.#accounts, info.account, signal);
+    const { tally } = info;
+    // An account pinned by name (every read's) is found without a promise; by id it may need STS.
+    const account =
+      info.account === undefined
+        ? this.#accounts[0]!
+        : info.account.id === undefined && info.account.name !== undefined
+          ? (this.#accounts.find((a) => a.name === info.account!.name) ??
+            (await accountFor(this.#accounts, info.account, signal)))
+          : await accountFor(this.#accounts, info.account, signal);
     let limit = this.#limits.get(account.name);
-    if (!limit) this.#limits.set(account.name, (limit = pLimit(this.#concurrency)));
+    if (!limit) this.#limits.set(account.name, (limit = new Slots(this.#concurrency)));
     const queuedAt = performance.now();
-    const queued = limit(async () => {
+    const queued = limit.run(async () => {
       signal?.throwIfAborted();
       const started = performance.now();
       metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
@@ -226,15 +243,16 @@ export class CloudControl {
         const meta = (result as { $metadata?: { attempts?: number; requestId?: string } }).$metadata;
         countCall(info, 'ok', started);
         countRetries(info.operation, info.region, meta?.attempts);
-        this.#log.debug(
-          {
-            ...info,
-            ms: Math.round(performance.now() - started),
-            attempts: meta?.attempts,
-            requestId: meta?.requestId,
-          },
-          'cloud control call',
-        );
+        if (this.#debug)
+          this.#log.debug(
+            {
+              ...logged(info),
+              ms: Math.round(performance.now() - started),
+              attempts: meta?.attempts,
+              requestId: meta?.requestId,
+            },
+            'cloud control call',
+          );
         return result;
       } catch (err) {
         const e = err as Error & {
@@ -242,17 +260,18 @@ export class CloudControl {
         };
         countCall(info, e.name || 'error', started);
         countRetries(info.operation, info.region, e.$metadata?.attempts);
-        this.#log.debug(
-          {
-            ...info,
-            ms: Math.round(performance.now() - started),
-            error: e.name,
-            status: e.$metadata?.httpStatusCode,
-            attempts: e.$metadata?.attempts,
-            requestId: e.$metadata?.requestId,
-          },
-          'cloud control call failed',
-        );
+        if (this.#debug)
+          this.#log.debug(
+            {
+              ...logged(info),
+              ms: Math.round(performance.now() - started),
+              error: e.name,
+              status: e.$metadata?.httpStatusCode,
+              attempts: e.$metadata?.attempts,
+              requestId: e.$metadata?.requestId,
+            },
+            'cloud control call failed',
+          );
         throw err;
       } finally {
         if (tally) {
@@ -310,7 +329,9 @@ export class CloudControl {
 
     const readTarget = async (target: Target, outer: AbortSignal): Promise<Row[]> => {
       const { region } = target;
-      const { scope, fanOut, guard } = failFast(this.#concurrency, outer);
+      // One GetResource, or one list (its pages one after another): nothing to fan out or stop.
+      const single = table.kind === 'collection' ? models.length === 1 && !hydrate : ids?.length === 1;
+      const { scope, fanOut, guard } = failFast(this.#concurrency, outer, single);
       const account = await this.#accountColumns(target, resourceTable, keys, columns, scope);
       const toRow = (d: Description): Row => ({
         ...buildRow(region, d),
@@ -318,7 +339,9 @@ export class CloudControl {
       });
       const listAll = async (): Promise<Description[]> => {
         const perModel = await Promise.all(
-          models.map((model) => guard(() => this.#list(resourceTable, target, model, scope))),
+          models.map((model) =>
+            guard(() => this.#list(resourceTable, target, model, scope, options.context)),
+          ),
         );
         return perModel.flatMap((listed, i) => listed.map((d) => withModel(d, models[i])));
       };
@@ -335,7 +358,9 @@ export class CloudControl {
           kept.map((d) =>
             d.Identifier === undefined
               ? d
-              : fanOut(() => guard(() => this.#get(resourceTable, target, d.Identifier!, scope))),
+              : fanOut(() =>
+                  guard(() => this.#get(resourceTable, target, d.Identifier!, scope, options.context)),
+                ),
           ),
         );
         return got.filter((d): d is Description => d !== undefined).map(toRow);
@@ -349,7 +374,9 @@ export class CloudControl {
         if (needed !== undefined) targetIds = targetIds.slice(0, needed);
       }
       const got = await Promise.all(
-        targetIds.map((id) => fanOut(() => guard(() => this.#get(resourceTable, target, id, scope)))),
+        targetIds.map((id) =>
+          fanOut(() => guard(() => this.#get(resourceTable, target, id, scope, options.context))),
+        ),
       );
       return got.filter((d): d is Description => d !== undefined).map(toRow);
     };
@@ -367,8 +394,13 @@ export class CloudControl {
     options: ReadOptions,
     readTarget: (target: Target, outer: AbortSignal) => Promise<Row[]>,
   ): Promise<Row[]> {
-    const failed = new AbortController();
-    const outer = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+    // One target has no other to stop: its reads run under the statement's signal itself.
+    const failed = targets.length > 1 ? new AbortController() : undefined;
+    const outer = !failed
+      ? (signal ?? new AbortController().signal)
+      : signal
+        ? AbortSignal.any([signal, failed.signal])
+        : failed.signal;
     const perTarget = await Promise.all(
       targets.map(async (target) => {
         try {
@@ -376,10 +408,10 @@ export class CloudControl {
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
           // A target stopped by another's failure: Promise.all already rejects with that one.
-          if (failed.signal.aborted) throw failed.signal.reason;
+          if (failed?.signal.aborted) throw failed.signal.reason;
           const named = this.#named(err, target.account);
           if (!options.partialResults) {
-            failed.abort(named);
+            failed?.abort(named);
             throw named;
           }
           options.onWarning?.(missingWarning(target, named));
@@ -481,7 +513,7 @@ export class CloudControl {
    * operation, type, region, the identifiers or the ResourceModel, and whether the read cache would serve it.
    * Refuses as fetchRows would (no region, a parent not pinned, a missing handler).
    */
-  planRows(table: Table, keys: FetchKeys, columns: NeededColumns = 'all'): string[] {
+  planRows(table: Table, keys: FetchKeys, columns: NeededColumns = 'all', acceptedAgeMs?: number): string[] {
     if (table.kind === 'resource_types' || table.kind === 'sessions') return [];
     if (servesAnyType(table) || isAnyTypeView(table)) {
       const view = isAnyTypeView(table) ? table : undefined;
@@ -502,6 +534,7 @@ export class CloudControl {
             ids,
             [undefined],
             hydrate && !typed.resource.definition.listsWholeModel,
+            acceptedAgeMs,
           ),
         );
       });
@@ -525,6 +558,7 @@ export class CloudControl {
         table.kind === 'collection' ? undefined : ids,
         models,
         hydrate,
+        acceptedAgeMs,
         ids,
       ),
     );
@@ -551,11 +585,13 @@ export class CloudControl {
     getIds: string[] | undefined,
     models: (ListModel | undefined)[],
     hydrate: boolean,
+    acceptedAgeMs: number | undefined,
     filterIds?: string[],
   ): string[] {
     const typeName = table.resource.typeName;
     const region = this.#where(target);
-    const cachedGet = (id: string) => this.#cache.has(this.#key(target, typeName, 'GetResource', id));
+    const cachedGet = (id: string) =>
+      this.#cache.has(this.#key(target, typeName, 'GetResource', id), acceptedAgeMs);
     const gets = (ids: string[]): string => {
       const cached = ids.filter(cachedGet).length;
       const shown = ids.slice(0, 10).map((id) => JSON.stringify(id));
@@ -567,7 +603,7 @@ export class CloudControl {
     for (const model of models) {
       const resourceModel = model === undefined ? undefined : JSON.stringify(model);
       const key = this.#key(target, typeName, 'ListResources', resourceModel);
-      const listed = this.#cache.peek(key) as Listed | undefined;
+      const listed = this.#cache.peek(key, acceptedAgeMs) as Listed | undefined;
       lines.push(
         `ListResources ${typeName} in ${region}${resourceModel ? ` ResourceModel ${resourceModel}` : ''} (all pages)` +
           (listed ? ` (cached: ${listed.descriptions.length} listed)` : ''),
@@ -622,9 +658,13 @@ export class CloudControl {
       const read = async (typeName: string): Promise<Row[]> => {
         const typed = view ?? anyTypeView(generic, typeName, this.#catalog);
         const getEach = (targetIds: string[]) =>
-          Promise.all(targetIds.map((id) => fanOut(() => guard(() => this.#get(typed, target, id, scope)))));
+          Promise.all(
+            targetIds.map((id) =>
+              fanOut(() => guard(() => this.#get(typed, target, id, scope, options.context))),
+            ),
+          );
         if (ids) return rowsOf(typeName, await getEach(ids));
-        const listed = await guard(() => this.#list(typed, target, undefined, scope));
+        const listed = await guard(() => this.#list(typed, target, undefined, scope, options.context));
         // A list gives many types' identifiers alone: properties needs each resource read.
         const hydrate =
           !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
@@ -654,7 +694,7 @@ export class CloudControl {
     const targets = await this.#targets(table, keys, signal, options);
     return this.#readTargets(targets, signal, options, async (target, outer) => {
       const account = await this.#accountColumns(target, table, keys, columns, outer);
-      return listResourceRequests(this, target.region, filter, outer, account);
+      return listResourceRequests(this, target.region, filter, outer, account, options.context?.calls);
     });
   }
 
@@ -702,10 +742,12 @@ export class CloudControl {
     { account, region }: Target,
     field: string,
     load: Loader<Cached>,
+    acceptedAgeMs: number | undefined,
   ): Loader<Cached> {
     const shared = this.#options.sharedCache;
+    if (!shared) return load;
     const call = `${account.name}\u0000${field}`;
-    return shared ? (signal) => shared.get({ typeName, region, field: call }, load, signal) : load;
+    return (signal) => shared.get({ typeName, region, field: call }, load, signal, acceptedAgeMs);
   }
 
   /** GetResource through the cache; undefined when the resource does not exist. */
@@ -714,32 +756,38 @@ export class CloudControl {
     target: Target,
     identifier: string,
     signal: AbortSignal,
+    context: ReadContext = {},
   ): Promise<Description | undefined> {
     const typeName = table.resource.typeName;
     const { region } = target;
-    const info = {
+    const info: CallInfo = {
       operation: 'GetResource',
       region,
       account: { name: target.account.name },
       typeName,
       identifier,
+      tally: context.calls,
     };
     const key = this.#key(target, typeName, 'GetResource', identifier);
-    const traced = startRead({ operation: 'GetResource', typeName, region }, this.#cache.has(key));
+    const traced = startRead(context.trace, { operation: 'GetResource', typeName, region }, () =>
+      this.#cache.has(key, context.acceptedAgeMs),
+    );
+    const load = async (shared: AbortSignal): Promise<Got> => {
+      traced.sent();
+      const out = await this.call(info, shared, (client) =>
+        client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
+          abortSignal: shared,
+        }),
+      );
+      const d = out.ResourceDescription;
+      return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
+    };
     try {
       const got = (await this.#cache.get(
         key,
-        this.#shared(typeName, target, `GetResource\u0000${identifier}`, async (shared): Promise<Got> => {
-          traced.sent();
-          const out = await this.call(info, shared, (client) =>
-            client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
-              abortSignal: shared,
-            }),
-          );
-          const d = out.ResourceDescription;
-          return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
-        }),
+        this.#shared(typeName, target, `GetResource\u0000${identifier}`, load, context.acceptedAgeMs),
         signal,
+        context,
       )) as Got;
       traced.end({ found: true });
       return got.description;
@@ -760,21 +808,32 @@ export class CloudControl {
     target: Target,
     model: ListModel | undefined,
     signal: AbortSignal,
+    context: ReadContext = {},
   ): Promise<Description[]> {
     const typeName = table.resource.typeName;
     const { region } = target;
     const resourceModel = model === undefined ? undefined : JSON.stringify(model);
     const key = this.#key(target, typeName, 'ListResources', resourceModel);
-    const traced = startRead({ operation: 'ListResources', typeName, region }, this.#cache.has(key));
+    const traced = startRead(context.trace, { operation: 'ListResources', typeName, region }, () =>
+      this.#cache.has(key, context.acceptedAgeMs),
+    );
     let pages = 0;
+    const load = (shared: AbortSignal) => {
+      traced.sent();
+      return this.#listPages(typeName, target, resourceModel, shared, () => pages++, context.calls);
+    };
     try {
       const listed = (await this.#cache.get(
         key,
-        this.#shared(typeName, target, `ListResources\u0000${resourceModel ?? ''}`, (shared) => {
-          traced.sent();
-          return this.#listPages(typeName, target, resourceModel, shared, () => pages++);
-        }),
+        this.#shared(
+          typeName,
+          target,
+          `ListResources\u0000${resourceModel ?? ''}`,
+          load,
+          context.acceptedAgeMs,
+        ),
         signal,
+        context,
       )) as Listed;
       traced.end(pages > 0 ? { pages } : {});
       return listed.descriptions;
@@ -790,12 +849,13 @@ export class CloudControl {
     resourceModel: string | undefined,
     signal: AbortSignal,
     onPage: () => void,
+    tally: CallTally | undefined,
   ): Promise<Listed> {
     const descriptions: Description[] = [];
     const seen = new Set<string>();
     let token: string | undefined;
     do {
-      const info = { operation: 'ListResources', region, account: { name: account.name }, typeName };
+      const info = { operation: 'ListResources', region, account: { name: account.name }, typeName, tally };
       const out = await this.call(info, signal, (client) =>
         client.send(
           new ListResourcesCommand({
@@ -1012,6 +1072,11 @@ function sizeOf(value: Cached): number {
   );
 }
 
+/** What the debug log says of a call: what it is about, not the statement's tally. */
+function logged({ tally: _tally, ...about }: CallInfo): Omit<CallInfo, 'tally'> {
+  return about;
+}
+
 function countCall(info: CallInfo, outcome: string, started: number): void {
   metrics.cloudControlCalls.inc({
     operation: info.operation,
@@ -1028,11 +1093,24 @@ function countCall(info: CallInfo, outcome: string, started: number): void {
 /**
  * The calls of one read, at most `concurrency` at once: the first failure stops the rest (their results could not
  * be returned anyway). `scope` aborts with the caller's signal or that failure; run each call as
- * `fanOut(() => guard(call))`.
+ * `fanOut(() => guard(call))`. `single`: the read makes one call (or one list's pages in turn), which runs
+ * under the caller's signal as it is.
  */
-function failFast(concurrency: number, signal?: AbortSignal) {
+function failFast(
+  concurrency: number,
+  signal: AbortSignal,
+  single = false,
+): {
+  scope: AbortSignal;
+  fanOut: <T>(work: () => Promise<T>) => Promise<T>;
+  guard: <T>(work: () => Promise<T>) => Promise<T>;
+} {
+  if (single) {
+    const direct = <T>(work: () => Promise<T>) => work();
+    return { scope: signal, fanOut: direct, guard: direct };
+  }
   const failed = new AbortController();
-  const scope = signal ? AbortSignal.any([signal, failed.signal]) : failed.signal;
+  const scope = AbortSignal.any([signal, failed.signal]);
   const fanOut = pLimit({ concurrency, rejectOnClear: true });
   const guard = async <T>(work: () => Promise<T>): Promise<T> => {
     try {

@@ -80,6 +80,16 @@ export class Pacer {
     return this.#rate;
   }
 
+  /**
+   * The call's leave when it may go now and no other waits: no promise, no timer (the common case, before any
+   * throttle); undefined otherwise, and the call take()s its turn.
+   */
+  tryLeave(): Leave | undefined {
+    if (this.#waiters.length > 0) return undefined;
+    const now = this.now();
+    return this.#earliest(now) > now ? undefined : this.#leave(now);
+  }
+
   /** Resolves when this call may leave; rejects with the signal's reason if it aborts while waiting. */
   take(signal?: AbortSignal): Promise<Leave> {
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -159,10 +169,13 @@ export class Pacer {
   }
 
   #prune(now: number): void {
-    // Answers older than the window and margin no longer matter; a call in flight always does.
+    // Answers older than the window and margin no longer matter; a call in flight always does. Only the oldest
+    // run of them is dropped (calls leave in order and mostly answer in order): an old answer kept behind a call
+    // still in flight is older than any the window looks at, and one pass per call stays short.
     const keepFrom = now - windowMs - maxMarginMs;
-    if (this.#sent.length > 0 && (this.#sent[0]!.answeredAt ?? Infinity) >= keepFrom) return;
-    this.#sent = this.#sent.filter((s) => (s.answeredAt ?? Infinity) >= keepFrom);
+    let stale = 0;
+    while (stale < this.#sent.length && (this.#sent[stale]!.answeredAt ?? Infinity) < keepFrom) stale++;
+    if (stale > 0) this.#sent.splice(0, stale);
   }
 
   #learn(throttled: Sent): void {

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-cloudcontrol';
 import { resourceRequests } from '../../catalog/cloud-control/resource-requests.js';
 import type { Column } from '../../catalog/types.js';
+import type { CallTally } from './call-tracking.js';
 import type { CloudControl } from './client.js';
 import { pgErrorFromAws } from './errors.js';
 
@@ -40,6 +41,7 @@ export async function listResourceRequests(
   filter: { operations?: string[]; statuses?: string[] },
   signal?: AbortSignal,
   account: AccountColumns = { account_id: null, account_name: cloud.accounts[0]!.name },
+  tally?: CallTally,
 ): Promise<Record<string, unknown>[]> {
   const wantedOperations = filter.operations?.filter((o) => operations.includes(o)) as
     Operation[] | undefined;
@@ -56,7 +58,12 @@ export async function listResourceRequests(
   let token: string | undefined;
   try {
     do {
-      const info = { operation: 'ListResourceRequests', region, account: { name: account.account_name } };
+      const info = {
+        operation: 'ListResourceRequests',
+        region,
+        account: { name: account.account_name },
+        tally,
+      };
       const out = await cloud.call(info, signal, (client) =>
         client.send(
           new ListResourceRequestsCommand({

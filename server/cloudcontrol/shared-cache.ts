@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { acceptedAge, untilAborted, type Loader } from './cache.js';
+import { untilAborted, type Loader } from './cache.js';
 
 const prefix = 'aws-sql-bridge:read:';
 
@@ -62,8 +62,9 @@ export class SharedReadCache {
     private readonly log: Logger,
   ) {}
 
-  async get<V>(key: SharedKey, load: Loader<V>, signal: AbortSignal): Promise<V> {
-    const maxAgeMs = acceptedAge.getStore() ?? this.ttlMs;
+  /** `acceptedAgeMs`: the statement's aws.cache_ttl; absent: the server's. */
+  async get<V>(key: SharedKey, load: Loader<V>, signal: AbortSignal, acceptedAgeMs?: number): Promise<V> {
+    const maxAgeMs = acceptedAgeMs ?? this.ttlMs;
     const keepMs = Math.max(maxAgeMs, this.ttlMs);
     const hash = hashKey(key.typeName, key.region);
     const lock = `${prefix}lock:${key.typeName}:${key.region}:${key.field}`;

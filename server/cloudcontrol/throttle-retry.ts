@@ -59,8 +59,8 @@ export function paceAttempts(
   const middleware: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const signal = (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context
       ?.abortSignal;
-    await budget?.take(scope, signal);
-    const leave = await pacer.take(signal);
+    if (budget) await budget.take(scope, signal);
+    const leave = pacer.tryLeave() ?? (await pacer.take(signal));
     try {
       const out = await next(args);
       leave.admitted();

@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /** One read a statement asked for (EXPLAIN ANALYZE), and how it was answered. */
 export interface TracedRead {
   operation: 'GetResource' | 'ListResources';
@@ -15,19 +13,24 @@ export interface TracedRead {
   found?: boolean;
 }
 
-const reads = new AsyncLocalStorage<TracedRead[]>();
-
-/** Runs `work` with every Cloud Control read it makes (through CloudControl's cache) appended to `into`. */
-export function traceReads<T>(into: TracedRead[], work: () => Promise<T>): Promise<T> {
-  return reads.run(into, work);
+export interface ReadTimer {
+  sent(): void;
+  end(extra?: Pick<TracedRead, 'pages' | 'found'>): void;
 }
 
-/** Starts timing one read; `sent()` when its own call goes out, `end()` once answered. A no-op untraced. */
+const untraced: ReadTimer = { sent: () => {}, end: () => {} };
+
+/**
+ * Starts timing one read appended to `into` (a statement's EXPLAIN ANALYZE); `sent()` when its own call goes
+ * out, `end()` once answered. A no-op untraced. `cachedBefore` is asked only when traced.
+ */
 export function startRead(
+  into: TracedRead[] | undefined,
   read: Pick<TracedRead, 'operation' | 'typeName' | 'region'>,
-  cachedBefore: boolean,
-): { sent(): void; end(extra?: Pick<TracedRead, 'pages' | 'found'>): void } {
-  const into = reads.getStore();
+  cachedBefore: () => boolean,
+): ReadTimer {
+  if (!into) return untraced;
+  const cached = cachedBefore();
   const started = performance.now();
   let sent = false;
   return {
@@ -35,8 +38,8 @@ export function startRead(
       sent = true;
     },
     end: (extra) => {
-      const outcome = sent ? 'sent' : cachedBefore ? 'cached' : 'joined';
-      into?.push({ ...read, outcome, ms: performance.now() - started, ...extra });
+      const outcome = sent ? 'sent' : cached ? 'cached' : 'joined';
+      into.push({ ...read, outcome, ms: performance.now() - started, ...extra });
     },
   };
 }

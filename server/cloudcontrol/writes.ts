@@ -15,6 +15,7 @@ import { awaitRequest, LostTrack, type FinalStatus } from './await.js';
 import { inFlightWrites, type InFlightWrite } from './in-flight.js';
 import { untilAborted } from './cache.js';
 import type { AccountPin } from './accounts.js';
+import type { CallTally } from './call-tracking.js';
 import type { CallInfo, CloudControl } from './client.js';
 import { pgErrorFromAws, pgErrorFromProgressEvent, type AwsErrorContext } from './errors.js';
 import { canceledError, label, lostTrackError, type Tracked } from './write-messages.js';
@@ -59,6 +60,8 @@ export interface WriteOptions {
   concurrency?: number;
   /** Default: a fresh UUID per request (what the SDK would fill in). */
   clientToken?: (request: WriteRequest) => string;
+  /** The statement's call tally (cloud_control.sessions): every call counts in it. */
+  calls?: CallTally;
 }
 
 export { WritesCanceledError } from './write-messages.js';
@@ -130,6 +133,7 @@ async function run(
     ...(request.account ? { account: request.account } : {}),
     typeName: table.resource.typeName,
     identifier: request.identifier,
+    tally: options.calls,
   };
   const clientToken = options.clientToken?.(request) ?? randomUUID();
 

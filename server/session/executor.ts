@@ -51,7 +51,9 @@ import {
   resultCacheOn,
   resultCacheSetting,
 } from './bridge-settings.js';
-import { acceptedAge, readInputs, type ReadInputs } from '../cloudcontrol/cache.js';
+import type { ReadInputs } from '../cloudcontrol/cache.js';
+import type { CallTally } from '../cloudcontrol/call-tracking.js';
+import type { ReadContext } from '../cloudcontrol/read-context.js';
 import { paramsReadClock } from '../plan/volatility.js';
 import {
   answersOf,
@@ -152,6 +154,8 @@ export class Executor {
   private answerSettings = { version: -1, on: false, ttlMs: 0, key: '' };
   /** The startup user, part of a kept answer's key (the session's identity is the answer's business). */
   user = '';
+  /** The running statement's call tally (cloud_control.sessions), handed down with its reads and writes. */
+  private calls: CallTally | undefined;
 
   constructor(
     private readonly services: Services,
@@ -166,7 +170,8 @@ export class Executor {
     this.answers = answersOf(services.cloud);
   }
 
-  async execute(stmt: ParsedStatement, invocation: Invocation): Promise<Result> {
+  async execute(stmt: ParsedStatement, invocation: Invocation, calls?: CallTally): Promise<Result> {
+    if (calls) this.calls = calls;
     const kind = stmt.kind;
     this.txn.checkNotFailed(kind);
     const refusal = refused[kind];
@@ -383,15 +388,21 @@ export class Executor {
     const settingsVersion = this.settings.version;
     const inputs: ReadInputs | undefined = keeps ? { entries: [], unkept: false } : undefined;
     let tableKinds: string[] = [];
-    const result = await this.statement(async (signal, notices) => {
+    const result = await this.statement(async (signal, notices, context) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
-      const fetch = () => this.load(stmt, invocation.params, signal, notices);
-      const loaded = fetches ? await (inputs ? readInputs.run(inputs, fetch) : fetch()) : undefined;
+      const reads = inputs ? { ...context, inputs } : context;
+      const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices, reads) : undefined;
       tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];
       const load = loaded?.load ?? [];
       const planned = !fetches
-        ? callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud)
+        ? callPlanFor(
+            stmt,
+            invocation.params,
+            this.services.catalog,
+            this.services.cloud,
+            context.acceptedAgeMs,
+          )
         : callPlan === 'made'
           ? analyzeLines(loaded!.traces)
           : [];
@@ -499,14 +510,14 @@ export class Executor {
       );
     requireMethod(target.table, verb as SqlVerb);
     const { cloud } = this.services;
-    return this.statement((signal, notices) =>
+    return this.statement((signal, notices, context) =>
       executeWrite(
         stmt,
         target.table,
         {
           runRewritten: async (sql) =>
             this.runUnit(
-              (await this.load(stmt, invocation.params, signal, notices)).load,
+              (await this.load(stmt, invocation.params, signal, notices, context)).load,
               invocation.messages(sql, 'text'),
             ),
           runReturning: (sql, table, rows) =>
@@ -522,8 +533,11 @@ export class Executor {
               },
               () => {},
               signal,
+              'all',
+              { context },
             ),
-          apply: (table, requests, onProgress) => applyWrites(cloud, table, requests, { onProgress, signal }),
+          apply: (table, requests, onProgress) =>
+            applyWrites(cloud, table, requests, { onProgress, signal, calls: context.calls }),
           defaultRegions: this.services.defaultRegions,
           accountNames: cloud.accounts.map((a) => a.name),
           readOnly: this.readOnlyReason(),
@@ -578,7 +592,7 @@ export class Executor {
       sql: `SELECT * FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}`,
     });
     const { cloud } = this.services;
-    return this.statement(async (signal) => {
+    return this.statement(async (signal, _notices, context) => {
       const [checked] = await this.runReplies([], withData(binary ? emptyBinaryCopy : new Uint8Array()));
       // No data is a bad file only for HEADER MATCH; anything else is the statement's own error.
       if (!checked) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
@@ -594,7 +608,8 @@ export class Executor {
       if (copied.error) throw withoutPosition(copied.error);
       if (rows.error) throw rows.error;
       const result = await createCopiedRows(rows.result, table, {
-        apply: (t, requests, onProgress) => applyWrites(cloud, t, requests, { onProgress, signal }),
+        apply: (t, requests, onProgress) =>
+          applyWrites(cloud, t, requests, { onProgress, signal, calls: context.calls }),
         defaultRegions: this.services.defaultRegions,
         accountNames: cloud.accounts.map((a) => a.name),
         inTransactionBlock: this.txn.inBlock,
@@ -605,15 +620,22 @@ export class Executor {
     });
   }
 
-  /** One statement's scope: its abort signal (cancel, statement_timeout) and the notices of its fetches. */
-  private async statement(run: (signal: AbortSignal, notices: Buffer[]) => Promise<Result>): Promise<Result> {
+  /**
+   * One statement's scope: its abort signal (cancel, statement_timeout), the notices of its fetches, and what its
+   * reads carry to the Cloud Control client (its call tally, and the cache age its session accepts).
+   */
+  private async statement(
+    run: (signal: AbortSignal, notices: Buffer[], context: ReadContext) => Promise<Result>,
+  ): Promise<Result> {
     const notices: Buffer[] = [];
     const { signal, done } = this.beginStatement();
     try {
       const ttlMs = cacheTtlMs(this.settings.get(cacheTtlSetting) ?? '');
-      const result = await (ttlMs === this.services.cloud.cacheTtlMs
-        ? run(signal, notices)
-        : acceptedAge.run(ttlMs, () => run(signal, notices)));
+      const context: ReadContext = {
+        calls: this.calls,
+        ...(ttlMs === this.services.cloud.cacheTtlMs ? {} : { acceptedAgeMs: ttlMs }),
+      };
+      const result = await run(signal, notices, context);
       result.messages.unshift(...notices);
       return result;
     } catch (err) {
@@ -626,7 +648,13 @@ export class Executor {
     }
   }
 
-  private load(stmt: ParsedStatement, params: ParamValues, signal: AbortSignal, notices: Buffer[]) {
+  private load(
+    stmt: ParsedStatement,
+    params: ParamValues,
+    signal: AbortSignal,
+    notices: Buffer[],
+    context: ReadContext,
+  ) {
     const onNotice = (message: string) =>
       notices.push(noticeResponse({ severity: 'NOTICE', code: '00000', message }));
     const options = {
@@ -635,9 +663,9 @@ export class Executor {
       onWarning: (message: string) => {
         notices.push(noticeResponse({ severity: 'WARNING', code: '01000', message }));
         // Rows missing (aws.partial_results): the answer is not one to keep, however its reads were answered.
-        const inputs = readInputs.getStore();
-        if (inputs) inputs.unkept = true;
+        if (context.inputs) context.inputs.unkept = true;
       },
+      context,
     };
     return loadFor(
       stmt,

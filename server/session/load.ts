@@ -1,7 +1,7 @@
 import type { Catalog, ResourceTable, Table } from '../../catalog/types.js';
 import { needsGet, type CloudControl, type ReadOptions } from '../cloudcontrol/client.js';
 import type { Row } from '../cloudcontrol/rows.js';
-import { traceReads, type TracedRead } from '../cloudcontrol/trace.js';
+import type { TracedRead } from '../cloudcontrol/trace.js';
 import type { EngineUnit } from '../engine/engine.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import { namesPgStatActivity } from '../plan/activity.js';
@@ -144,6 +144,8 @@ export function callPlanFor(
   params: ParamValues,
   catalog: Catalog,
   cloud: CloudControl,
+  /** The session's aws.cache_ttl where it is not the server's: whether the cache would serve a call. */
+  acceptedAgeMs?: number,
 ): string[] {
   if (returnsNoRows(stmt)) return ['Cloud Control: no call (the statement returns no rows)'];
   const lines: string[] = [];
@@ -151,7 +153,7 @@ export function callPlanFor(
     const { table, columns, limit } = plan;
     const calls = hasRowsKeys(plan)
       ? rowsKeyPlan(plan)
-      : cloud.planRows(table, { ...fixedKeys(plan), limit }, columns);
+      : cloud.planRows(table, { ...fixedKeys(plan), limit }, columns, acceptedAgeMs);
     lines.push(
       `Cloud Control: ${table.schema}.${table.name}${calls.length === 0 ? ': no call' : ''}`,
       ...calls.map((c) => `  ${c}`),
@@ -237,11 +239,11 @@ export async function loadFor(
       ready.map(async (plan) => {
         const reads: TracedRead[] = [];
         const started = performance.now();
-        const { rows, keys } = await traceReads(reads, () =>
+        const traced = { ...options, context: { ...options.context, trace: reads } };
+        const { rows, keys } =
           plan.table.kind === 'sessions'
-            ? Promise.resolve({ rows: sessionRows(), keys: undefined })
-            : fetchPlanned(plan, fetched, cloud, onNotice, signal, evaluate, options),
-        );
+            ? { rows: sessionRows(), keys: undefined }
+            : await fetchPlanned(plan, fetched, cloud, onNotice, signal, evaluate, traced);
         fetched.set(plan.table, rows);
         traces.push({ table: plan.table, ms: performance.now() - started, keys, reads });
       }),

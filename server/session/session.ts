@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { statementCalls, type CallTally } from '../cloudcontrol/call-tracking.js';
+import type { CallTally } from '../cloudcontrol/call-tracking.js';
 import * as metrics from '../metrics.js';
 import { PgError, SqlState } from '../errors.js';
 import { parseStatements, type ParsedStatement } from '../plan/parse.js';
@@ -478,7 +478,7 @@ export class Session {
     this.statementNow = { kind: stmt.kind, start: new Date(), calls };
     this.stateChange = this.statementNow.start;
     try {
-      const result = await statementCalls.run(calls, () => this.executor.execute(stmt, invocation));
+      const result = await this.executor.execute(stmt, invocation, calls);
       metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
       metrics.statementSeconds.observe(
         { kind: stmt.kind, outcome: 'ok' },

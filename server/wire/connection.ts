@@ -13,6 +13,8 @@ export type { AuthMethod, WireLogger, WireOptions } from './startup.js';
 const INBOX_HIGH_WATER = 1024;
 /** Queued output beyond this is written without waiting for flush(), to bound memory on large results. */
 const AUTO_FLUSH_BYTES = 256 * 1024;
+/** Output batches up to this size are copied into one buffer and written at once (see flush()). */
+const CONCAT_BYTES = 64 * 1024;
 /** How long close() waits for the peer to take the last bytes before destroying the socket. */
 const CLOSE_TIMEOUT_MS = 10_000;
 /**
@@ -164,14 +166,20 @@ export class Connection {
   flush(): void {
     if (this.output.length === 0) return;
     const chunks = this.output;
+    const bytes = this.outputBytes;
     this.output = [];
     this.outputBytes = 0;
     const stream = this.stream;
     if (this.closed || stream.destroyed || !stream.writable) return;
-    // One writev, without concatenating (a copy of the whole batch) first.
-    stream.cork();
-    for (const chunk of chunks) stream.write(chunk);
-    stream.uncork();
+    // One write a result. A small batch (a statement's few messages) is copied into one buffer: a single write
+    // costs less than a writev of many small chunks; a large one goes as one writev without that copy.
+    if (chunks.length === 1) stream.write(chunks[0]!);
+    else if (bytes <= CONCAT_BYTES) stream.write(Buffer.concat(chunks, bytes));
+    else {
+      stream.cork();
+      for (const chunk of chunks) stream.write(chunk);
+      stream.uncork();
+    }
   }
 
   /** Bytes written but not yet taken by the client's socket, plus those queued for the next flush. */
