@@ -23,7 +23,8 @@ async function fanOut(pacer: Pacer): Promise<{ done: number; throttled: number }
       while (next < calls) {
         next++;
         for (;;) {
-          const leave = await pacer.take();
+          // As paceAttempts (throttle-retry.ts) takes its turn: at once when it may go, else waiting.
+          const leave = pacer.tryLeave() ?? (await pacer.take());
           await trip();
           const admitted = arrive(performance.now());
           await trip();
@@ -66,4 +67,20 @@ test('a wait that is aborted leaves the queue with the reason', async () => {
   const waiting = pacer.take(aborted.signal);
   aborted.abort(new Error('statement cancelled'));
   await expect(waiting).rejects.toThrow('statement cancelled');
+});
+
+test('tryLeave: a call goes at once while nothing is learned, and waits its turn once a rate is', () => {
+  let now = 0;
+  const pacer = new Pacer(Infinity, undefined, () => now);
+  const first = pacer.tryLeave();
+  expect(first).toBeDefined();
+  // Still in flight: without a rate the next one goes anyway.
+  const second = pacer.tryLeave();
+  expect(second).toBeDefined();
+  first!.admitted();
+  now = 10;
+  second!.throttled();
+  expect(pacer.rate).toBe(1);
+  // One call a second, the second already full: the next must wait, so it is not let go at once.
+  expect(pacer.tryLeave()).toBeUndefined();
 });

@@ -343,13 +343,24 @@ export class CloudControl {
             guard(() => this.#list(resourceTable, target, model, scope, options.context)),
           ),
         );
-        return perModel.flatMap((listed, i) => listed.map((d) => withModel(d, models[i])));
+        return perModel.flatMap(({ descriptions }, i) => descriptions.map((d) => withModel(d, models[i])));
       };
       if (table.kind === 'collection') {
         const wanted = ids && new Set(ids);
-        const listed = (await listAll()).filter(
-          (d) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier)),
-        );
+        const keep = (d: Description) => !wanted || (d.Identifier !== undefined && wanted.has(d.Identifier));
+        if (!hydrate && models.length === 1 && models[0] === undefined) {
+          // One list, its rows built page by page while the next page is in flight (count(*) over 10,000).
+          const { descriptions, rows } = await this.#list(
+            resourceTable,
+            target,
+            undefined,
+            scope,
+            options.context,
+            (d) => (keep(d) ? toRow(d) : undefined),
+          );
+          return rows ?? descriptions.filter(keep).map(toRow);
+        }
+        const listed = (await listAll()).filter(keep);
         if (!hydrate) return listed.map(toRow);
         // The list lacks columns the statement reads: read each resource (a gone one is no row).
         let kept = listed;
@@ -664,7 +675,9 @@ export class CloudControl {
             ),
           );
         if (ids) return rowsOf(typeName, await getEach(ids));
-        const listed = await guard(() => this.#list(typed, target, undefined, scope, options.context));
+        const { descriptions: listed } = await guard(() =>
+          this.#list(typed, target, undefined, scope, options.context),
+        );
         // A list gives many types' identifiers alone: properties needs each resource read.
         const hydrate =
           !typed.resource.definition.listsWholeModel && (columns === 'all' || columns.has('properties'));
@@ -802,14 +815,19 @@ export class CloudControl {
     }
   }
 
-  /** ListResources over all pages, through the cache; `model` is the ResourceModel a list handler needs. */
+  /**
+   * ListResources over all pages, through the cache; `model` is the ResourceModel a list handler needs. With
+   * `rowOf`, when this read's own calls fetched the list (not the cache, nor another read's call it joined),
+   * `rows` are the listed resources' rows (those rowOf gives), in order, built as each page came.
+   */
   async #list(
     table: ResourceTable,
     target: Target,
     model: ListModel | undefined,
     signal: AbortSignal,
     context: ReadContext = {},
-  ): Promise<Description[]> {
+    rowOf?: (d: Description) => Row | undefined,
+  ): Promise<{ descriptions: Description[]; rows?: Row[] }> {
     const typeName = table.resource.typeName;
     const { region } = target;
     const resourceModel = model === undefined ? undefined : JSON.stringify(model);
@@ -818,9 +836,30 @@ export class CloudControl {
       this.#cache.has(key, context.acceptedAgeMs),
     );
     let pages = 0;
-    const load = (shared: AbortSignal) => {
+    let own: { listed: Listed; rows: Row[] } | undefined;
+    const load = async (shared: AbortSignal) => {
       traced.sent();
-      return this.#listPages(typeName, target, resourceModel, shared, () => pages++, context.calls);
+      // A load run again (its flight was interrupted) builds its rows afresh.
+      const rows: Row[] = [];
+      const onRows =
+        rowOf &&
+        ((page: Description[]) => {
+          for (const d of page) {
+            const row = rowOf(d);
+            if (row) rows.push(row);
+          }
+        });
+      const listed = await this.#listPages(
+        typeName,
+        target,
+        resourceModel,
+        shared,
+        () => pages++,
+        context.calls,
+        onRows,
+      );
+      own = { listed, rows };
+      return listed;
     };
     try {
       const listed = (await this.#cache.get(
@@ -836,7 +875,9 @@ export class CloudControl {
         context,
       )) as Listed;
       traced.end(pages > 0 ? { pages } : {});
-      return listed.descriptions;
+      return own?.listed === listed
+        ? { descriptions: listed.descriptions, rows: own.rows }
+        : { descriptions: listed.descriptions };
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw pgErrorFromAws(err, { operation: 'ListResources', table, region });
@@ -850,13 +891,13 @@ export class CloudControl {
     signal: AbortSignal,
     onPage: () => void,
     tally: CallTally | undefined,
+    onRows?: (page: Description[]) => void,
   ): Promise<Listed> {
     const descriptions: Description[] = [];
     const seen = new Set<string>();
-    let token: string | undefined;
-    do {
-      const info = { operation: 'ListResources', region, account: { name: account.name }, typeName, tally };
-      const out = await this.call(info, signal, (client) =>
+    const info = { operation: 'ListResources', region, account: { name: account.name }, typeName, tally };
+    const send = (token: string | undefined) =>
+      this.call(info, signal, (client) =>
         client.send(
           new ListResourcesCommand({
             TypeName: typeName,
@@ -867,17 +908,26 @@ export class CloudControl {
           { abortSignal: signal },
         ),
       );
+    let next = send(undefined);
+    for (;;) {
+      const out = await next;
       onPage();
-      descriptions.push(...(out.ResourceDescriptions ?? []).map(describe));
-      token = out.NextToken || undefined;
-      // A service that hands back a token it already gave would otherwise page forever.
+      const token = out.NextToken || undefined;
       if (token !== undefined) {
+        // A service that hands back a token it already gave would otherwise page forever.
         if (seen.has(token))
           throw new Error(`ListResources returned the same NextToken twice for ${typeName}`);
         seen.add(token);
+        // The next page is asked for before this one is taken apart: its rows are built while that one is in
+        // flight. Should building fail, the call in flight is left to end on its own (it is not awaited).
+        next = send(token);
+        next.catch(() => {});
       }
-    } while (token !== undefined);
-    return { descriptions };
+      const page = (out.ResourceDescriptions ?? []).map(describe);
+      for (const d of page) descriptions.push(d);
+      onRows?.(page);
+      if (token === undefined) return { descriptions };
+    }
   }
 
   #regions(pinned: string[] | undefined, own = this.#accounts[0]!.regions): string[] {
