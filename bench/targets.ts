@@ -2,8 +2,9 @@
  * The figures of issue 12, each as a ratio measured in this one run: the bridge beside the same Cloud Control call
  * sent directly with the AWS SDK, and beside a real PostgreSQL 15 holding the same rows.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -351,6 +352,20 @@ ANALYZE;`,
       } while (token);
       return n;
     };
+    // The same loop from a process of its own, as the bridge is: the loop above shares the emulator's event loop,
+    // so its calls never wait for another process to be woken (about 0.5 ms a page on 2 shared cores).
+    const lister = spawn(
+      process.execPath,
+      [path.join(import.meta.dirname, 'list-pages.js'), ctx.emulator.endpoint, bigRegion, typeName],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
+    const listerLines = createInterface({ input: lister.stdout! })[Symbol.asyncIterator]();
+    const listerLine = async () => String((await listerLines.next()).value);
+    await listerLine(); // ready: warmed up
+    const listApart = async () => {
+      lister.stdin!.write('\n');
+      return Number(await listerLine());
+    };
     const bridge = await ctx.startBridge(['--cache-ttl-ms', '0']);
     const client = await connect(bridge.port);
     const sql = `SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE region = '${bigRegion}'`;
@@ -359,17 +374,20 @@ ANALYZE;`,
     const sampler = setInterval(() => (peak = Math.max(peak, ctx.rssMb(bridge.child.pid!))), 50);
     const viaBridge: number[] = [];
     const direct: number[] = [];
+    const apart: number[] = [];
     let counted = 0;
     for (let i = 0; i < 3; i++) {
       viaBridge.push(await timed(async () => (counted = (await client.query(sql)).rows[0].n as number)));
       direct.push(await timed(listAll));
+      apart.push(await listApart());
     }
     clearInterval(sampler);
-    const ratio = median(viaBridge) / median(direct);
+    lister.kill();
+    const ratio = median(viaBridge) / median(apart);
     rows.push({
       figure: `count(*) over ${counted} resources (collection table; median of 3)`,
       bridge: fmt(median(viaBridge)),
-      reference: `${fmt(median(direct))} (SDK, pages only)`,
+      reference: `${fmt(median(apart))} (SDK in its own process, pages only; ${fmt(median(direct))} in the emulator's)`,
       ratio,
       target: '<= 1.1',
       met: ratio <= 1.1,

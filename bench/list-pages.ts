@@ -1,0 +1,33 @@
+/**
+ * The count figure's reference as the bridge sees the emulator: from a process of its own. Each line on stdin
+ * lists every page of `typeName` in `region` at `endpoint` once (the AWS SDK, as the bench's own loop does) and
+ * answers with its time in ms; the first list warms the client up and is not answered.
+ * Usage: node list-pages.js <endpoint> <region> <typeName>
+ */
+import { createInterface } from 'node:readline';
+import { CloudControlClient, ListResourcesCommand } from '@aws-sdk/client-cloudcontrol';
+import { exampleCredentials } from './support.js';
+
+const [endpoint, region, typeName] = process.argv.slice(2) as [string, string, string];
+const sdk = new CloudControlClient({ region, endpoint, credentials: exampleCredentials });
+
+async function listAll(): Promise<number> {
+  let token: string | undefined;
+  let n = 0;
+  do {
+    const out = await sdk.send(
+      new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }),
+    );
+    n += out.ResourceDescriptions?.length ?? 0;
+    token = out.NextToken || undefined;
+  } while (token);
+  return n;
+}
+
+await listAll();
+process.stdout.write('ready\n');
+for await (const _line of createInterface({ input: process.stdin })) {
+  const started = process.hrtime.bigint();
+  await listAll();
+  process.stdout.write(`${Number(process.hrtime.bigint() - started) / 1e6}\n`);
+}
