@@ -1,7 +1,7 @@
 /**
  * The count figure's reference as the bridge sees the emulator: from a process of its own. Each line on stdin
  * lists every page of `typeName` in `region` at `endpoint` once (the AWS SDK, as the bench's own loop does) and
- * answers with its time in ms; the first list warms the client up and is not answered.
+ * answers with its time in ms; the first list warms the client up and answers `ready`.
  * Usage: node list-pages.js <endpoint> <region> <typeName>
  */
 import { createInterface } from 'node:readline';
