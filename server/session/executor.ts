@@ -40,11 +40,14 @@ import {
   type Result,
 } from './result.js';
 import { Settings } from './settings.js';
+import { directAnswer, directRead, simpleQueryFormats, type ProtocolFormats } from './direct-read.js';
 import {
   cacheTtlMs,
   cacheTtlSetting,
   callsClearCache,
   checkBridgeSetting,
+  directReadsOn,
+  directReadsSetting,
   formatTtl,
   partialResults,
   partialResultsSetting,
@@ -100,10 +103,17 @@ export interface Invocation {
    * and formats and the result formats, as one string. Absent where the answer is never kept (EXECUTE, DECLARE).
    */
   resultKey?: string;
+  /** The declared parameter types and the parameter and result formats: absent where no direct read may answer. */
+  formats?: ProtocolFormats;
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
-export const simpleInvocation: Invocation = { params: [], messages: query, resultMessages: query };
+export const simpleInvocation: Invocation = {
+  params: [],
+  messages: query,
+  resultMessages: query,
+  formats: simpleQueryFormats,
+};
 
 /** Portals made by Bind, seen from SQL: PostgreSQL keeps cursors and portals in one namespace. */
 export interface ProtocolPortals {
@@ -159,9 +169,13 @@ export class Executor {
     /** BackendKeyData's process id: what pg_backend_pid() returns. */
     private readonly processId?: number,
   ) {
-    // The server's TTL is the setting's default, so SHOW and RESET see it.
+    // The server's TTL is the setting's default, so SHOW and RESET see it (aws.direct_reads's too).
     this.settings = new Settings(
-      new Map([[cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)], ...startupSettings]),
+      new Map([
+        [cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)],
+        [directReadsSetting, 'on'],
+        ...startupSettings,
+      ]),
     );
     this.answers = answersOf(services.cloud);
   }
@@ -383,6 +397,7 @@ export class Executor {
     const settingsVersion = this.settings.version;
     const inputs: ReadInputs | undefined = keeps ? { entries: [], unkept: false } : undefined;
     let tableKinds: string[] = [];
+    const direct = callPlan === undefined && replyIndex === 0 ? this.directRead(stmt, invocation) : undefined;
     const result = await this.statement(async (signal, notices) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
@@ -390,6 +405,11 @@ export class Executor {
       const loaded = fetches ? await (inputs ? readInputs.run(inputs, fetch) : fetch()) : undefined;
       tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];
       const load = loaded?.load ?? [];
+      if (direct) {
+        const answer = directAnswer(direct, load, await this.describeDirect(direct));
+        if (signal.aborted) throw signal.reason;
+        if (answer) return answer;
+      }
       const planned = !fetches
         ? callPlanFor(stmt, invocation.params, this.services.catalog, this.services.cloud)
         : callPlan === 'made'
@@ -426,6 +446,25 @@ export class Executor {
     });
     if (inputs) await this.keepAnswer(stmt, invocation, settingsVersion, result, inputs, tableKinds);
     return result;
+  }
+
+  /** The statement as a direct read (direct-read.ts), when it may be one: outside a transaction block, setting on. */
+  private directRead(stmt: ParsedStatement, invocation: Invocation) {
+    if (!invocation.formats || this.txn.inBlock) return undefined;
+    if (!directReadsOn(this.settings.get(directReadsSetting))) return undefined;
+    return directRead(stmt, invocation.params, invocation.formats, this.services.catalog);
+  }
+
+  /**
+   * The engine's row description of a direct read: its statement without the WHERE, described once per session and
+   * settings. Null when the engine refuses it: the statement then runs there, for the engine's own error.
+   */
+  private describeDirect(direct: NonNullable<ReturnType<Executor['directRead']>>): Promise<Buffer | null> {
+    const stmt: ParsedStatement = { sql: direct.shape.describeSql, ast: {}, kind: 'select' };
+    return this.describe(stmt, []).then(
+      (described) => described.row,
+      () => null,
+    );
   }
 
   /** The session's settings for a unit, and its BackendKeyData process id for the engine's pg_backend_pid(). */
@@ -870,6 +909,7 @@ export class Executor {
       messages: (sql) => invocation.messages(sql, 'text'),
       // In text whatever the client's result formats: not the answer a SELECT of the same text would keep.
       resultKey: undefined,
+      formats: undefined,
     });
     this.cursors.declare(d.name, new Cursor(result, d.hold));
     const declared = emptyResult('DECLARE CURSOR');
