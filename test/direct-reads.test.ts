@@ -252,7 +252,8 @@ describe('direct point reads', () => {
         for (const id of read.ids)
           for (const binary of [false, true]) {
             const run = (c: pg.Client) =>
-              c.query({ text: read.sql, values: read.params(id), binary, types: rawTypes });
+              // `binary` asks for every result column in binary (node-postgres has it; its types do not).
+              c.query({ text: read.sql, values: read.params(id), binary, types: rawTypes } as pg.QueryConfig);
             const [got, expected] = [await run(on), await run(off)];
             expect(got.fields).toEqual(expected.fields);
             expect(got.rows).toEqual(expected.rows);
@@ -264,9 +265,7 @@ describe('direct point reads', () => {
         'SELECT doc, secret, enabled, count FROM test.gadget WHERE data__identifier = $1',
         ['g-basic'],
       );
-      expect(rows).toEqual([
-        { doc: gadgets[0]!.Doc, secret: null, enabled: true, count: '42' },
-      ]);
+      expect(rows).toEqual([{ doc: gadgets[0]!.Doc, secret: null, enabled: true, count: '42' }]);
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
@@ -341,7 +340,10 @@ describe('direct point reads', () => {
         ['SELECT name FROM test.gadget WHERE nosuch = $1', ['x']],
         ['SELECT nosuch FROM test.gadget WHERE data__identifier = $1', ['x']],
         // An identifier Cloud Control refuses (the emulator validates it).
-        ['SELECT * FROM test.gadget WHERE data__identifier = $1 AND region = $2', ['g-basic', 'xx-nowhere-1']],
+        [
+          'SELECT * FROM test.gadget WHERE data__identifier = $1 AND region = $2',
+          ['g-basic', 'xx-nowhere-1'],
+        ],
         // Parameter count not the statement's.
         ['SELECT * FROM test.gadget WHERE data__identifier = $1', ['g-basic', 'extra']],
       ];

@@ -100,7 +100,8 @@ function answerOf(read: DirectRead, load: EngineUnit['load'], description: Buffe
   const count = shape.columns.length;
   if (fields.length !== count) return undefined;
   // The engine's names must be the columns read here (a rename shows its own name).
-  for (let i = 0; i < count; i++) if (!shape.renamed[i] && fields[i]!.name !== shape.columns[i]) return undefined;
+  for (let i = 0; i < count; i++)
+    if (!shape.renamed[i] && fields[i]!.name !== shape.columns[i]) return undefined;
   const formats = columnFormats(resultFormats, count);
   if (!formats) return undefined;
 
@@ -110,7 +111,9 @@ function answerOf(read: DirectRead, load: EngineUnit['load'], description: Buffe
     column,
     text: value.kind === 'const' ? value.value : params[value.index - 1],
   }));
-  const matching = load[0]!.rows.filter((row) => wanted.every((w) => w.text != null && row[w.column] === w.text));
+  const matching = load[0]!.rows.filter((row) =>
+    wanted.every((w) => w.text != null && row[w.column] === w.text),
+  );
   // The engine returns several rows in the order its heap gives them, which is not proven here to be the load's.
   if (matching.length > 1) return undefined;
 
@@ -270,9 +273,10 @@ function stringText(value: string): string | undefined {
   return loadableString(value) ? JSON.stringify(value) : undefined;
 }
 
-/** A NUL, or a surrogate not in a pair. */
-const unloadable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** A surrogate not in a pair. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Whether the engine loads the string: jsonb refuses a NUL (\u0000) and a lone surrogate. */
 function loadableString(value: string): boolean {
-  return !unloadable.test(value);
+  return !value.includes('\u0000') && !loneSurrogate.test(value);
 }
