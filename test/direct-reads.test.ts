@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { BackendFrame } from '../server/wire/backend-parser.js';
 import * as frontend from '../server/wire/frontend-serializer.js';
+import { runPython } from './compat/harness.js';
 import { ByteClient } from './support/byte-client.js';
 import { metricsPortOf, sample } from './support/metrics.js';
 import { createProfiles, createResources, startStack, TYPE_NAME, type Stack } from './support/stack.js';
@@ -97,6 +98,11 @@ const gadgets: Record<string, unknown>[] = [
     Anything: true,
   },
   { Name: 'g-number', Anything: -0.5, Items: [1e300, -1e-300, 123.456] },
+  // numeric's binary form: base-10000 groups around the point, zeros stripped, the scale as written.
+  ...[12345678.9, 0.1, 100, 10000, 1e20, -42, 0.00001, 99990000.00001, -1234.5678, 5].map((Ratio, i) => ({
+    Name: `g-ratio-${i}`,
+    Ratio,
+  })),
 ];
 
 const profiles = [
@@ -329,6 +335,39 @@ describe('direct point reads', () => {
     } finally {
       await c.end();
     }
+  }, 120_000);
+
+  it('gives asyncpg (binary parameters and results) the same columns and values', async () => {
+    const reads = [
+      ...gadgets.map((g) => ({
+        sql: 'SELECT * FROM test.gadget WHERE region = $1 AND data__identifier = $2',
+        args: [region, g.Name],
+      })),
+      ...gadgets.map((g) => ({
+        sql: 'SELECT name, enabled, "count", doc, items, note FROM test.gadget WHERE data__identifier = $1',
+        args: [g.Name],
+      })),
+      ...profiles.map((p) => ({
+        sql: 'SELECT * FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2',
+        args: [region, p.ConnectorProfileName],
+      })),
+    ];
+    const env = {
+      PGHOST: '127.0.0.1',
+      PGPORT: String(stack.pg.port),
+      PGUSER: 'postgres',
+      PGDATABASE: 'aws',
+    };
+    const run = (setting: string) =>
+      runPython<unknown[]>('asyncpg_direct_reads_client.py', env, [setting, JSON.stringify(reads)]);
+    const before = await counts();
+    const on = await run('on');
+    const after = await counts();
+    const off = await run('off');
+    expect(on).toEqual(off);
+    expect(on).toHaveLength(reads.length);
+    expect(JSON.stringify(on)).not.toContain('"error"');
+    expect(after.answered - before.answered).toBeGreaterThan(reads.length / 2);
   }, 120_000);
 
   it('reports Cloud Control errors and SQL errors as the engine path does', async () => {

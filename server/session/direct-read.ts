@@ -24,6 +24,8 @@ export interface ProtocolFormats {
   paramTypes: readonly number[];
   paramFormats: readonly number[];
   resultFormats: readonly number[];
+  /** The parameters' bytes as Bind sent them, for those sent in binary. */
+  paramBytes?: readonly (Buffer | null)[];
 }
 
 /** A simple Query: no parameters, text results. */
@@ -74,10 +76,27 @@ export function directRead(
   const { paramTypes, paramFormats, resultFormats } = formats;
   if (params.length !== shape.params || paramTypes.length > shape.params) return undefined;
   if (paramTypes.some((t) => !textParamTypes.has(t))) return undefined;
-  // A binary parameter reaches the engine as bytes it validates as UTF-8; its text here may have been replaced.
-  if (paramFormats.some((f) => f !== 0)) return undefined;
   if (params.some((p) => p === undefined)) return undefined;
+  if (paramFormats.length > 1 && paramFormats.length !== params.length) return undefined;
+  for (let i = 0; i < params.length; i++) {
+    const format = paramFormats.length === 1 ? paramFormats[0] : (paramFormats[i] ?? 0);
+    if (format !== 0 && !sameText(params[i], formats.paramBytes?.[i], format)) return undefined;
+  }
   return { shape, params, resultFormats };
+}
+
+/**
+ * Whether a binary text parameter (asyncpg sends them so) is to the engine the text compared here: its bytes are
+ * UTF-8 without NUL (else the engine refuses them) that decode to it.
+ */
+function sameText(
+  text: string | null | undefined,
+  bytes: Buffer | null | undefined,
+  format: number,
+): boolean {
+  if (format !== 1 || bytes === undefined) return false;
+  if (bytes === null) return text === null;
+  return typeof text === 'string' && !bytes.includes(0) && Buffer.from(text, 'utf8').equals(bytes);
 }
 
 /**
@@ -196,9 +215,9 @@ function encode(value: unknown, typeOid: number, binary: boolean): Buffer | null
       return out;
     }
     case Oid.numeric: {
-      // numeric's binary form (base-10000 digits) is not reproduced here.
-      const text = binary ? undefined : numberText(value);
-      return text === undefined ? unknownOutput : Buffer.from(text);
+      const text = numberText(value);
+      if (text === undefined) return unknownOutput;
+      return binary ? numericBinary(text) : Buffer.from(text);
     }
     case Oid.jsonb: {
       const text = jsonbText(value, 0);
@@ -208,6 +227,39 @@ function encode(value: unknown, typeOid: number, binary: boolean): Buffer | null
     default:
       return unknownOutput;
   }
+}
+
+/**
+ * numeric_send of the value numeric_in makes of a plain decimal (no exponent): base-10000 digits grouped from the
+ * decimal point, leading and trailing zero groups stripped (as numeric stores it), the weight of the first, the
+ * sign, and the display scale (the digits written after the point).
+ */
+function numericBinary(text: string): Buffer {
+  const negative = text.startsWith('-');
+  const [whole = '', fraction = ''] = (negative ? text.slice(1) : text).split('.');
+  const wholeDigits = whole.padStart(Math.ceil(whole.length / 4) * 4, '0');
+  const fractionDigits = fraction.padEnd(Math.ceil(fraction.length / 4) * 4, '0');
+  const groups: number[] = [];
+  for (let i = 0; i < wholeDigits.length; i += 4) groups.push(Number(wholeDigits.slice(i, i + 4)));
+  for (let i = 0; i < fractionDigits.length; i += 4) groups.push(Number(fractionDigits.slice(i, i + 4)));
+  let weight = wholeDigits.length / 4 - 1;
+  let first = 0;
+  while (first < groups.length && groups[first] === 0) {
+    first++;
+    weight--;
+  }
+  let end = groups.length;
+  while (end > first && groups[end - 1] === 0) end--;
+  const digits = groups.slice(first, end);
+  // Zero: no digits, weight 0, positive.
+  const zero = digits.length === 0;
+  const out = Buffer.alloc(8 + 2 * digits.length);
+  out.writeInt16BE(digits.length, 0);
+  out.writeInt16BE(zero ? 0 : weight, 2);
+  out.writeUInt16BE(negative && !zero ? 0x4000 : 0, 4);
+  out.writeUInt16BE(fraction.length, 6);
+  digits.forEach((d, i) => out.writeInt16BE(d, 8 + 2 * i));
+  return out;
 }
 
 /** jsonb's binary format: a version byte, then the text. */

@@ -388,6 +388,7 @@ export class Session {
         paramTypes: statement.paramTypes,
         paramFormats: message.paramFormats,
         resultFormats: message.resultFormats,
+        paramBytes: message.params,
       },
     };
     this.portals.set(message.portal, { statement, invocation });
