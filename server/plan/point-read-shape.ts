@@ -30,18 +30,24 @@ export interface PointReadShape {
 /** Keys of a SelectStmt's body the shape allows; any other (WITH, DISTINCT, GROUP BY, ORDER BY...) is not a point read. */
 const allowedSelectFields = new Set(['targetList', 'fromClause', 'whereClause', 'op', 'limitOption']);
 
-const shapes = new WeakMap<object, PointReadShape | null>();
-
 /**
- * The statement's point-read shape, or undefined when it has another; decided once per parsed statement (kept by
- * its AST) and catalog.
+ * Shapes by statement text, per catalog: drivers parse the same text again for each execution (node-postgres's
+ * unnamed statements), and the same text always parses to the same tree.
  */
+const shapes = new WeakMap<Catalog, Map<string, PointReadShape | null>>();
+/** Texts kept per catalog: an application's statements, bounded for one that builds them with literals. */
+const maxShapes = 512;
+
+/** The statement's point-read shape, or undefined when it has another; decided once per statement text. */
 export function pointReadShape(stmt: ParsedStatement, catalog: Catalog): PointReadShape | undefined {
   if (stmt.kind !== 'select') return undefined;
-  let shape = shapes.get(stmt.ast);
+  let known = shapes.get(catalog);
+  if (!known) shapes.set(catalog, (known = new Map()));
+  let shape = known.get(stmt.sql);
   if (shape === undefined) {
     shape = shapeOf(stmt.ast, catalog) ?? null;
-    shapes.set(stmt.ast, shape);
+    if (known.size >= maxShapes) known.delete(known.keys().next().value!);
+    known.set(stmt.sql, shape);
   }
   return shape ?? undefined;
 }

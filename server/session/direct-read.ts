@@ -4,7 +4,6 @@ import type { EngineUnit } from '../engine/engine.js';
 import { registry } from '../metrics.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import { pointReadShape, type PointReadShape } from '../plan/point-read-shape.js';
-import { dataRow } from '../wire/backend-serializer.js';
 import type { ParamValues } from './load.js';
 import type { Result } from './result.js';
 
@@ -138,13 +137,13 @@ function answerOf(read: DirectRead, load: EngineUnit['load'], description: Buffe
 
   const rows: Buffer[] = [];
   for (const row of matching) {
-    const values: (Buffer | null)[] = [];
+    const values: Value[] = [];
     for (let i = 0; i < count; i++) {
       const value = encode(row[shape.columns[i]!], fields[i]!.typeOid, formats[i] === 1);
       if (value === unknownOutput) return undefined;
       values.push(value);
     }
-    rows.push(dataRow(values));
+    rows.push(dataRowOf(values));
   }
   return {
     description: formats.every((f) => f === 0) ? description : withFormats(description, fields, formats),
@@ -162,7 +161,16 @@ interface Field {
   formatAt: number;
 }
 
+/** Fields by description: a session's description of a statement is one Buffer, read once. */
+const described = new WeakMap<Buffer, Field[]>();
+
 function fieldsOf(description: Buffer): Field[] {
+  let fields = described.get(description);
+  if (!fields) described.set(description, (fields = readFields(description)));
+  return fields;
+}
+
+function readFields(description: Buffer): Field[] {
   const fields: Field[] = [];
   let at = 7;
   for (let n = description.readInt16BE(5); n > 0; n--) {
@@ -191,24 +199,54 @@ function withFormats(description: Buffer, fields: Field[], formats: number[]): B
 
 const unknownOutput = Symbol('unknown output');
 
+/** A column's value: UTF-8 text (a string), bytes, or NULL. */
+type Value = string | Buffer | null;
+
+/** A DataRow frame of the values, written in one allocation. */
+function dataRowOf(values: Value[]): Buffer {
+  let length = 4 + 2;
+  for (const v of values)
+    length += 4 + (v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  const out = Buffer.allocUnsafe(1 + length);
+  out[0] = 0x44; // 'D'
+  out.writeInt32BE(length, 1);
+  out.writeInt16BE(values.length, 5);
+  let at = 7;
+  for (const v of values) {
+    if (v === null) {
+      out.writeInt32BE(-1, at);
+      at += 4;
+    } else if (typeof v === 'string') {
+      const written = out.write(v, at + 4, 'utf8');
+      out.writeInt32BE(written, at);
+      at += 4 + written;
+    } else {
+      out.writeInt32BE(v.length, at);
+      v.copy(out, at + 4);
+      at += 4 + v.length;
+    }
+  }
+  return out;
+}
+
 /**
  * PostgreSQL's output of a value as the bridge loads it (a row's value goes to the engine through JSON.stringify and
  * jsonb_populate_recordset), in text or binary; unknownOutput when it cannot be shown identical here.
  */
-function encode(value: unknown, typeOid: number, binary: boolean): Buffer | null | typeof unknownOutput {
+function encode(value: unknown, typeOid: number, binary: boolean): Value | typeof unknownOutput {
   if (value === null || value === undefined) return null;
   switch (typeOid) {
     case Oid.text:
     case Oid.varchar:
-      return typeof value === 'string' && loadableString(value) ? Buffer.from(value, 'utf8') : unknownOutput;
+      return typeof value === 'string' && loadableString(value) ? value : unknownOutput;
     case Oid.bool:
       if (typeof value !== 'boolean') return unknownOutput;
-      return binary ? Buffer.of(value ? 1 : 0) : Buffer.from(value ? 't' : 'f');
+      return binary ? Buffer.of(value ? 1 : 0) : value ? 't' : 'f';
     case Oid.int8:
     case Oid.int4: {
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) return unknownOutput;
       if (typeOid === Oid.int4 && (value < -2147483648 || value > 2147483647)) return unknownOutput;
-      if (!binary) return Buffer.from(String(value));
+      if (!binary) return String(value);
       const out = Buffer.alloc(typeOid === Oid.int8 ? 8 : 4);
       if (typeOid === Oid.int8) out.writeBigInt64BE(BigInt(value));
       else out.writeInt32BE(value);
@@ -217,12 +255,12 @@ function encode(value: unknown, typeOid: number, binary: boolean): Buffer | null
     case Oid.numeric: {
       const text = numberText(value);
       if (text === undefined) return unknownOutput;
-      return binary ? numericBinary(text) : Buffer.from(text);
+      return binary ? numericBinary(text) : text;
     }
     case Oid.jsonb: {
       const text = jsonbText(value, 0);
       if (text === undefined) return unknownOutput;
-      return binary ? Buffer.concat([versionOne, Buffer.from(text, 'utf8')]) : Buffer.from(text, 'utf8');
+      return binary ? Buffer.concat([versionOne, Buffer.from(text, 'utf8')]) : text;
     }
     default:
       return unknownOutput;
