@@ -320,6 +320,7 @@ describe('direct point reads', () => {
       expect(a.answered - b.answered).toBe(0);
       expect(a.units - b.units).toBeGreaterThan(0);
 
+      expect((await c.query('SHOW aws.direct_reads')).rows).toEqual([{ 'aws.direct_reads': 'on' }]);
       await c.query('SET aws.direct_reads = off');
       expect((await c.query('SHOW aws.direct_reads')).rows).toEqual([{ 'aws.direct_reads': 'off' }]);
       b = await counts();

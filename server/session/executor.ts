@@ -169,13 +169,9 @@ export class Executor {
     /** BackendKeyData's process id: what pg_backend_pid() returns. */
     private readonly processId?: number,
   ) {
-    // The server's TTL is the setting's default, so SHOW and RESET see it (aws.direct_reads's too).
+    // The server's TTL is the setting's default, so SHOW and RESET see it.
     this.settings = new Settings(
-      new Map([
-        [cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)],
-        [directReadsSetting, 'on'],
-        ...startupSettings,
-      ]),
+      new Map([[cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)], ...startupSettings]),
     );
     this.answers = answersOf(services.cloud);
   }
@@ -233,6 +229,9 @@ export class Executor {
           const name = clientCodec(this.settings.get('client_encoding')).name;
           return this.runUnit([], invocation.messages(`SELECT '${name}'::text AS client_encoding`));
         }
+        // Its default is not sent to the engine with every unit: SHOW it here until it is set.
+        if (showOf(stmt).name === directReadsSetting && this.settings.get(directReadsSetting) === undefined)
+          return this.runUnit([], invocation.messages(`SELECT 'on'::text AS "${directReadsSetting}"`));
         return this.inEngine(stmt, invocation);
       case 'insert':
       case 'update':
