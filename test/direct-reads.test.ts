@@ -392,6 +392,47 @@ describe('direct point reads', () => {
           sql,
           frames: hex(await extended(off, sql, params, [])),
         });
+
+      // statement_timeout stops the GetResource of a direct read as it stops the engine path's.
+      const read = 'SELECT * FROM test.gadget WHERE data__identifier = $1 AND region = $2';
+      await stack.setFaults({ latencyMs: { GetResource: 3000 } });
+      try {
+        for (const c of [on, off]) await simple(c, "SET statement_timeout = '200ms'");
+        const timedOut = await extended(on, read, ['g-basic', region], []);
+        expect(hex(timedOut)).toEqual(hex(await extended(off, read, ['g-basic', region], [])));
+        expect(timedOut.find((f) => f.code === 'E')?.payload.toString()).toContain(
+          'canceling statement due to statement timeout',
+        );
+      } finally {
+        await stack.setFaults({ latencyMs: {} });
+        for (const c of [on, off]) await simple(c, 'RESET statement_timeout');
+      }
+    } finally {
+      on.close();
+      off.close();
+    }
+  }, 60_000);
+
+  it('sends its rows in the client encoding, as the engine path does', async () => {
+    const on = await byteSession('on');
+    const off = await byteSession('off');
+    try {
+      for (const c of [on, off]) await simple(c, "SET client_encoding = 'LATIN1'");
+      // ü and é convert; the emoji of g-edges has no LATIN1 form (22P05 on both paths).
+      for (const id of ['g-basic', 'g-edges', 'g-nulls']) {
+        const sql = `SELECT name, doc, note FROM test.gadget WHERE data__identifier = '${id}'`;
+        const frames = await simple(on, sql);
+        expect({ id, frames: hex(frames) }).toEqual({ id, frames: hex(await simple(off, sql)) });
+        for (const formats of [[], [1]])
+          expect(hex(await extended(on, sql, [], formats))).toEqual(
+            hex(await extended(off, sql, [], formats)),
+          );
+      }
+      const basic = await simple(on, `SELECT doc FROM test.gadget WHERE data__identifier = 'g-basic'`);
+      // LATIN1 bytes: ü is 0xfc, é 0xe9.
+      expect(basic.find((f) => f.code === 'D')?.raw.includes(Buffer.from('"\xfc": "\xe9"', 'latin1'))).toBe(
+        true,
+      );
     } finally {
       on.close();
       off.close();
