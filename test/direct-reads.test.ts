@@ -199,6 +199,15 @@ const gadgetReads: { sql: string; params: (id: string) => string[] }[] = [
     sql: `SELECT * FROM test.gadgets WHERE region = 'us-east-1' AND data__identifier = $1`,
     params: (id) => [id],
   },
+  {
+    sql: 'SELECT * FROM cloud_control.resources WHERE type_name = $1 AND identifier = $2 AND region = $3',
+    params: (id) => [gadgetType, id, region],
+  },
+  {
+    sql: `SELECT r.properties AS model, r.identifier FROM cloud_control.resources r
+      WHERE r.type_name = '${gadgetType}' AND r.identifier = $1`,
+    params: (id) => [id],
+  },
 ];
 
 describe('direct point reads', () => {
@@ -283,12 +292,18 @@ describe('direct point reads', () => {
       const read = (sql: string, values: string[]) => c.query(sql, values);
       const direct = 'SELECT name, doc FROM test.gadget WHERE data__identifier = $1 AND region = $2';
       // The first run describes the statement without its WHERE (one unit); the session keeps the description.
+      const anyType =
+        'SELECT identifier, properties FROM cloud_control.resources WHERE type_name = $1 AND identifier = $2';
       await read(direct, ['g-basic', region]);
+      await read(anyType, [gadgetType, 'g-basic']);
       const before = await counts();
-      for (const id of ['g-basic', 'g-edges', 'g-empty', 'g-nulls']) await read(direct, [id, region]);
+      for (const id of ['g-basic', 'g-edges', 'g-empty', 'g-nulls']) {
+        await read(direct, [id, region]);
+        await read(anyType, [gadgetType, id]);
+      }
       const after = await counts();
       expect(after.units - before.units).toBe(0);
-      expect(after.answered - before.answered).toBe(4);
+      expect(after.answered - before.answered).toBe(8);
 
       const notDirect: [string, string[]][] = [
         ['SELECT upper(name) FROM test.gadget WHERE data__identifier = $1', ['g-basic']],

@@ -1,4 +1,4 @@
-import type { Catalog, ResourceTable } from '../../catalog/types.js';
+import type { Catalog, Table } from '../../catalog/types.js';
 import { as, constValue, isObject, list, names } from './ast.js';
 import { conjuncts } from './keys.js';
 import type { ParsedStatement } from './parse.js';
@@ -11,7 +11,7 @@ export type PointValue = { kind: 'const'; value: string } | { kind: 'param'; ind
  * columns of one AWS resource table, where key columns equal text values. See server/session/direct-read.ts.
  */
 export interface PointReadShape {
-  table: ResourceTable;
+  table: Table;
   /** The table column each output column shows, in output order (`*` expanded in the table's column order). */
   columns: string[];
   /** Whether the target list renames the output column at the same position (its name is then not the column's). */
@@ -66,7 +66,7 @@ function shapeOf(ast: Record<string, unknown>, catalog: Catalog): PointReadShape
   if (!rv || typeof rv.schemaname !== 'string' || rv.catalogname !== undefined) return undefined;
   if (rv.relpersistence !== undefined && rv.relpersistence !== 'p') return undefined;
   const table = catalog.table(rv.schemaname, String(rv.relname ?? ''));
-  if (!table || (table.kind !== 'resource' && table.kind !== 'collection')) return undefined;
+  if (!table || !readsResources(table)) return undefined;
   const alias = isObject(rv.alias) ? rv.alias : undefined;
   if (alias && list(alias.colnames).length > 0) return undefined;
   const aliasName = alias ? String(alias.aliasname ?? '') : undefined;
@@ -137,6 +137,15 @@ function shapeOf(ast: Record<string, unknown>, catalog: Catalog): PointReadShape
   const alias_ = aliasName !== undefined ? ` AS ${quoteIdent(aliasName)}` : '';
   const describeSql = `SELECT ${targets.join(', ')} FROM ${quoteIdent(table.schema)}.${quoteIdent(table.name)}${alias_}`;
   return { table, columns, renamed, conditions, params, describeSql };
+}
+
+/**
+ * The tables of AWS resources: a type's typed tables, and cloud_control.resources (any type, its model as jsonb).
+ * Not resource_requests, resource_types or sessions, whose rows are not resources fetched by key.
+ */
+function readsResources(table: Table): boolean {
+  if (table.kind === 'resource' || table.kind === 'collection') return true;
+  return table.schema === 'cloud_control' && table.name === 'resources';
 }
 
 /** A plain column reference's name parts (1 to 3), or undefined. */
