@@ -31,23 +31,20 @@ export interface PointReadShape {
 const allowedSelectFields = new Set(['targetList', 'fromClause', 'whereClause', 'op', 'limitOption']);
 
 /**
- * Shapes by statement text, per catalog: drivers parse the same text again for each execution (node-postgres's
- * unnamed statements), and the same text always parses to the same tree.
+ * Shapes by parsed tree, per catalog: the parser keeps the statements of a text it has seen (parse.ts), so a driver
+ * that parses the same text for each execution finds its shape here.
  */
-const shapes = new WeakMap<Catalog, Map<string, PointReadShape | null>>();
-/** Texts kept per catalog: an application's statements, bounded for one that builds them with literals. */
-const maxShapes = 512;
+const shapes = new WeakMap<Catalog, WeakMap<object, PointReadShape | null>>();
 
-/** The statement's point-read shape, or undefined when it has another; decided once per statement text. */
+/** The statement's point-read shape, or undefined when it has another; decided once per parsed statement. */
 export function pointReadShape(stmt: ParsedStatement, catalog: Catalog): PointReadShape | undefined {
   if (stmt.kind !== 'select') return undefined;
   let known = shapes.get(catalog);
-  if (!known) shapes.set(catalog, (known = new Map()));
-  let shape = known.get(stmt.sql);
+  if (!known) shapes.set(catalog, (known = new WeakMap()));
+  let shape = known.get(stmt.ast);
   if (shape === undefined) {
     shape = shapeOf(stmt.ast, catalog) ?? null;
-    if (known.size >= maxShapes) known.delete(known.keys().next().value!);
-    known.set(stmt.sql, shape);
+    known.set(stmt.ast, shape);
   }
   return shape ?? undefined;
 }
