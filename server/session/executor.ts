@@ -40,7 +40,13 @@ import {
   type Result,
 } from './result.js';
 import { Settings } from './settings.js';
-import { directAnswer, directRead, simpleQueryFormats, type ProtocolFormats } from './direct-read.js';
+import {
+  directAnswer,
+  directRead,
+  simpleQueryFormats,
+  type DirectRead,
+  type ProtocolFormats,
+} from './direct-read.js';
 import {
   cacheTtlMs,
   cacheTtlSetting,
@@ -448,7 +454,7 @@ export class Executor {
   }
 
   /** The statement as a direct read (direct-read.ts), when it may be one: outside a transaction block, setting on. */
-  private directRead(stmt: ParsedStatement, invocation: Invocation) {
+  private directRead(stmt: ParsedStatement, invocation: Invocation): DirectRead | undefined {
     if (!invocation.formats || this.txn.inBlock) return undefined;
     if (!directReadsOn(this.settings.get(directReadsSetting))) return undefined;
     return directRead(stmt, invocation.params, invocation.formats, this.services.catalog);
@@ -458,7 +464,7 @@ export class Executor {
    * The engine's row description of a direct read: its statement without the WHERE, described once per session and
    * settings. Null when the engine refuses it: the statement then runs there, for the engine's own error.
    */
-  private describeDirect(direct: NonNullable<ReturnType<Executor['directRead']>>): Promise<Buffer | null> {
+  private describeDirect(direct: DirectRead): Promise<Buffer | null> {
     const stmt: ParsedStatement = { sql: direct.shape.describeSql, ast: {}, kind: 'select' };
     return this.describe(stmt, []).then(
       (described) => described.row,
