@@ -22,10 +22,36 @@ export interface ParsedStatement {
 }
 
 /**
+ * Query strings parsed before, with their statements: drivers send the same text for each execution (node-postgres
+ * parses its unnamed statement every time), and parsing is about 0.1 ms of the main thread. The statements are
+ * shared by every caller, so nothing may change them: code that rewrites a tree clones it first (COPY FROM, the
+ * write path's RETURNING). Bounded for applications that build their texts with literals.
+ */
+const parsedTexts = new Map<string, ParsedStatement[]>();
+const maxParsedTexts = 256;
+/** Longer texts (generated catalog queries, big IN lists) are parsed each time rather than kept. */
+const maxKeptLength = 4096;
+
+/**
  * Splits a (possibly multi-statement) query string. Throws PgError 42601 with PostgreSQL's message and
  * 1-based character position for a syntax error. Empty string or only comments -> [].
  */
 export function parseStatements(sql: string): ParsedStatement[] {
+  const known = parsedTexts.get(sql);
+  if (known) return known;
+  const statements = parseText(sql);
+  if (sql.length <= maxKeptLength) {
+    // Frozen so that a caller changing what others share fails loudly (the trees are left as they are: no caller
+    // changes them, and freezing every node would cost what the cache saves on a first parse).
+    for (const stmt of statements) Object.freeze(stmt);
+    Object.freeze(statements);
+    if (parsedTexts.size >= maxParsedTexts) parsedTexts.delete(parsedTexts.keys().next().value!);
+    parsedTexts.set(sql, statements);
+  }
+  return statements;
+}
+
+function parseText(sql: string): ParsedStatement[] {
   if (sql.trim() === '') return [];
   let result: ParseResult;
   try {

@@ -32,6 +32,17 @@ export function resultCacheOn(value: string | undefined): boolean {
   return booleanSetting(resultCacheSetting, value, true);
 }
 
+/**
+ * `SET aws.direct_reads = off`: a point read (columns of one resource table by its keys) runs in the engine like any
+ * other statement, rather than being answered by the session from the fetched rows (server/session/direct-read.ts).
+ * On by default; the answer is the same either way.
+ */
+export const directReadsSetting = 'aws.direct_reads';
+
+export function directReadsOn(value: string | undefined): boolean {
+  return booleanSetting(directReadsSetting, value, true);
+}
+
 function booleanSetting(name: string, value: string | undefined, unset: boolean): boolean {
   if (value === undefined || value === '') return unset;
   const v = value.trim().toLowerCase();
@@ -44,7 +55,7 @@ function booleanSetting(name: string, value: string | undefined, unset: boolean)
   );
 }
 
-const known = new Set([cacheTtlSetting, partialResultsSetting, resultCacheSetting]);
+const known = new Set([cacheTtlSetting, partialResultsSetting, resultCacheSetting, directReadsSetting]);
 
 const units: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 // A week: longer than any sensible reuse of live state, and far within setTimeout's range.
@@ -61,6 +72,7 @@ export function checkBridgeSetting(name: string, value: string | null): void {
   if (value !== null && name === cacheTtlSetting) cacheTtlMs(value);
   if (value !== null && name === partialResultsSetting) partialResults(value);
   if (value !== null && name === resultCacheSetting) resultCacheOn(value);
+  if (value !== null && name === directReadsSetting) directReadsOn(value);
 }
 
 /**

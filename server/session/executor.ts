@@ -41,10 +41,19 @@ import {
 } from './result.js';
 import { Settings } from './settings.js';
 import {
+  directAnswer,
+  directRead,
+  simpleQueryFormats,
+  type DirectRead,
+  type ProtocolFormats,
+} from './direct-read.js';
+import {
   cacheTtlMs,
   cacheTtlSetting,
   callsClearCache,
   checkBridgeSetting,
+  directReadsOn,
+  directReadsSetting,
   formatTtl,
   partialResults,
   partialResultsSetting,
@@ -102,10 +111,17 @@ export interface Invocation {
    * and formats and the result formats, as one string. Absent where the answer is never kept (EXECUTE, DECLARE).
    */
   resultKey?: string;
+  /** The declared parameter types and the parameter and result formats: absent where no direct read may answer. */
+  formats?: ProtocolFormats;
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
-export const simpleInvocation: Invocation = { params: [], messages: query, resultMessages: query };
+export const simpleInvocation: Invocation = {
+  params: [],
+  messages: query,
+  resultMessages: query,
+  formats: simpleQueryFormats,
+};
 
 /** Portals made by Bind, seen from SQL: PostgreSQL keeps cursors and portals in one namespace. */
 export interface ProtocolPortals {
@@ -224,6 +240,9 @@ export class Executor {
           const name = clientCodec(this.settings.get('client_encoding')).name;
           return this.runUnit([], invocation.messages(`SELECT '${name}'::text AS client_encoding`));
         }
+        // Its default is not sent to the engine with every unit: SHOW it here until it is set.
+        if (showOf(stmt).name === directReadsSetting && this.settings.get(directReadsSetting) === undefined)
+          return this.runUnit([], invocation.messages(`SELECT 'on'::text AS "${directReadsSetting}"`));
         return this.inEngine(stmt, invocation);
       case 'insert':
       case 'update':
@@ -388,6 +407,7 @@ export class Executor {
     const settingsVersion = this.settings.version;
     const inputs: ReadInputs | undefined = keeps ? { entries: [], unkept: false } : undefined;
     let tableKinds: string[] = [];
+    const direct = callPlan === undefined && replyIndex === 0 ? this.directRead(stmt, invocation) : undefined;
     const result = await this.statement(async (signal, notices, context) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
@@ -395,6 +415,11 @@ export class Executor {
       const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices, reads) : undefined;
       tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];
       const load = loaded?.load ?? [];
+      if (direct) {
+        const answer = directAnswer(direct, load, await this.describeDirect(direct));
+        if (signal.aborted) throw signal.reason;
+        if (answer) return answer;
+      }
       const planned = !fetches
         ? callPlanFor(
             stmt,
@@ -437,6 +462,25 @@ export class Executor {
     });
     if (inputs) await this.keepAnswer(stmt, invocation, settingsVersion, result, inputs, tableKinds);
     return result;
+  }
+
+  /** The statement as a direct read (direct-read.ts), when it may be one: outside a transaction block, setting on. */
+  private directRead(stmt: ParsedStatement, invocation: Invocation): DirectRead | undefined {
+    if (!invocation.formats || this.txn.inBlock) return undefined;
+    if (!directReadsOn(this.settings.get(directReadsSetting))) return undefined;
+    return directRead(stmt, invocation.params, invocation.formats, this.services.catalog);
+  }
+
+  /**
+   * The engine's row description of a direct read: its statement without the WHERE, described once per session and
+   * settings. Null when the engine refuses it: the statement then runs there, for the engine's own error.
+   */
+  private describeDirect(direct: DirectRead): Promise<Buffer | null> {
+    const stmt: ParsedStatement = { sql: direct.shape.describeSql, ast: {}, kind: 'select' };
+    return this.describe(stmt, []).then(
+      (described) => described.row,
+      () => null,
+    );
   }
 
   /** The session's settings for a unit, and its BackendKeyData process id for the engine's pg_backend_pid(). */
@@ -898,6 +942,7 @@ export class Executor {
       messages: (sql) => invocation.messages(sql, 'text'),
       // In text whatever the client's result formats: not the answer a SELECT of the same text would keep.
       resultKey: undefined,
+      formats: undefined,
     });
     this.cursors.declare(d.name, new Cursor(result, d.hold));
     const declared = emptyResult('DECLARE CURSOR');

@@ -384,6 +384,12 @@ export class Session {
         run(sql, { params: [], paramFormats: [], resultFormats: message.resultFormats }),
       copyIn: this.copyIn,
       resultKey: bindKey(statement.paramTypes, message),
+      formats: {
+        paramTypes: statement.paramTypes,
+        paramFormats: message.paramFormats,
+        resultFormats: message.resultFormats,
+        paramBytes: message.params,
+      },
     };
     this.portals.set(message.portal, { statement, invocation });
     this.send(backend.bindComplete());
