@@ -6,8 +6,11 @@
  * the median of the repeats are reported apart.
  *
  *   npm run -s build && node dist/bench/catalog-queries.js [--rounds 5] [--schema ec2]
- *     [--bridge other/dist/server/main.js] [--node-option=--no-liftoff]
- * --bridge: another build's main.js, to compare builds in one run; --node-option: a flag for the bridge's node.
+ *     [--bridge other/dist/server/main.js] [--node-option=--no-liftoff] [--clients sqlalchemy] [--after-ready 2000]
+ * --bridge: another build's main.js, to compare builds in one run; --node-option: a flag for the bridge's node;
+ * --clients: which of psql, jdbc, sqlalchemy run (default all, in that order: only the first one's first call meets
+ * engines that ran no client statement yet); --after-ready: ms to wait between the bridge's "listening" and the
+ * first client (default 0: at once, while the engines may still be warming up).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -22,8 +25,11 @@ const { values } = parseArgs({
     schema: { type: 'string', multiple: true },
     bridge: { type: 'string' },
     'node-option': { type: 'string', multiple: true },
+    clients: { type: 'string', default: 'psql,jdbc,sqlalchemy' },
+    'after-ready': { type: 'string', default: '0' },
   },
 });
+const clients = new Set(values.clients!.split(','));
 const rounds = Number(values.rounds);
 const schemas = values.schema ?? ['s3', 'ec2'];
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -50,6 +56,7 @@ const bridge = spawn(
   },
 );
 const port = await listeningPort(bridge);
+await new Promise((resolve) => setTimeout(resolve, Number(values['after-ready'])));
 
 const rows: [string, string, string, string][] = [];
 try {
@@ -66,37 +73,43 @@ try {
     }
     return { times, lines };
   };
-  const baseline = psql('SELECT 1');
-  rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', ...fmt(baseline.times), '1 row']);
-  for (const command of ['\\dt *.*', '\\d+ s3.bucket']) {
-    const r = psql(command);
-    rows.push([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]);
+  if (clients.has('psql')) {
+    const baseline = psql('SELECT 1');
+    rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', ...fmt(baseline.times), '1 row']);
+    for (const command of ['\\dt *.*', '\\d+ s3.bucket']) {
+      const r = psql(command);
+      rows.push([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]);
+    }
   }
 
-  const java = spawnSync(
-    'java',
-    [
-      '-cp',
-      '/usr/share/java/postgresql.jar',
-      path.join(root, 'bench/clients/JdbcMetadata.java'),
-      `jdbc:postgresql://127.0.0.1:${port}/aws`,
-      'postgres',
-      '',
-      String(rounds),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (java.status !== 0) throw new Error(`JdbcMetadata: ${java.stderr}`);
-  const jdbc = JSON.parse(java.stdout) as {
-    getTables: number[];
-    tables: number;
-    getColumns: number[];
-    columns: number;
-  };
-  rows.push(['pgjdbc getTables(null, null, "%", TABLE)', ...fmt(jdbc.getTables), `${jdbc.tables} rows`]);
-  rows.push(['pgjdbc getColumns(null, null, "%", "%")', ...fmt(jdbc.getColumns), `${jdbc.columns} rows`]);
+  const java = !clients.has('jdbc')
+    ? undefined
+    : spawnSync(
+        'java',
+        [
+          '-cp',
+          '/usr/share/java/postgresql.jar',
+          path.join(root, 'bench/clients/JdbcMetadata.java'),
+          `jdbc:postgresql://127.0.0.1:${port}/aws`,
+          'postgres',
+          '',
+          String(rounds),
+        ],
+        { encoding: 'utf8' },
+      );
+  if (java) {
+    if (java.status !== 0) throw new Error(`JdbcMetadata: ${java.stderr}`);
+    const jdbc = JSON.parse(java.stdout) as {
+      getTables: number[];
+      tables: number;
+      getColumns: number[];
+      columns: number;
+    };
+    rows.push(['pgjdbc getTables(null, null, "%", TABLE)', ...fmt(jdbc.getTables), `${jdbc.tables} rows`]);
+    rows.push(['pgjdbc getColumns(null, null, "%", "%")', ...fmt(jdbc.getColumns), `${jdbc.columns} rows`]);
+  }
 
-  for (const schema of schemas) {
+  for (const schema of clients.has('sqlalchemy') ? schemas : []) {
     const py = spawnSync(
       '/usr/bin/python3',
       [
@@ -126,7 +139,12 @@ function fmt(times: number[]): [string, string] {
   return [String(first), repeats.length === 0 ? '' : `${median(repeats)} (${repeats.join(', ')})`];
 }
 
-const options = [...(values['node-option'] ?? []), ...(values.bridge ? [`bridge ${values.bridge}`] : [])];
+const options = [
+  ...(values['node-option'] ?? []),
+  ...(values.bridge ? [`bridge ${values.bridge}`] : []),
+  ...(values.clients === 'psql,jdbc,sqlalchemy' ? [] : [`clients ${values.clients}`]),
+  ...(values['after-ready'] === '0' ? [] : [`first client ${values['after-ready']} ms after ready`]),
+];
 console.log(
   `## Catalog queries, every type (${new Date().toISOString()}, ${rounds} rounds${options.length ? `, ${options.join(' ')}` : ''}, load ${loadAtStart} at start, ${loadAverage()} at end)\n`,
 );
