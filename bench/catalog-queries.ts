@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
 import { exampleAwsEnv, listeningPort } from './support.js';
@@ -58,16 +58,45 @@ const bridge = spawn(
 const port = await listeningPort(bridge);
 await new Promise((resolve) => setTimeout(resolve, Number(values['after-ready'])));
 
-const rows: [string, string, string, string][] = [];
+/**
+ * CPU time the bridge (all its threads: main, engines) has used so far, in ms, from the scheduler's per-thread
+ * counters: what a call costs the bridge, which the machine's load disturbs less than wall time.
+ */
+function bridgeCpuMs(): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${bridge.pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${bridge.pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return ns / 1e6;
+}
+
+/** What a call took, wall and the bridge's CPU. */
+interface Timed {
+  ms: number;
+  cpuMs: number;
+}
+function timed<T>(call: () => T): [T, Timed] {
+  const cpu0 = bridgeCpuMs();
+  const t0 = performance.now();
+  const result = call();
+  return [result, { ms: performance.now() - t0, cpuMs: bridgeCpuMs() - cpu0 }];
+}
+
+const rows: [string, string, string, string, string][] = [];
 try {
   const conninfo = `host=127.0.0.1 port=${port} dbname=aws user=postgres`;
   const psql = (command: string) => {
-    const times: number[] = [];
+    const times: Timed[] = [];
     let lines = 0;
     for (let i = 0; i < rounds; i++) {
-      const t0 = performance.now();
-      const r = spawnSync('psql', [conninfo, '-X', '-A', '-c', command], { encoding: 'utf8' });
-      times.push(performance.now() - t0);
+      const [r, time] = timed(() =>
+        spawnSync('psql', [conninfo, '-X', '-A', '-c', command], { encoding: 'utf8' }),
+      );
+      times.push(time);
       if (r.status !== 0) throw new Error(`psql -c '${command}': ${r.stderr}`);
       lines = r.stdout.split('\n').length;
     }
@@ -82,6 +111,7 @@ try {
     }
   }
 
+  const cpuBeforeJava = bridgeCpuMs();
   const java = !clients.has('jdbc')
     ? undefined
     : spawnSync(
@@ -98,6 +128,8 @@ try {
         { encoding: 'utf8' },
       );
   if (java) {
+    // pgjdbc runs all its rounds in one JVM: the bridge's CPU is known for all of them together only.
+    const cpu = `${Math.round(bridgeCpuMs() - cpuBeforeJava)} for all rounds of both`;
     if (java.status !== 0) throw new Error(`JdbcMetadata: ${java.stderr}`);
     const jdbc = JSON.parse(java.stdout) as {
       getTables: number[];
@@ -105,27 +137,48 @@ try {
       getColumns: number[];
       columns: number;
     };
-    rows.push(['pgjdbc getTables(null, null, "%", TABLE)', ...fmt(jdbc.getTables), `${jdbc.tables} rows`]);
-    rows.push(['pgjdbc getColumns(null, null, "%", "%")', ...fmt(jdbc.getColumns), `${jdbc.columns} rows`]);
+    const wall = (ms: number[]) => ms.map((m) => ({ ms: m, cpuMs: NaN }));
+    rows.push([
+      'pgjdbc getTables(null, null, "%", TABLE)',
+      ...fmt(wall(jdbc.getTables)).slice(0, 2),
+      cpu,
+      `${jdbc.tables} rows`,
+    ] as Row);
+    rows.push([
+      'pgjdbc getColumns(null, null, "%", "%")',
+      ...fmt(wall(jdbc.getColumns)).slice(0, 2),
+      cpu,
+      `${jdbc.columns} rows`,
+    ] as Row);
   }
 
   for (const schema of clients.has('sqlalchemy') ? schemas : []) {
-    const py = spawnSync(
-      '/usr/bin/python3',
-      [
-        path.join(root, 'bench/clients/sqlalchemy_inspect.py'),
-        `postgresql+psycopg2://postgres@127.0.0.1:${port}/aws`,
-        schema,
-        String(rounds),
-      ],
-      { encoding: 'utf8', env: { PATH: process.env.PATH } },
-    );
-    if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
-    const inspect = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
+    // One process per round, so that the bridge's CPU is known per round; each round reflects afresh anyway (a
+    // new Inspector), and only the reflection is timed, not Python's start.
+    const times: Timed[] = [];
+    let answer = '';
+    for (let i = 0; i < rounds; i++) {
+      const cpu0 = bridgeCpuMs();
+      const py = spawnSync(
+        '/usr/bin/python3',
+        [
+          path.join(root, 'bench/clients/sqlalchemy_inspect.py'),
+          `postgresql+psycopg2://postgres@127.0.0.1:${port}/aws`,
+          schema,
+          '1',
+        ],
+        { encoding: 'utf8', env: { PATH: process.env.PATH } },
+      );
+      const cpuMs = bridgeCpuMs() - cpu0;
+      if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
+      const inspect = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
+      times.push({ ms: inspect.inspect[0]!, cpuMs });
+      answer = `${inspect.tables} tables, ${inspect.columns} columns`;
+    }
     rows.push([
       `SQLAlchemy inspect(): get_table_names + get_columns of each table, schema ${schema}`,
-      ...fmt(inspect.inspect),
-      `${inspect.tables} tables, ${inspect.columns} columns`,
+      ...fmt(times),
+      answer,
     ]);
   }
 } finally {
@@ -133,10 +186,17 @@ try {
   await emulator.close();
 }
 
-/** The first call, then the median of the repeats with each one. */
-function fmt(times: number[]): [string, string] {
-  const [first, ...repeats] = times.map((t) => Math.round(t));
-  return [String(first), repeats.length === 0 ? '' : `${median(repeats)} (${repeats.join(', ')})`];
+type Row = [string, string, string, string, string];
+
+/** The first call, then the median of the repeats with each one; the bridge's CPU for the first call / the repeats' median. */
+function fmt(times: Timed[]): [string, string, string] {
+  const [first, ...repeats] = times.map((t) => Math.round(t.ms));
+  const [firstCpu, ...repeatsCpu] = times.map((t) => Math.round(t.cpuMs));
+  return [
+    String(first),
+    repeats.length === 0 ? '' : `${median(repeats)} (${repeats.join(', ')})`,
+    repeatsCpu.length === 0 ? String(firstCpu) : `${firstCpu} / ${median(repeatsCpu)}`,
+  ];
 }
 
 const options = [
@@ -148,7 +208,9 @@ const options = [
 console.log(
   `## Catalog queries, every type (${new Date().toISOString()}, ${rounds} rounds${options.length ? `, ${options.join(' ')}` : ''}, load ${loadAtStart} at start, ${loadAverage()} at end)\n`,
 );
-console.log('| client call | first ms | repeats: median ms (each) | answer |');
-console.log('| --- | --- | --- | --- |');
-for (const [what, first, repeats, answer] of rows)
-  console.log(`| ${what} | ${first} | ${repeats} | ${answer} |`);
+console.log(
+  '| client call | first ms | repeats: median ms (each) | bridge CPU ms: first / repeats (median) | answer |',
+);
+console.log('| --- | --- | --- | --- | --- |');
+for (const [what, first, repeats, cpu, answer] of rows)
+  console.log(`| ${what} | ${first} | ${repeats} | ${cpu} | ${answer} |`);
