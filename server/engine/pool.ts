@@ -115,10 +115,10 @@ export class EnginePool implements EngineLike {
    */
   private async warmUp(logger: EngineOptions['logger']): Promise<WarmUpCounts> {
     const total = { ran: 0, gaveWay: 0 };
-    for (const { engine } of this.slots) {
+    for (const [i, { engine }] of this.slots.entries()) {
       if (this.closed) break;
       const started = performance.now();
-      const { ran, gaveWay } = await warmUp(engine);
+      const { ran, gaveWay } = await warmUp(engine, i === 0);
       total.ran += ran;
       total.gaveWay += gaveWay;
       logger?.info(
