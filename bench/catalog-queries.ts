@@ -6,12 +6,15 @@
  * the median of the repeats are reported apart.
  *
  *   npm run -s build && node dist/bench/catalog-queries.js [--rounds 5] [--schema ec2]
- *     [--bridge other/dist/server/main.js] [--node-option=--no-liftoff]
- * --bridge: another build's main.js, to compare builds in one run; --node-option: a flag for the bridge's node.
+ *     [--bridge other/dist/server/main.js] [--node-option=--no-liftoff] [--clients sqlalchemy] [--after-ready 2000]
+ * --bridge: another build's main.js, to compare builds in one run; --node-option: a flag for the bridge's node;
+ * --clients: which of psql, jdbc, sqlalchemy run (default all, in that order: only the first one's first call meets
+ * engines that ran no client statement yet); --after-ready: ms to wait between the bridge's "listening" and the
+ * first client (default 0: at once, while the engines may still be warming up).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
 import { exampleAwsEnv, listeningPort } from './support.js';
@@ -22,8 +25,11 @@ const { values } = parseArgs({
     schema: { type: 'string', multiple: true },
     bridge: { type: 'string' },
     'node-option': { type: 'string', multiple: true },
+    clients: { type: 'string', default: 'psql,jdbc,sqlalchemy' },
+    'after-ready': { type: 'string', default: '0' },
   },
 });
+const clients = new Set(values.clients!.split(','));
 const rounds = Number(values.rounds);
 const schemas = values.schema ?? ['s3', 'ec2'];
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -50,69 +56,129 @@ const bridge = spawn(
   },
 );
 const port = await listeningPort(bridge);
+await new Promise((resolve) => setTimeout(resolve, Number(values['after-ready'])));
 
-const rows: [string, string, string, string][] = [];
+/**
+ * CPU time the bridge (all its threads: main, engines) has used so far, in ms, from the scheduler's per-thread
+ * counters: what a call costs the bridge, which the machine's load disturbs less than wall time.
+ */
+function bridgeCpuMs(): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${bridge.pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${bridge.pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return ns / 1e6;
+}
+
+/** What a call took, wall and the bridge's CPU. */
+interface Timed {
+  ms: number;
+  cpuMs: number;
+}
+function timed<T>(call: () => T): [T, Timed] {
+  const cpu0 = bridgeCpuMs();
+  const t0 = performance.now();
+  const result = call();
+  return [result, { ms: performance.now() - t0, cpuMs: bridgeCpuMs() - cpu0 }];
+}
+
+const rows: [string, string, string, string, string][] = [];
 try {
   const conninfo = `host=127.0.0.1 port=${port} dbname=aws user=postgres`;
   const psql = (command: string) => {
-    const times: number[] = [];
+    const times: Timed[] = [];
     let lines = 0;
     for (let i = 0; i < rounds; i++) {
-      const t0 = performance.now();
-      const r = spawnSync('psql', [conninfo, '-X', '-A', '-c', command], { encoding: 'utf8' });
-      times.push(performance.now() - t0);
+      const [r, time] = timed(() =>
+        spawnSync('psql', [conninfo, '-X', '-A', '-c', command], { encoding: 'utf8' }),
+      );
+      times.push(time);
       if (r.status !== 0) throw new Error(`psql -c '${command}': ${r.stderr}`);
       lines = r.stdout.split('\n').length;
     }
     return { times, lines };
   };
-  const baseline = psql('SELECT 1');
-  rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', ...fmt(baseline.times), '1 row']);
-  for (const command of ['\\dt *.*', '\\d+ s3.bucket']) {
-    const r = psql(command);
-    rows.push([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]);
+  if (clients.has('psql')) {
+    const baseline = psql('SELECT 1');
+    rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', ...fmt(baseline.times), '1 row']);
+    for (const command of ['\\dt *.*', '\\d+ s3.bucket']) {
+      const r = psql(command);
+      rows.push([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]);
+    }
   }
 
-  const java = spawnSync(
-    'java',
-    [
-      '-cp',
-      '/usr/share/java/postgresql.jar',
-      path.join(root, 'bench/clients/JdbcMetadata.java'),
-      `jdbc:postgresql://127.0.0.1:${port}/aws`,
-      'postgres',
-      '',
-      String(rounds),
-    ],
-    { encoding: 'utf8' },
-  );
-  if (java.status !== 0) throw new Error(`JdbcMetadata: ${java.stderr}`);
-  const jdbc = JSON.parse(java.stdout) as {
-    getTables: number[];
-    tables: number;
-    getColumns: number[];
-    columns: number;
-  };
-  rows.push(['pgjdbc getTables(null, null, "%", TABLE)', ...fmt(jdbc.getTables), `${jdbc.tables} rows`]);
-  rows.push(['pgjdbc getColumns(null, null, "%", "%")', ...fmt(jdbc.getColumns), `${jdbc.columns} rows`]);
+  const cpuBeforeJava = bridgeCpuMs();
+  const java = !clients.has('jdbc')
+    ? undefined
+    : spawnSync(
+        'java',
+        [
+          '-cp',
+          '/usr/share/java/postgresql.jar',
+          path.join(root, 'bench/clients/JdbcMetadata.java'),
+          `jdbc:postgresql://127.0.0.1:${port}/aws`,
+          'postgres',
+          '',
+          String(rounds),
+        ],
+        { encoding: 'utf8' },
+      );
+  if (java) {
+    // pgjdbc runs all its rounds in one JVM: the bridge's CPU is known for all of them together only.
+    const cpu = `${Math.round(bridgeCpuMs() - cpuBeforeJava)} for all rounds of both`;
+    if (java.status !== 0) throw new Error(`JdbcMetadata: ${java.stderr}`);
+    const jdbc = JSON.parse(java.stdout) as {
+      getTables: number[];
+      tables: number;
+      getColumns: number[];
+      columns: number;
+    };
+    const wall = (ms: number[]) => ms.map((m) => ({ ms: m, cpuMs: NaN }));
+    rows.push([
+      'pgjdbc getTables(null, null, "%", TABLE)',
+      ...fmt(wall(jdbc.getTables)).slice(0, 2),
+      cpu,
+      `${jdbc.tables} rows`,
+    ] as Row);
+    rows.push([
+      'pgjdbc getColumns(null, null, "%", "%")',
+      ...fmt(wall(jdbc.getColumns)).slice(0, 2),
+      cpu,
+      `${jdbc.columns} rows`,
+    ] as Row);
+  }
 
-  for (const schema of schemas) {
-    const py = spawnSync(
-      '/usr/bin/python3',
-      [
-        path.join(root, 'bench/clients/sqlalchemy_inspect.py'),
-        `postgresql+psycopg2://postgres@127.0.0.1:${port}/aws`,
-        schema,
-        String(rounds),
-      ],
-      { encoding: 'utf8', env: { PATH: process.env.PATH } },
-    );
-    if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
-    const inspect = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
+  for (const schema of clients.has('sqlalchemy') ? schemas : []) {
+    // One process per round, so that the bridge's CPU is known per round; each round reflects afresh anyway (a
+    // new Inspector), and only the reflection is timed, not Python's start.
+    const times: Timed[] = [];
+    let answer = '';
+    for (let i = 0; i < rounds; i++) {
+      const cpu0 = bridgeCpuMs();
+      const py = spawnSync(
+        '/usr/bin/python3',
+        [
+          path.join(root, 'bench/clients/sqlalchemy_inspect.py'),
+          `postgresql+psycopg2://postgres@127.0.0.1:${port}/aws`,
+          schema,
+          '1',
+        ],
+        { encoding: 'utf8', env: { PATH: process.env.PATH } },
+      );
+      const cpuMs = bridgeCpuMs() - cpu0;
+      if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
+      const inspect = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
+      times.push({ ms: inspect.inspect[0]!, cpuMs });
+      answer = `${inspect.tables} tables, ${inspect.columns} columns`;
+    }
     rows.push([
       `SQLAlchemy inspect(): get_table_names + get_columns of each table, schema ${schema}`,
-      ...fmt(inspect.inspect),
-      `${inspect.tables} tables, ${inspect.columns} columns`,
+      ...fmt(times),
+      answer,
     ]);
   }
 } finally {
@@ -120,17 +186,31 @@ try {
   await emulator.close();
 }
 
-/** The first call, then the median of the repeats with each one. */
-function fmt(times: number[]): [string, string] {
-  const [first, ...repeats] = times.map((t) => Math.round(t));
-  return [String(first), repeats.length === 0 ? '' : `${median(repeats)} (${repeats.join(', ')})`];
+type Row = [string, string, string, string, string];
+
+/** The first call, then the median of the repeats with each one; the bridge's CPU for the first call / the repeats' median. */
+function fmt(times: Timed[]): [string, string, string] {
+  const [first, ...repeats] = times.map((t) => Math.round(t.ms));
+  const [firstCpu, ...repeatsCpu] = times.map((t) => Math.round(t.cpuMs));
+  return [
+    String(first),
+    repeats.length === 0 ? '' : `${median(repeats)} (${repeats.join(', ')})`,
+    repeatsCpu.length === 0 ? String(firstCpu) : `${firstCpu} / ${median(repeatsCpu)}`,
+  ];
 }
 
-const options = [...(values['node-option'] ?? []), ...(values.bridge ? [`bridge ${values.bridge}`] : [])];
+const options = [
+  ...(values['node-option'] ?? []),
+  ...(values.bridge ? [`bridge ${values.bridge}`] : []),
+  ...(values.clients === 'psql,jdbc,sqlalchemy' ? [] : [`clients ${values.clients}`]),
+  ...(values['after-ready'] === '0' ? [] : [`first client ${values['after-ready']} ms after ready`]),
+];
 console.log(
   `## Catalog queries, every type (${new Date().toISOString()}, ${rounds} rounds${options.length ? `, ${options.join(' ')}` : ''}, load ${loadAtStart} at start, ${loadAverage()} at end)\n`,
 );
-console.log('| client call | first ms | repeats: median ms (each) | answer |');
-console.log('| --- | --- | --- | --- |');
-for (const [what, first, repeats, answer] of rows)
-  console.log(`| ${what} | ${first} | ${repeats} | ${answer} |`);
+console.log(
+  '| client call | first ms | repeats: median ms (each) | bridge CPU ms: first / repeats (median) | answer |',
+);
+console.log('| --- | --- | --- | --- | --- |');
+for (const [what, first, repeats, cpu, answer] of rows)
+  console.log(`| ${what} | ${first} | ${repeats} | ${cpu} | ${answer} |`);

@@ -6,6 +6,9 @@
  *
  *   npm run -s build && node dist/bench/startup.js [--rounds 3] [--engines 2]
  *        [--build now=dist] [--build before=/tmp/before/dist] [--select all=] [--select one=AWS::AppFlow::ConnectorProfile]
+ *        [--skip before:all]
+ * --skip <build label>:<selection label>: a pair not to start (e.g. a former build with every type, when only its
+ * one-type figures are the reference).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,8 +23,10 @@ const { values } = parseArgs({
     engines: { type: 'string', default: '2' },
     build: { type: 'string', multiple: true },
     select: { type: 'string', multiple: true },
+    skip: { type: 'string', multiple: true },
   },
 });
+const skipped = new Set(values.skip ?? []);
 const labelled = (items: string[] | undefined, fallback: string[]) =>
   (items ?? fallback).map((item) => {
     const eq = item.indexOf('=');
@@ -72,10 +77,13 @@ const emulator = await startEmulator({ port: 0, logLevel: 'silent' });
 const results = new Map<string, Start[]>();
 // A first start of each pair builds its template if absent: not counted.
 for (const build of builds)
-  for (const selection of selections) await start(build.value, selection.value, emulator.endpoint);
+  for (const selection of selections)
+    if (!skipped.has(`${build.label}:${selection.label}`))
+      await start(build.value, selection.value, emulator.endpoint);
 for (let round = 0; round < rounds; round++) {
   for (const selection of selections) {
     for (const build of builds) {
+      if (skipped.has(`${build.label}:${selection.label}`)) continue;
       const key = `${build.label} | ${selection.label}`;
       const r = await start(build.value, selection.value, emulator.endpoint);
       results.set(key, [...(results.get(key) ?? []), r]);

@@ -13,6 +13,8 @@ const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/
  */
 class StubEngine {
   state: 'ready' | 'down' = 'ready';
+  /** Running its own warm-up, which a unit would interrupt. */
+  warming = false;
   readonly serverVersion = '18.0';
   readonly stats = { restarts: 0, cancels: 0, lastStart: { openMs: 0 } };
   readonly answers: (() => Promise<Buffer>)[] = [];
@@ -71,4 +73,16 @@ test('with two serving engines, a session running long work leaves one free for 
   release(Buffer.from('other'));
   await expect(other).resolves.toEqual(Buffer.from('other'));
   await expect(next).resolves.toEqual(Buffer.from('ok'));
+});
+
+test('a unit goes to an idle engine rather than interrupt another engine warming up', async () => {
+  const engines = [new StubEngine(), new StubEngine()];
+  engines[0]!.warming = true;
+  const pool = poolOf(engines);
+  await pool.run(unit({}));
+  expect(engines.map((e) => e.ran)).toEqual([0, 1]);
+  // With only warming engines ready, the unit does not wait for a warm-up to end: it takes one of them.
+  engines[1]!.warming = true;
+  await pool.run(unit({}));
+  expect(engines.map((e) => e.ran)).toEqual([1, 1]);
 });

@@ -244,6 +244,30 @@ test('a COMMIT in the messages does not leak rows or settings into the next unit
   expect(engine.stats.restarts).toBeGreaterThanOrEqual(1);
 });
 
+test('a unit that loaded no rows and committed a write leaves nothing to the next unit', async () => {
+  // No rows loaded: the unit's transaction has no xid until the client's write, or none at all before its COMMIT.
+  for (const messages of [
+    "INSERT INTO appflow.t (a) VALUES ('own'); COMMIT",
+    "COMMIT; INSERT INTO appflow.t (a) VALUES ('after')",
+    "SELECT 1; COMMIT; BEGIN; INSERT INTO appflow.t (a) VALUES ('later'); COMMIT",
+  ]) {
+    const restarts = engine.stats.restarts;
+    await engine.run({ settings: [], load: [], messages: query(messages) });
+    const next = await engine.run({
+      settings: [],
+      load: [],
+      messages: query('SELECT count(*) FROM appflow.t'),
+    });
+    expect(textRows(next)).toEqual([['0']]);
+    expect(engine.stats.restarts).toBe(restarts + 1);
+  }
+  // A read-only unit that commits has nothing to leave: no restart.
+  const restarts = engine.stats.restarts;
+  await engine.run({ settings: [], load: [], messages: query('SELECT 1; COMMIT') });
+  await engine.run({ settings: [], load: [], messages: query('SELECT 1') });
+  expect(engine.stats.restarts).toBe(restarts);
+});
+
 test('a ROLLBACK TO SAVEPOINT in the messages needs no restart', async () => {
   const before = engine.stats.restarts;
   const reply = await engine.run({

@@ -102,6 +102,8 @@ interface OpenWorker {
 
 interface Job {
   unit: EngineUnit;
+  /** The engine's own idle-time unit (warm-up.ts): it gives way to any client unit. */
+  idle?: boolean;
   timer?: NodeJS.Timeout;
   request: UnitRequest;
   resolve(bytes: Buffer): void;
@@ -122,9 +124,11 @@ export class Engine implements EngineLike {
   private version = '';
   private worker: OpenWorker | undefined;
   private readonly queue: Job[] = [];
+  /** Idle-time units (runWhenIdle): run only when no client unit is queued, and stopped when one arrives. */
+  private readonly idleQueue: Job[] = [];
   private running: Job | undefined;
   /** A cancelled unit whose statement the backend is still stopping: the worker takes nothing else meanwhile. */
-  private stopping: { id: number; timer?: NodeJS.Timeout } | undefined;
+  private stopping: { id: number; idle: boolean; timer?: NodeJS.Timeout } | undefined;
   /** The unit whose answer went out and which the worker is rolling back: it takes nothing else meanwhile. */
   private settling: number | undefined;
   private restarting: Promise<void> | undefined;
@@ -180,8 +184,36 @@ export class Engine implements EngineLike {
     return { ...this.counters, lastStart: { ...this.counters.lastStart } };
   }
 
+  /** True while the engine runs one of its own idle-time units, which the next client unit interrupts. */
+  get warming(): boolean {
+    return this.running?.idle === true;
+  }
+
+  /** Closed or closing: idle-time work should stop. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
   /** Runs one atomic unit: BEGIN; settings; load; messages; ROLLBACK. Resolves with the backend's answer to `messages` only. */
   run(unit: EngineUnit): Promise<Buffer> {
+    const running = this.enqueue(unit, this.queue);
+    // A client's unit never waits behind the engine's own idle-time work: that unit is stopped (in 1 to 5 ms, as a
+    // cancel is), and the client's runs as soon as the backend has rolled it back.
+    if (this.running?.idle) this.stop(this.running, canceled());
+    return running;
+  }
+
+  /**
+   * Runs a unit of the engine's own (the warm-up, warm-up.ts) when no client unit is queued or running. It gives
+   * way to the first client unit that arrives: it is stopped inside the backend, as a cancel, and resolves with
+   * undefined, as it does if the engine closes. Resolves with the answer otherwise (an ErrorResponse included).
+   */
+  runWhenIdle(messages: Uint8Array): Promise<Buffer | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    return this.enqueue({ settings: [], load: [], messages }, this.idleQueue, true).catch(() => undefined);
+  }
+
+  private enqueue(unit: EngineUnit, queue: Job[], idle = false): Promise<Buffer> {
     if (this.closed) return Promise.reject(shutDown());
     let load: UnitRequest['load'];
     try {
@@ -201,7 +233,7 @@ export class Engine implements EngineLike {
         messages: new Uint8Array(unit.messages),
         timed: (unit.timeoutMs ?? 0) > 0,
       };
-      this.queue.push({ unit, request, resolve, reject });
+      queue.push({ unit, request, resolve, reject, ...(idle ? { idle } : {}) });
       this.pump();
     });
   }
@@ -230,9 +262,10 @@ export class Engine implements EngineLike {
     const worker = this.worker;
     if (!worker) return;
     const id = job.request.id;
+    const idle = job.idle === true;
     if (!worker.control.raise(id, worker.memory, worker.flags)) {
       // Not yet at the client's messages: the worker skips them and answers once its own statements are done.
-      this.stopping = { id };
+      this.stopping = { id, idle };
       return;
     }
     const timer = setTimeout(() => {
@@ -244,13 +277,13 @@ export class Engine implements EngineLike {
       );
       this.restart('cancel not honoured');
     }, CANCEL_GRACE_MS);
-    this.stopping = { id, timer };
+    this.stopping = { id, idle, timer };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(shutDown());
+    for (const job of [...this.queue.splice(0), ...this.idleQueue.splice(0)]) job.reject(shutDown());
     await this.restarting;
     clearTimeout(this.stopping?.timer);
     // The worker finishes the running unit first; its answer still reaches the caller. A statement being
@@ -338,7 +371,7 @@ export class Engine implements EngineLike {
       .catch((err: PgError) => {
         this.logger?.error({ code: err.code }, 'engine: worker failed to start');
         // Without a backend, the queued units cannot run; a later run() tries to start one again.
-        for (const job of this.queue.splice(0)) job.reject(err);
+        for (const job of [...this.queue.splice(0), ...this.idleQueue.splice(0)]) job.reject(err);
       })
       .finally(() => {
         this.restarting = undefined;
@@ -360,9 +393,11 @@ export class Engine implements EngineLike {
   private pump(): void {
     if (this.running || this.stopping || this.settling !== undefined || this.restarting || this.closed)
       return;
-    if (this.queue.length === 0) return;
-    if (!this.worker) return this.restart('a unit needs a worker');
-    const job = this.queue.shift()!;
+    if (this.queue.length === 0) {
+      // Idle-time work never restarts a worker that is down: only a client's unit does.
+      if (this.idleQueue.length === 0 || !this.worker) return;
+    } else if (!this.worker) return this.restart('a unit needs a worker');
+    const job = (this.queue.length > 0 ? this.queue : this.idleQueue).shift()!;
     this.running = job;
     this.worker.thread.post(job.request);
   }
@@ -394,8 +429,8 @@ export class Engine implements EngineLike {
     if (this.stopping?.id === message.id) {
       // The cancelled statement stopped; its answer went to nobody (the unit was rejected at the cancel).
       clearTimeout(this.stopping.timer);
+      if (!this.stopping.idle) this.counters.cancels++;
       this.stopping = undefined;
-      this.counters.cancels++;
       if (broken) this.restart('backend failure');
       else this.settleAfterAnswer(message.id);
       this.notify();

@@ -1,6 +1,7 @@
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
 import { Engine, type EngineLike, type EngineOptions, type EngineStats, type EngineUnit } from './engine.js';
+import { warmUp, type WarmUpCounts } from './warm-up.js';
 
 export type { EngineLike, EngineUnit } from './engine.js';
 
@@ -8,6 +9,11 @@ export type { EngineLike, EngineUnit } from './engine.js';
 export interface EnginePoolOptions extends EngineOptions {
   /** How many engines (worker threads, each with its own PGlite and data dir: 80 to 100 MB RSS each, docs/ENGINE.md). At least 1. */
   engines: number;
+  /**
+   * Warm each engine once started, in the background, with the catalog statements BI tools send first
+   * (warm-up.ts); client units interrupt it. Default true.
+   */
+  warmUp?: boolean;
 }
 
 export interface EnginePoolStats {
@@ -18,7 +24,8 @@ export interface EnginePoolStats {
   busy: number;
   /** Restarts of all engines together (see EngineStats.restarts). */
   restarts: number;
-  perEngine: (EngineStats & { state: Engine['state'] })[];
+  /** warming: the engine runs its warm-up (warm-up.ts), which the next unit interrupts. */
+  perEngine: (EngineStats & { state: Engine['state']; warming: boolean })[];
 }
 
 interface Job {
@@ -59,6 +66,11 @@ export class EnginePool implements EngineLike {
   private readonly queue: Job[] = [];
   private closed = false;
   private readonly longOwners = new WeakSet<object>();
+  /**
+   * Settles once every engine ran its warm-up (at once if there is none), with how many warm-up statements ran and
+   * how many gave way to a client's unit. Never rejects. Statements sent meanwhile do not wait for it.
+   */
+  warmedUp: Promise<WarmUpCounts> = Promise.resolve({ ran: 0, gaveWay: 0 });
 
   private constructor(private readonly slots: Slot[]) {}
 
@@ -91,7 +103,30 @@ export class EnginePool implements EngineLike {
       await Promise.all(engines.map((e) => e.close()));
       throw failed.reason;
     }
-    return new EnginePool(engines.map((engine) => ({ engine, watching: false })));
+    const pool = new EnginePool(engines.map((engine) => ({ engine, watching: false })));
+    if (options.warmUp ?? true) pool.warmedUp = pool.warmUp(options.logger);
+    return pool;
+  }
+
+  /**
+   * One engine after the other: the engines share PGlite's compiled WASM, so the first one's warm-up leaves the
+   * code optimized for the next (which then mostly fills its own catalog caches), and on 2 cores a warm-up never
+   * holds more than one of them.
+   */
+  private async warmUp(logger: EngineOptions['logger']): Promise<WarmUpCounts> {
+    const total = { ran: 0, gaveWay: 0 };
+    for (const [i, { engine }] of this.slots.entries()) {
+      if (this.closed) break;
+      const started = performance.now();
+      const { ran, gaveWay } = await warmUp(engine, i === 0);
+      total.ran += ran;
+      total.gaveWay += gaveWay;
+      logger?.info(
+        { ms: Math.round(performance.now() - started), statements: ran, gaveWay },
+        'engine: warmed up',
+      );
+    }
+    return total;
   }
 
   get serverVersion(): string {
@@ -103,7 +138,11 @@ export class EnginePool implements EngineLike {
   }
 
   get stats(): EnginePoolStats {
-    const perEngine = this.slots.map(({ engine }) => ({ ...engine.stats, state: engine.state }));
+    const perEngine = this.slots.map(({ engine }) => ({
+      ...engine.stats,
+      state: engine.state,
+      warming: engine.warming,
+    }));
     return {
       engines: this.slots.length,
       queued: this.queue.length,
@@ -176,7 +215,8 @@ export class EnginePool implements EngineLike {
     if (ready.length === 0) return down ?? null;
     const owner = job.unit.owner;
     if (owner && this.longOwners.has(owner) && usable > 1 && ready.length < 2) return undefined;
-    return ready[0];
+    // An engine running its own warm-up stops it for the unit (a few ms): one with nothing to stop comes first.
+    return ready.find((slot) => !slot.engine.warming) ?? ready[0];
   }
 
   private watch(slot: Slot): void {

@@ -172,10 +172,23 @@ class UnitError extends Error {
 
 /**
  * The unit's own statements go through the raw protocol: PGlite's query()/exec() cost ~0.4 ms a call in
- * bookkeeping, ten times the statement itself.
+ * bookkeeping, ten times the statement itself. Through the raw stream, as the client's messages: its
+ * execProtocolRawSync without a stream also parses every reply into JavaScript messages (PGlite's own result
+ * collector), about 0.1 ms of each unit's CPU for replies nobody reads.
  */
-function exec(db: PGlite, messages: Uint8Array): Uint8Array {
-  const reply = db.execProtocolRawSync(messages);
+async function execRaw(db: PGlite, messages: Uint8Array): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  await db.execProtocolRawStream(messages, {
+    syncToFs: false,
+    // A view of the backend's memory, reused for the next chunk.
+    onRawData: (c) => void chunks.push(c.slice()),
+  });
+  return chunks.length === 1 ? chunks[0]! : concat(chunks);
+}
+
+/** execRaw, failing with the reply's first error. */
+async function exec(db: PGlite, messages: Uint8Array): Promise<Uint8Array> {
+  const reply = await execRaw(db, messages);
   const error = firstError(reply);
   if (error) throw new UnitError(error);
   return reply;
@@ -209,19 +222,35 @@ interface Backend {
   /** Clears a raised interrupt the backend did not take. */
   clearInterrupt(): void;
   /** Runs housekeeping as the superuser, then returns to the locked client role. */
-  asSuperuser<T>(run: () => T): T;
-  /**
-   * The running unit's transaction id, which lets the end of the unit tell whether anything got committed.
-   */
-  openXid?: bigint;
+  asSuperuser<T>(run: () => Promise<T>): Promise<T>;
 }
 
 /**
  * Opens a unit's transaction when the unit arrives, not ahead of it: now() and CURRENT_TIMESTAMP are the
- * transaction's start, which must not be older than the client's statement.
+ * transaction's start, which must not be older than the client's statement. Its first row is the next xid the
+ * backend will assign, the unit's horizon: whatever the unit commits has an xid at or above it (see
+ * committedSince). Read from the snapshot rather than by assigning the unit an xid (pg_current_xact_id()): a
+ * read-only unit then never gets one, and its rollback writes nothing (no abort record in the WAL).
  */
-function begin(backend: Backend): void {
-  backend.openXid = BigInt(firstValue(exec(backend.db, simpleQuery('BEGIN; SELECT pg_current_xact_id()')))!);
+const beginUnit = simpleQuery('BEGIN; SELECT pg_snapshot_xmax(pg_current_snapshot())');
+
+/** The settings and every table's rows, after the BEGIN in the same trip into the backend. */
+function unitPrelude(unit: UnitRequest): Uint8Array[] {
+  // The settings as literals in a simple Query: a third cheaper than binding arrays to an unnest (measured 0.14
+  // vs 0.19 ms with one row loaded).
+  const parts: Uint8Array[] = [];
+  if (unit.settings.length > 0) parts.push(simpleQuery(settingsSql(unit.settings)));
+  const statements: { sql: string; params: string[] }[] = [];
+  for (const { table, json, rows } of unit.load) {
+    const t = quoteTable(table);
+    statements.push({
+      sql: `INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
+      params: [json],
+    });
+    deadRows.set(t, (deadRows.get(t) ?? 0) + rows);
+  }
+  if (statements.length > 0) parts.push(extendedBatch(statements));
+  return parts;
 }
 
 /**
@@ -232,31 +261,26 @@ function begin(backend: Backend): void {
  */
 async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   const { db, control } = backend;
-  begin(backend);
-  const xid = backend.openXid!;
-  backend.openXid = undefined;
+  let prelude: Uint8Array[] = [];
+  let refused: ErrorFields | undefined;
   try {
-    // The settings and every table's rows in one trip into the backend. The settings as literals in a simple
-    // Query: a third cheaper than binding arrays to an unnest (measured 0.14 vs 0.19 ms with one row loaded).
-    const parts: Uint8Array[] = [];
-    if (unit.settings.length > 0) parts.push(simpleQuery(settingsSql(unit.settings)));
-    const statements: { sql: string; params: string[] }[] = [];
-    for (const { table, json, rows } of unit.load) {
-      const t = quoteTable(table);
-      statements.push({
-        sql: `INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
-        params: [json],
-      });
-      deadRows.set(t, (deadRows.get(t) ?? 0) + rows);
-    }
-    if (statements.length > 0) parts.push(extendedBatch(statements));
-    // A failed setting aborts the transaction, so the loads after it fail too; the first error is the setting's.
-    if (parts.length > 0) exec(db, parts.length === 1 ? parts[0]! : concat(parts));
+    prelude = unitPrelude(unit);
   } catch (err) {
     if (!(err instanceof UnitError)) throw err;
-    post({ type: 'error', id: unit.id, error: err.fields });
+    refused = err.fields;
+  }
+  // The transaction, the settings and every table's rows in one trip into the backend. A failed setting aborts
+  // the transaction, so the loads after it fail too; the first error is the setting's.
+  const opened = await execRaw(db, prelude.length === 0 ? beginUnit : concat([beginUnit, ...prelude]));
+  const horizon = firstValue(opened);
+  if (horizon === undefined)
+    throw new UnitError(firstError(opened) ?? { code: 'XX000', message: 'BEGIN failed' });
+  const xid = BigInt(horizon);
+  const failed = refused ?? firstError(opened);
+  if (failed) {
+    post({ type: 'error', id: unit.id, error: failed });
     await goAhead(unit.id);
-    settle(backend, unit.id, xid, false);
+    await settle(backend, unit.id, xid, false);
     return;
   }
 
@@ -275,10 +299,10 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
     control.settle(unit.id, backend.clearInterrupt);
   }
   const out = concat(chunks);
-  if (lastReadyStatus(out) === undefined) db.execProtocolRawSync(syncMessage);
+  if (lastReadyStatus(out) === undefined) await execRaw(db, syncMessage);
   post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer }, [out.buffer as ArrayBuffer]);
   await goAhead(unit.id);
-  settle(backend, unit.id, xid, true);
+  await settle(backend, unit.id, xid, true);
 }
 
 /**
@@ -305,15 +329,15 @@ function goAheadReceived(id: number): void {
  * After the unit's answer: rolls its transaction back, says whether anything got committed, clears what a rollback
  * does not (only the client's messages can leave any), in one trip into the backend; then keeps house.
  */
-function settle(backend: Backend, id: number, xid: bigint, clientRan: boolean): void {
+async function settle(backend: Backend, id: number, horizon: bigint, clientRan: boolean): Promise<void> {
   const { db } = backend;
-  const check = exec(
+  const check = await exec(
     db,
-    simpleQuery(`ROLLBACK; ${committedSince(xid)}${clientRan ? `; ${cleanupSql}` : ''}`),
+    simpleQuery(`ROLLBACK; ${committedSince(horizon)}${clientRan ? `; ${cleanupSql}` : ''}`),
   );
   const tainted = firstValue(check) !== '0';
   try {
-    backend.asSuperuser(() => maintain(db));
+    await backend.asSuperuser(() => maintain(db));
   } catch {
     // Housekeeping only: a failed VACUUM or CHECKPOINT leaves the units correct, just slower.
   }
@@ -321,14 +345,17 @@ function settle(backend: Backend, id: number, xid: bigint, clientRan: boolean): 
 }
 
 /**
- * How many transactions with an xid at or after the unit's one committed (a COMMIT in the messages, or a write
- * after one; subtransactions of the rolled-back unit are aborted with it, so they do not count). Usually no xid
- * was assigned after the unit's: then only the unit's own can have committed, and the scan of the range is skipped.
+ * How many transactions with an xid at or after the unit's horizon (the next xid at its BEGIN) committed: a
+ * COMMIT in the messages of a unit that wrote, or a write after one (subtransactions of the rolled-back unit are
+ * aborted with it, so they do not count). A unit that wrote nothing was assigned no xid: the next xid is still the
+ * horizon, and nothing is scanned. One that wrote (rows loaded, a write statement) usually got just one: its status
+ * says it.
  */
-function committedSince(xid: bigint): string {
+function committedSince(horizon: bigint): string {
   const xmax = 'pg_snapshot_xmax(pg_current_snapshot())::text::bigint';
-  return `SELECT CASE WHEN ${xmax} = ${xid + 1n} THEN (pg_xact_status('${xid}'::xid8) = 'committed')::int
-    ELSE (SELECT count(*) FROM generate_series(${xid}, ${xmax} - 1) AS g(x)
+  return `SELECT CASE WHEN ${xmax} = ${horizon} THEN 0
+    WHEN ${xmax} = ${horizon + 1n} THEN (pg_xact_status('${horizon}'::xid8) = 'committed')::int
+    ELSE (SELECT count(*) FROM generate_series(${horizon}, ${xmax} - 1) AS g(x)
           WHERE pg_xact_status(x::text::xid8) = 'committed') END`;
 }
 
@@ -348,24 +375,24 @@ const deadRows = new Map<string, number>();
 let unitsSinceVacuum = 0;
 let lastCheckpointLsn = '0/0';
 
-function maintain(db: PGlite): void {
+async function maintain(db: PGlite): Promise<void> {
   if (++unitsSinceVacuum >= vacuumAllAfterUnits) {
     unitsSinceVacuum = 0;
     deadRows.clear();
-    exec(db, simpleQuery('VACUUM'));
+    await exec(db, simpleQuery('VACUUM'));
   }
   for (const [table, rows] of deadRows) {
     if (rows < vacuumTableAfterRows) continue;
     deadRows.delete(table);
-    exec(db, simpleQuery(`VACUUM ${table}`));
+    await exec(db, simpleQuery(`VACUUM ${table}`));
   }
   if (unitsSinceVacuum % 20 !== 0) return;
   const wal = `pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '${lastCheckpointLsn}')::bigint`;
   const [grown, lsn] = firstValue(
-    exec(db, simpleQuery(`SELECT ${wal} || ' ' || pg_current_wal_insert_lsn()`)),
+    await exec(db, simpleQuery(`SELECT ${wal} || ' ' || pg_current_wal_insert_lsn()`)),
   )!.split(' ');
   if (Number(grown) >= checkpointAfterWalBytes) {
-    exec(db, simpleQuery('CHECKPOINT'));
+    await exec(db, simpleQuery('CHECKPOINT'));
     lastCheckpointLsn = lsn;
   }
 }
@@ -445,9 +472,9 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
     return now() + skew;
   };
 
-  const version = firstValue(exec(db, simpleQuery("SELECT current_setting('server_version')")))!;
+  const version = firstValue(await exec(db, simpleQuery("SELECT current_setting('server_version')")))!;
   const [superuserOid, clientOid] = firstValue(
-    exec(
+    await exec(
       db,
       simpleQuery(
         `SELECT (SELECT oid FROM pg_roles WHERE rolname = current_user) || ' ' || '${spec.clientRole}'::regrole::oid`,
@@ -459,7 +486,7 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
   // Client statements run as the unprivileged role, locked in: SET ROLE, RESET ROLE and SET SESSION
   // AUTHORIZATION fail (42501) as they do inside a SECURITY DEFINER function, and a transaction's abort restores
   // the user and lock it started with. Only the worker, outside any unit, steps back to the superuser.
-  exec(db, simpleQuery(`SET SESSION AUTHORIZATION "${spec.clientRole}"`));
+  await exec(db, simpleQuery(`SET SESSION AUTHORIZATION "${spec.clientRole}"`));
   const lock = () => mod._SetUserIdAndSecContext(clientOid!, SECURITY_LOCAL_USERID_CHANGE);
   lock();
   const backend: Backend = {
@@ -471,10 +498,10 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
       // The cancelled statement is over: the clock returns to real time for the units after it.
       skew = 0;
     },
-    asSuperuser: (run) => {
+    asSuperuser: async (run) => {
       mod._SetUserIdAndSecContext(superuserOid!, 0);
       try {
-        return run();
+        return await run();
       } finally {
         lock();
       }

@@ -1,0 +1,130 @@
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { eventually, jsonLogLines, projectRoot } from './support/processes.js';
+import { ONLY_CONNECTOR_PROFILES, startStack, type Stack } from './support/stack.js';
+
+type PoolModule = typeof import('../server/engine/pool.js');
+type WarmUpModule = typeof import('../server/engine/warm-up.js');
+
+// The engines spawn their workers from dist/ (ts-jest cannot load a worker from TS sources): build first.
+const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/pool.js'))) as PoolModule;
+const { warmUpStatements } = (await import(
+  path.join(projectRoot, 'dist/server/engine/warm-up.js')
+)) as WarmUpModule;
+
+// The same DDL and cache as test/engine.test.ts and test/engine-pool.test.ts, so all use one template.
+const ddl = `CREATE SCHEMA appflow;
+CREATE TABLE appflow.t (a text, j jsonb, n int);
+COMMENT ON TABLE appflow.t IS 'a test table';`;
+const cacheDir = path.join(os.tmpdir(), 'aws-sql-bridge-engine-test');
+
+function query(sql: string): Buffer {
+  const body = Buffer.from(`${sql}\0`);
+  const head = Buffer.alloc(5);
+  head.write('Q', 0, 'latin1');
+  head.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** The first column of the first DataRow of a reply. */
+function firstValue(bytes: Buffer): string | undefined {
+  for (let at = 0; at < bytes.length; at += 1 + bytes.readUInt32BE(at + 1)) {
+    if (bytes[at] !== 'D'.charCodeAt(0)) continue;
+    const n = bytes.readInt32BE(at + 7);
+    return n < 0 ? undefined : bytes.toString('utf8', at + 11, at + 11 + n);
+  }
+  return undefined;
+}
+
+/** Whether a reply has an ErrorResponse. */
+function hasError(bytes: Buffer): boolean {
+  for (let at = 0; at < bytes.length; at += 1 + bytes.readUInt32BE(at + 1))
+    if (bytes[at] === 'E'.charCodeAt(0)) return true;
+  return false;
+}
+
+describe('warm-up of a pool engine', () => {
+  test('a unit that arrives while the engine warms up interrupts the warm-up and is answered', async () => {
+    const pool = await EnginePool.start({ ddl, cacheDir, engines: 1 });
+    try {
+      // The warm-up's first statement is posted as the pool starts: the engine is running it now.
+      expect(pool.stats.perEngine[0]!.warming).toBe(true);
+      const order: string[] = [];
+      const warmed = pool.warmedUp.then((counts) => (order.push('warm-up done'), counts));
+      const answer = await pool.run({ settings: [], load: [], messages: query('SELECT 40 + 2') });
+      order.push('client answered');
+      expect(firstValue(answer)).toBe('42');
+      const counts = await warmed;
+      // The statement the client's unit interrupted gave way (and was tried again later); the warm-up went on.
+      expect(counts.gaveWay).toBeGreaterThanOrEqual(1);
+      expect(counts.ran).toBeGreaterThan(0);
+      expect(order).toEqual(['client answered', 'warm-up done']);
+      // Giving way is not a client's cancel, and costs no restart.
+      expect(pool.stats.perEngine[0]).toMatchObject({ cancels: 0, restarts: 0, warming: false });
+      // The engine serves as before, with nothing left of the warm-up (each of its units is rolled back).
+      const after = await pool.run({
+        settings: [],
+        load: [{ table: 'appflow.t', rows: [{ a: 'x', n: 1 }] }],
+        messages: query("SELECT count(*) || ' ' || current_user FROM appflow.t"),
+      });
+      expect(firstValue(after)).toBe('1 client');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('every warm-up statement answers without an error on a catalog', async () => {
+    const pool = await EnginePool.start({ ddl, cacheDir, engines: 1, warmUp: false });
+    try {
+      const statements = warmUpStatements([{ schema: 'appflow', table: 't', oid: '1' }]);
+      expect(statements.length).toBeGreaterThan(10);
+      const oid = firstValue(
+        await pool.run({ settings: [], load: [], messages: query("SELECT 'appflow.t'::regclass::oid") }),
+      )!;
+      for (const sql of warmUpStatements([{ schema: 'appflow', table: 't', oid }])) {
+        const reply = await pool.run({ settings: [], load: [], messages: query(sql) });
+        // A statement that failed would warm little.
+        expect(hasError(reply)).toBe(false);
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('warm-up in the bridge', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ regions: ['us-east-1'], bridgeArgs: ONLY_CONNECTOR_PROFILES });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('each engine warms up after ready, without an AWS call, and clients are answered meanwhile', async () => {
+    // A client at once, while the engines may still be warming up.
+    const client = new pg.Client(stack.pg);
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        "SELECT count(*)::int AS n FROM pg_catalog.pg_class WHERE relnamespace = 'appflow'::regnamespace AND relkind = 'r'",
+      );
+      expect(rows[0].n).toBeGreaterThan(0);
+      await eventually(
+        'both engines warmed up',
+        () => jsonLogLines(stack.bridge.output(), 'engine: warmed up').length === 2,
+      );
+      for (const line of jsonLogLines(stack.bridge.output(), 'engine: warmed up'))
+        expect(line.statements).toBeGreaterThan(10);
+      // Only catalog statements, which read no resource table: the emulator served nothing.
+      expect(await stack.calls()).toEqual({});
+      const { rows: columns } = await client.query(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'appflow.connector_profiles'::regclass AND attname = 'connector_profile_name'",
+      );
+      expect(columns).toEqual([{ attname: 'connector_profile_name' }]);
+    } finally {
+      await client.end();
+    }
+  });
+});
