@@ -13,7 +13,10 @@ import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
 import {
+  changeEmulatorOrganization,
   connectKeepingNotices,
+  eventually,
+  jsonLogLines,
   emulatorCalls,
   resetEmulatorCalls,
   fakeAwsEnv,
@@ -34,6 +37,9 @@ const NAMED_LIKE_MGMT = '888888888888';
 const RETIRED = '666666666666';
 const SANDBOX = '777777777777';
 const EXCLUDED = '555555555555';
+/** Members that join after the bridges started. */
+const NEWBIE = '121212121212';
+const LATE = '131313131313';
 const roleIn = (id: string) => `arn:aws:iam::${id}:role/${ROLE}`;
 
 let dir: string;
@@ -51,6 +57,9 @@ const profile = (name: string) => ({
 const calls = () => emulatorCalls(emulator.endpoint);
 
 const resetCalls = () => resetEmulatorCalls(emulator.endpoint);
+
+const emulatorFaults = async (update: object) =>
+  fetch(`${emulator.endpoint}/__admin/faults`, { method: 'POST', body: JSON.stringify(update) });
 
 const connect = () => connectKeepingNotices(bridge.port);
 
@@ -114,6 +123,9 @@ beforeAll(async () => {
   await createProfiles(member(NAMED_LIKE_MGMT), [profile('clash-a')]);
   await createProfiles(member(RETIRED), [profile('retired-a')]);
   await createProfiles(member(EXCLUDED), [profile('excluded-a')]);
+  // Their accounts exist before they are members of the organization.
+  await createProfiles(member(NEWBIE), [profile('newbie-a')]);
+  await createProfiles(member(LATE), [profile('late-a')]);
 
   await resetCalls();
   bridge = await startBridge(
@@ -284,5 +296,158 @@ describe('an organization that cannot be read', () => {
     const result = start(writeConfig('bad-org.yaml', [yaml]));
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
+  });
+});
+
+describe('members that change while the server runs', () => {
+  const organization = (update: object) => changeEmulatorOrganization(emulator.endpoint, update);
+  const orgBridge = (file: string, refresh: string) =>
+    startBridge(
+      [
+        '--config',
+        writeConfig(file, [
+          'regions: [us-east-1]',
+          'accounts:',
+          '  mgmt:',
+          '    profile: mgmt',
+          'organization:',
+          `  role_name: ${ROLE}`,
+          '  from: mgmt',
+          `  exclude: ['${EXCLUDED}']`,
+          `  refresh: ${refresh}`,
+        ]),
+        '--endpoint',
+        emulator.endpoint,
+        ...ONLY_CONNECTOR_PROFILES,
+      ],
+      env(),
+    );
+  const namesIn = async (client: pg.Client, account: string) =>
+    (
+      await client.query(
+        'SELECT connector_profile_name FROM appflow.connector_profiles WHERE account_name = $1 ORDER BY 1',
+        [account],
+      )
+    ).rows.map((r: { connector_profile_name: string }) => r.connector_profile_name);
+
+  describe('on demand: cloud_control.refresh_accounts()', () => {
+    let onDemand: Started & { port: number };
+    let client: pg.Client;
+    const connectOnDemand = () => connectKeepingNotices(onDemand.port);
+    beforeAll(async () => {
+      onDemand = await orgBridge('org-on-demand.yaml', 'off');
+      ({ client } = await connectOnDemand());
+    }, 240000);
+    afterAll(async () => {
+      await client?.end();
+      await onDemand?.stop();
+      await organization({ remove: NEWBIE, listFailure: null });
+    });
+
+    it('reads a member that joined, named and counted as at start, from the next statement on', async () => {
+      // Kept by the result cache (the read cache keeps its 5 s): the refresh must not let it be served again.
+      expect(await namesIn(client, 'newbie')).toEqual([]);
+      await organization({ account: { id: NEWBIE, name: 'newbie' } });
+      expect(await namesIn(client, 'newbie')).toEqual([]);
+      const { rows } = await client.query('SELECT * FROM cloud_control.refresh_accounts()');
+      expect(rows).toEqual([{ change: 'added', account_name: 'newbie', account_id: NEWBIE }]);
+      expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
+      const typed = await client.query(
+        `SELECT identifier, account_name, account_id FROM cloud_control.resources
+          WHERE type_name = 'AWS::AppFlow::ConnectorProfile' AND account_id = $1`,
+        [NEWBIE],
+      );
+      expect(typed.rows).toEqual([{ identifier: 'newbie-a', account_name: 'newbie', account_id: NEWBIE }]);
+      // Nothing changed since: no row.
+      expect((await client.query('SELECT * FROM cloud_control.refresh_accounts()')).rows).toEqual([]);
+    });
+
+    it('keeps the accounts when the organization cannot be listed, with the error and a warning in the log', async () => {
+      await organization({ listFailure: 'ServiceException' });
+      try {
+        await expect(client.query('SELECT * FROM cloud_control.refresh_accounts()')).rejects.toMatchObject({
+          code: '58000',
+          message: expect.stringContaining("could not list the organization's accounts"),
+        });
+        expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
+        const warned = () => jsonLogLines(onDemand.output(), /members could not be listed again/);
+        await eventually('the failure is logged', () => warned().length > 0);
+        expect(warned()).toEqual([expect.objectContaining({ level: 40, error: 'Error' })]);
+        expect(onDemand.output()).not.toContain(MGMT_SECRET);
+      } finally {
+        await organization({ listFailure: null });
+      }
+    });
+
+    it('stops reading a member that is SUSPENDED; a statement already reading keeps it', async () => {
+      const other = await connectOnDemand();
+      try {
+        await client.query('SET aws.partial_results = on');
+        await emulatorFaults({ latencyMs: { ListResources: 1500 } });
+        await resetCalls();
+        // Every member is being listed when the refresh removes one; each one's resources are then read again
+        // (pinned by the listed rows), from the accounts the statement started with.
+        const inFlight = client.query(
+          `SELECT DISTINCT p.account_name FROM appflow.connector_profiles p
+             JOIN cloud_control.resources r ON r.type_name = 'AWS::AppFlow::ConnectorProfile'
+              AND r.identifier = p.connector_profile_name AND r.account_name = p.account_name
+            ORDER BY 1`,
+        );
+        await eventually('the read is listing', async () => ((await calls()).ListResources ?? 0) > 0);
+        await organization({ account: { id: NEWBIE, name: 'newbie', state: 'SUSPENDED' } });
+        const { rows } = await other.client.query('SELECT * FROM cloud_control.refresh_accounts()');
+        expect(rows).toEqual([{ change: 'removed', account_name: 'newbie', account_id: NEWBIE }]);
+        expect((await inFlight).rows.map((r: { account_name: string }) => r.account_name)).toContain(
+          'newbie',
+        );
+        await emulatorFaults({ latencyMs: {} });
+        expect(await namesIn(client, 'newbie')).toEqual([]);
+        await expect(
+          client.query(
+            `SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE account_id = '${NEWBIE}'`,
+          ),
+        ).resolves.toMatchObject({ rows: [{ n: 0 }] });
+      } finally {
+        await emulatorFaults({ latencyMs: {} });
+        await other.client.end();
+      }
+    });
+  });
+
+  describe('on a period: organization.refresh', () => {
+    it('reads a member that joined and stops reading one that left, the set kept when a re-list fails', async () => {
+      const periodic = await orgBridge('org-period.yaml', '1s');
+      const { client } = await connectKeepingNotices(periodic.port);
+      try {
+        expect(await namesIn(client, 'late')).toEqual([]);
+        await organization({ account: { id: LATE, name: 'late' } });
+        await eventually(
+          'the member that joined is read',
+          async () => (await namesIn(client, 'late')).length > 0,
+        );
+        expect(await namesIn(client, 'late')).toEqual(['late-a']);
+
+        await organization({ listFailure: 'ServiceException' });
+        await eventually(
+          'a failed re-list is logged',
+          () => jsonLogLines(periodic.output(), /members could not be listed again/).length > 0,
+        );
+        expect(await namesIn(client, 'late')).toEqual(['late-a']);
+        await organization({ listFailure: null });
+
+        await organization({ remove: LATE });
+        await eventually(
+          'the member that left is not read',
+          async () => (await namesIn(client, 'late')).length === 0,
+        );
+        await expect(
+          client.query("SELECT count(*) FROM appflow.connector_profiles WHERE account_name = 'late'"),
+        ).resolves.toMatchObject({ rows: [{ count: '0' }] });
+      } finally {
+        await client.end();
+        await periodic.stop();
+        await organization({ remove: LATE, listFailure: null });
+      }
+    }, 120000);
   });
 });

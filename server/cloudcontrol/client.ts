@@ -13,6 +13,7 @@ import * as metrics from '../metrics.js';
 import { countRetries, countThrottles, statementCalls } from './call-tracking.js';
 import type { NeededColumns } from '../plan/columns.js';
 import { accountFor, Account, defaultAccountName, type AccountPin } from './accounts.js';
+import { AccountSet } from './account-set.js';
 import {
   anyTypeRow,
   anyTypeView,
@@ -104,6 +105,9 @@ interface Target {
   region: string;
 }
 
+/** How long a removed account's SDK clients stay open for statements still reading it. */
+const retiredClientMs = 5 * 60_000;
+
 // Loose on purpose: the SDK validates the region as a host label, this only keeps junk out of messages.
 const regionPattern = /^[a-z]{2}(-[a-z0-9]+)+$/;
 
@@ -112,7 +116,8 @@ export class CloudControl {
   readonly #catalog: Catalog;
   readonly #log: Logger;
   readonly #clients = new Map<string, CloudControlClient>();
-  readonly #accounts: Account[];
+  /** Replaced by an organization refresh (replaceAccounts); each statement reads the set it first read. */
+  readonly #accountSet: AccountSet;
   /** Calls in flight at once, per account: a slow or throttled account does not hold up the others. */
   readonly #limits = new Map<string, LimitFunction>();
   /** The rate each account and region may call at, learned from throttles (rate-limiter.ts). */
@@ -125,15 +130,17 @@ export class CloudControl {
     this.#options = options;
     this.#catalog = catalog;
     this.#log = (logger ?? pino({ level: 'silent' })).child({ component: 'cloudcontrol' });
-    this.#accounts = options.accounts?.length
-      ? options.accounts
-      : [
-          new Account(
-            { name: defaultAccountName, source: { kind: 'default' }, regions: options.defaultRegions },
-            undefined,
-            options.stsEndpoint ?? options.endpoint,
-          ),
-        ];
+    this.#accountSet = new AccountSet(
+      options.accounts?.length
+        ? options.accounts
+        : [
+            new Account(
+              { name: defaultAccountName, source: { kind: 'default' }, regions: options.defaultRegions },
+              undefined,
+              options.stsEndpoint ?? options.endpoint,
+            ),
+          ],
+    );
     this.#rateLimiters = new RateLimiters(options.callBudget, (scope, rate, admitted, marginMs) => {
       const [account, region] = scope.split('\u0000');
       this.#log.info(
@@ -160,15 +167,38 @@ export class CloudControl {
     return Math.max(1, this.#options.maxConcurrency ?? 8);
   }
 
-  /** The configured accounts, in the configuration's order. */
+  /** The configured accounts, in the configuration's order: those the running statement reads. */
   get accounts(): readonly Account[] {
     return this.#accounts;
+  }
+
+  get #accounts(): readonly Account[] {
+    return this.#accountSet.current;
+  }
+
+  /**
+   * The organization's members changed (server/cloudcontrol/member-refresh.ts): statements that have not read yet
+   * read `accounts`. What was kept for a removed account goes: its cached reads now, its SDK clients once a
+   * statement still reading it has had time to finish (a later refresh also sweeps clients it made meanwhile).
+   */
+  replaceAccounts(accounts: readonly Account[]): void {
+    const removed = this.#accountSet.replace(accounts);
+    const live = new Set(accounts.map((a) => a.scope));
+    for (const [key, client] of this.#clients)
+      if (!live.has(key.split('\u0000')[0]!)) {
+        this.#clients.delete(key);
+        setTimeout(() => client.destroy(), retiredClientMs).unref();
+      }
+    const names = new Set(accounts.map((a) => a.name));
+    for (const name of this.#limits.keys()) if (!names.has(name)) this.#limits.delete(name);
+    const gone = new Set(removed.map((a) => a.scope));
+    if (gone.size > 0) this.#cache.drop((key) => gone.has((JSON.parse(key) as string[]).at(-1)!));
   }
 
   /** One SDK client per account and region, created lazily and reused (writes use it too). */
   client(region: string, account: Account = this.#accounts[0]!): CloudControlClient {
     const key = `${account.name}\u0000${region}`;
-    let client = this.#clients.get(key);
+    let client = this.#clients.get(`${account.scope}\u0000${region}`);
     if (!client) {
       client = new CloudControlClient({
         region,
@@ -196,7 +226,7 @@ export class CloudControl {
           { step: 'initialize', name: 'roleArn' },
         );
       }
-      this.#clients.set(key, client);
+      this.#clients.set(`${account.scope}\u0000${region}`, client);
     }
     return client;
   }
@@ -693,7 +723,7 @@ export class CloudControl {
       this.#generations.get(typeName) ?? 0,
       this.#generations.get(`${typeName}\u0000${region}`) ?? 0,
     ];
-    return JSON.stringify([region, typeName, operation, identifier, ...generation, account.name]);
+    return JSON.stringify([region, typeName, operation, identifier, ...generation, account.scope]);
   }
 
   /** The loader through the shared cache, when there is one. */
@@ -704,7 +734,7 @@ export class CloudControl {
     load: Loader<Cached>,
   ): Loader<Cached> {
     const shared = this.#options.sharedCache;
-    const call = `${account.name}\u0000${field}`;
+    const call = `${account.scope}\u0000${field}`;
     return shared ? (signal) => shared.get({ typeName, region, field: call }, load, signal) : load;
   }
 
