@@ -2,16 +2,12 @@
  * Organizations discovery: a bridge configured with `organization:` lists the emulator's organization at start
  * (ListAccounts, every page) with the management account's profile, and reads each ACTIVE member through the
  * role it assumes there. Members: payments (readable), one named like a configured account (so named by its id),
- * retired (SUSPENDED: skipped), sandbox (its role denied), one excluded by the configuration.
+ * retired (SUSPENDED: skipped), sandbox (its role denied), one excluded by the configuration. Then members join,
+ * are suspended and leave at the emulator (POST /__admin/organization) while bridges run, which read them after
+ * cloud_control.refresh_accounts() or their refresh period.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
-import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
+import { AccountsFixture, connectorProfile as profile } from './support/accounts.js';
 import {
   changeEmulatorOrganization,
   connectKeepingNotices,
@@ -19,13 +15,10 @@ import {
   jsonLogLines,
   emulatorCalls,
   resetEmulatorCalls,
-  fakeAwsEnv,
-  projectRoot,
-  startBridge,
   startEmulator,
   type Started,
 } from './support/processes.js';
-import { createProfiles, ONLY_CONNECTOR_PROFILES } from './support/stack.js';
+import { createProfiles } from './support/stack.js';
 
 const MGMT_KEY = 'AKIAMGMTEXAMPLE00001';
 const MGMT_SECRET = 'mgmtSecretExample/K7MDENG/bPxRfiCYEXAMPLE';
@@ -42,17 +35,10 @@ const NEWBIE = '121212121212';
 const LATE = '131313131313';
 const roleIn = (id: string) => `arn:aws:iam::${id}:role/${ROLE}`;
 
-let dir: string;
+let fixture: AccountsFixture;
 let emulator: Started & { endpoint: string };
 let bridge: Started & { port: number };
 let listAccountsAtStart: number | undefined;
-const clients: CloudControlClient[] = [];
-
-const profile = (name: string) => ({
-  ConnectorProfileName: name,
-  ConnectorType: 'Slack',
-  ConnectionMode: 'Public' as const,
-});
 
 const calls = () => emulatorCalls(emulator.endpoint);
 
@@ -63,25 +49,15 @@ const emulatorFaults = async (update: object) =>
 
 const connect = () => connectKeepingNotices(bridge.port);
 
-const env = () => ({
-  AWS_CONFIG_FILE: path.join(dir, 'config'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
-});
-
-function writeConfig(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, [...lines, ''].join('\n'));
-  return file;
-}
+const writeConfig = (name: string, lines: string[]) => fixture.writeFile(name, lines);
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'accounts-org-test-'));
-  writeFileSync(
-    path.join(dir, 'credentials'),
-    `[mgmt]\naws_access_key_id = ${MGMT_KEY}\naws_secret_access_key = ${MGMT_SECRET}\n` +
+  fixture = new AccountsFixture('accounts-org-test-', {
+    credentials:
+      `[mgmt]\naws_access_key_id = ${MGMT_KEY}\naws_secret_access_key = ${MGMT_SECRET}\n` +
       `[outsider]\naws_access_key_id = ${OUTSIDER_KEY}\naws_secret_access_key = x\n`,
-  );
-  writeFileSync(path.join(dir, 'config'), '[profile mgmt]\nregion = us-east-1\n');
+    config: '[profile mgmt]\nregion = us-east-1\n',
+  });
   emulator = await startEmulator([
     '--completion-delay-ms',
     '20',
@@ -104,21 +80,9 @@ beforeAll(async () => {
     '--deny-role',
     roleIn(SANDBOX),
   ]);
-  const mgmtCredentials = { accessKeyId: MGMT_KEY, secretAccessKey: MGMT_SECRET };
-  const sdk = (credentials: CloudControlClient['config']['credentials'] | typeof mgmtCredentials) => {
-    const c = new CloudControlClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials });
-    clients.push(c);
-    return c;
-  };
-  const member = (id: string) =>
-    sdk(
-      fromTemporaryCredentials({
-        params: { RoleArn: roleIn(id), RoleSessionName: 'seed' },
-        masterCredentials: mgmtCredentials,
-        clientConfig: { region: 'us-east-1', endpoint: emulator.endpoint },
-      }),
-    );
-  await createProfiles(sdk(mgmtCredentials), [profile('mgmt-a')]);
+  const mgmtKeys = { accessKeyId: MGMT_KEY, secretAccessKey: MGMT_SECRET };
+  const member = (id: string) => fixture.roleClient(emulator.endpoint, roleIn(id), mgmtKeys);
+  await createProfiles(fixture.client(emulator.endpoint, mgmtKeys), [profile('mgmt-a')]);
   await createProfiles(member(PAYMENTS), [profile('payments-a'), profile('payments-b')]);
   await createProfiles(member(NAMED_LIKE_MGMT), [profile('clash-a')]);
   await createProfiles(member(RETIRED), [profile('retired-a')]);
@@ -128,35 +92,26 @@ beforeAll(async () => {
   await createProfiles(member(LATE), [profile('late-a')]);
 
   await resetCalls();
-  bridge = await startBridge(
-    [
-      '--config',
-      writeConfig('org.yaml', [
-        'regions: [us-east-1]',
-        'accounts:',
-        '  mgmt:',
-        '    profile: mgmt',
-        'organization:',
-        `  role_name: ${ROLE}`,
-        '  from: mgmt',
-        `  exclude: ['${EXCLUDED}']`,
-      ]),
-      '--endpoint',
-      emulator.endpoint,
-      '--cache-ttl-ms',
-      '0',
-      ...ONLY_CONNECTOR_PROFILES,
-    ],
-    env(),
+  bridge = await fixture.startBridge(
+    writeConfig('org.yaml', [
+      'regions: [us-east-1]',
+      'accounts:',
+      '  mgmt:',
+      '    profile: mgmt',
+      'organization:',
+      `  role_name: ${ROLE}`,
+      '  from: mgmt',
+      `  exclude: ['${EXCLUDED}']`,
+    ]),
+    emulator.endpoint,
   );
   listAccountsAtStart = (await calls()).ListAccounts;
 }, 240000);
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
   await bridge?.stop();
   await emulator?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  fixture?.close();
 });
 
 describe('an organization', () => {
@@ -216,28 +171,20 @@ describe('an organization', () => {
 describe('an organization with regions: all', () => {
   it("lists each member's enabled regions at start, with the member's role", async () => {
     await resetCalls();
-    const all = await startBridge(
-      [
-        '--config',
-        writeConfig('org-all.yaml', [
-          'regions: [us-east-1]',
-          'accounts:',
-          '  mgmt:',
-          '    profile: mgmt',
-          'organization:',
-          `  role_name: ${ROLE}`,
-          '  from: mgmt',
-          '  regions: all',
-          // The denied member could not list its regions: the start would stop.
-          `  exclude: ['${EXCLUDED}', '${SANDBOX}']`,
-        ]),
-        '--endpoint',
-        emulator.endpoint,
-        '--cache-ttl-ms',
-        '0',
-        ...ONLY_CONNECTOR_PROFILES,
-      ],
-      env(),
+    const all = await fixture.startBridge(
+      writeConfig('org-all.yaml', [
+        'regions: [us-east-1]',
+        'accounts:',
+        '  mgmt:',
+        '    profile: mgmt',
+        'organization:',
+        `  role_name: ${ROLE}`,
+        '  from: mgmt',
+        '  regions: all',
+        // The denied member could not list its regions: the start would stop.
+        `  exclude: ['${EXCLUDED}', '${SANDBOX}']`,
+      ]),
+      emulator.endpoint,
     );
     const client = new pg.Client({ host: '127.0.0.1', port: all.port, user: 'postgres', database: 'aws' });
     try {
@@ -262,12 +209,7 @@ describe('an organization with regions: all', () => {
 });
 
 describe('an organization that cannot be read', () => {
-  const start = (file: string) =>
-    spawnSync(
-      process.execPath,
-      [path.join(projectRoot, 'dist/server/main.js'), '--config', file, '--endpoint', emulator.endpoint],
-      { env: { ...process.env, ...fakeAwsEnv, ...env() }, encoding: 'utf8', timeout: 120000 },
-    );
+  const start = (file: string) => fixture.runBridge(['--config', file, '--endpoint', emulator.endpoint]);
 
   it('stops the start when the caller cannot list it, naming the identity and what to allow', () => {
     const result = start(
@@ -292,6 +234,10 @@ describe('an organization that cannot be read', () => {
       'organization.exclude: give a list of 12-digit',
     ],
     [`organization:\n  role_name: ${ROLE}\n  region: [us-east-1]\n`, 'organization: unknown key region'],
+    [
+      `organization:\n  role_name: ${ROLE}\n  refresh: 10 minutes\n`,
+      'organization.refresh: give a period from 1s to 7d such as 30s, 15m or 1h, or off',
+    ],
   ])('%j stops the server with a message naming the key', (yaml, message) => {
     const result = start(writeConfig('bad-org.yaml', [yaml]));
     expect(result.status).toBe(2);
@@ -301,26 +247,22 @@ describe('an organization that cannot be read', () => {
 
 describe('members that change while the server runs', () => {
   const organization = (update: object) => changeEmulatorOrganization(emulator.endpoint, update);
+  // The read cache keeps its default 5 s: the result cache keeps answers, which a change must not let through.
   const orgBridge = (file: string, refresh: string) =>
-    startBridge(
-      [
-        '--config',
-        writeConfig(file, [
-          'regions: [us-east-1]',
-          'accounts:',
-          '  mgmt:',
-          '    profile: mgmt',
-          'organization:',
-          `  role_name: ${ROLE}`,
-          '  from: mgmt',
-          `  exclude: ['${EXCLUDED}']`,
-          `  refresh: ${refresh}`,
-        ]),
-        '--endpoint',
-        emulator.endpoint,
-        ...ONLY_CONNECTOR_PROFILES,
-      ],
-      env(),
+    fixture.startBridge(
+      writeConfig(file, [
+        'regions: [us-east-1]',
+        'accounts:',
+        '  mgmt:',
+        '    profile: mgmt',
+        'organization:',
+        `  role_name: ${ROLE}`,
+        '  from: mgmt',
+        `  exclude: ['${EXCLUDED}']`,
+        `  refresh: ${refresh}`,
+      ]),
+      emulator.endpoint,
+      { args: [] },
     );
   const namesIn = async (client: pg.Client, account: string) =>
     (
