@@ -149,10 +149,10 @@ export async function startServer(
     sessionRows: () => [...sessions.values()].map((s) => s.session.activity()),
     ...(started?.members ? { members: started.members } : {}),
   };
-  // Kept answers were computed over the old accounts (one that joined has no entry to make them stale).
-  started?.members?.follow((accounts) => {
+  started?.members?.follow((accounts, changed) => {
     cloud.replaceAccounts(accounts);
-    answersOf(cloud).clear();
+    // Kept answers were computed over the old accounts (one that joined has no entry to make them stale).
+    if (changed) answersOf(cloud).clear();
   }, config.organization?.refreshMs ?? 0);
   const defaults = await engineDefaults(engine);
   const sessions = new Map<number, { secretKey: number; session: Session; done: Promise<void> }>();

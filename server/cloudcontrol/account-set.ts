@@ -29,11 +29,11 @@ export class AccountSet {
     return this.#latest;
   }
 
-  /** Later statements read `accounts`; those that already read keep theirs. Returns the accounts no longer read. */
-  replace(accounts: readonly Account[]): Account[] {
-    const kept = new Set(accounts);
-    const removed = this.#latest.filter((a) => !kept.has(a));
+  /** Later statements read `accounts`; those that already read keep theirs. Returns whether the set changed. */
+  replace(accounts: readonly Account[]): boolean {
+    const before = new Set(this.#latest);
+    const changed = accounts.length !== before.size || accounts.some((a) => !before.has(a));
     this.#latest = accounts;
-    return removed;
+    return changed;
   }
 }

@@ -177,13 +177,18 @@ export class CloudControl {
   }
 
   /**
-   * The organization's members changed (server/cloudcontrol/member-refresh.ts): statements that have not read yet
-   * read `accounts`. What was kept for a removed account goes: its cached reads now, its SDK clients once a
-   * statement still reading it has had time to finish (a later refresh also sweeps clients it made meanwhile).
+   * After an organization refresh (server/cloudcontrol/member-refresh.ts): statements that have not read yet read
+   * `accounts`. What was kept for an account no longer read goes: cached reads now (all of them when the set
+   * changed), its SDK clients once a statement still reading it has had time to finish (each refresh also sweeps
+   * what such a statement made since).
    */
   replaceAccounts(accounts: readonly Account[]): void {
-    const removed = this.#accountSet.replace(accounts);
+    const changed = this.#accountSet.replace(accounts);
     const live = new Set(accounts.map((a) => a.scope));
+    // A change empties the read cache: a statement still reading the old set then keeps no answer (its reads
+    // settle after the clear, so the result cache does not keep what it computes).
+    if (changed) this.#cache.clear();
+    else this.#cache.drop((key) => !live.has((JSON.parse(key) as string[]).at(-1)!));
     for (const [key, client] of this.#clients)
       if (!live.has(key.split('\u0000')[0]!)) {
         this.#clients.delete(key);
@@ -191,8 +196,6 @@ export class CloudControl {
       }
     const names = new Set(accounts.map((a) => a.name));
     for (const name of this.#limits.keys()) if (!names.has(name)) this.#limits.delete(name);
-    const gone = new Set(removed.map((a) => a.scope));
-    if (gone.size > 0) this.#cache.drop((key) => gone.has((JSON.parse(key) as string[]).at(-1)!));
   }
 
   /** One SDK client per account and region, created lazily and reused (writes use it too). */

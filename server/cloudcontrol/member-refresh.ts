@@ -35,8 +35,8 @@ export class MemberRefresh {
   #members: Account[];
   #running: Promise<AccountChange[]> | undefined;
   #timer: NodeJS.Timeout | undefined;
-  /** Told the whole new set of accounts (the file's, then the members) whenever it changes. */
-  #apply: (accounts: Account[]) => void = () => {};
+  /** Told the set of accounts (the file's, then the members) after each refresh, and whether it changed. */
+  #apply: (accounts: Account[], changed: boolean) => void = () => {};
 
   constructor(options: MemberRefreshOptions) {
     this.#options = options;
@@ -44,7 +44,7 @@ export class MemberRefresh {
   }
 
   /** Where a changed set goes (the Cloud Control client), and every `periodMs` (0: never) a refresh. */
-  follow(apply: (accounts: Account[]) => void, periodMs: number): void {
+  follow(apply: (accounts: Account[], changed: boolean) => void, periodMs: number): void {
     this.#apply = apply;
     if (periodMs > 0) {
       // Failures are logged by refresh(): the period goes on with the current set.
@@ -97,13 +97,17 @@ export class MemberRefresh {
           account_id: a.knownId ?? '',
         })),
       ];
-      if (changes.length === 0) return [];
+      // Unchanged, it is still told: what a statement made for a removed account meanwhile can go.
+      if (changes.length === 0) {
+        this.#apply([...fileAccounts, ...this.#members], false);
+        return [];
+      }
       if (fileAccounts.length + members.length === 0)
         throw new Error(
           'organization: no member account is left to read (none ACTIVE, or all excluded), and no accounts:',
         );
       this.#members = members;
-      this.#apply([...fileAccounts, ...members]);
+      this.#apply([...fileAccounts, ...members], true);
       logger.info(
         { changes: changes.map((c) => `${c.change} ${c.account_name} (${c.account_id})`) },
         `organization: now reading ${members.length} member accounts`,
