@@ -314,7 +314,7 @@ describe('members that change while the server runs', () => {
         expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
         const warned = () => jsonLogLines(onDemand.output(), /members could not be listed again/);
         await eventually('the failure is logged', () => warned().length > 0);
-        expect(warned()).toEqual([expect.objectContaining({ level: 40, error: 'Error' })]);
+        expect(warned()).toEqual([expect.objectContaining({ level: 40, error: 'ServiceException' })]);
         expect(onDemand.output()).not.toContain(MGMT_SECRET);
       } finally {
         await organization({ listFailure: null });

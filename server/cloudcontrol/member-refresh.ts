@@ -115,7 +115,7 @@ export class MemberRefresh {
       return changes;
     } catch (err) {
       logger.warn(
-        { error: (err as Error).name },
+        { error: ((err as Error).cause as Error | undefined)?.name ?? (err as Error).name },
         `organization: the members could not be listed again, the accounts read are kept: ${(err as Error).message}`,
       );
       throw err;
