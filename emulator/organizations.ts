@@ -44,7 +44,7 @@ export function listAccounts(
     throw new ApiError(
       namespace,
       options.listFailure,
-      options.listFailure === 'TooManyRequestsException' ? 400 : 500,
+      options.listFailure === 'ServiceException' ? 500 : 400,
       'Failure injected by POST /__admin/organization.',
     );
   if (members.length === 0)

@@ -305,16 +305,24 @@ describe('members that change while the server runs', () => {
     });
 
     it('keeps the accounts when the organization cannot be listed, with the error and a warning in the log', async () => {
-      await organization({ listFailure: 'ServiceException' });
+      await organization({ listFailure: 'AccessDeniedException' });
       try {
+        await expect(client.query('SELECT * FROM cloud_control.refresh_accounts()')).rejects.toMatchObject({
+          code: '42501',
+          message: expect.stringContaining('organizations:ListAccounts'),
+        });
+        await organization({ listFailure: 'ServiceException' });
         await expect(client.query('SELECT * FROM cloud_control.refresh_accounts()')).rejects.toMatchObject({
           code: '58000',
           message: expect.stringContaining("could not list the organization's accounts"),
         });
         expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
         const warned = () => jsonLogLines(onDemand.output(), /members could not be listed again/);
-        await eventually('the failure is logged', () => warned().length > 0);
-        expect(warned()).toEqual([expect.objectContaining({ level: 40, error: 'ServiceException' })]);
+        await eventually('the failures are logged', () => warned().length === 2);
+        expect(warned()).toEqual([
+          expect.objectContaining({ level: 40, error: 'AccessDeniedException' }),
+          expect.objectContaining({ level: 40, error: 'ServiceException' }),
+        ]);
         expect(onDemand.output()).not.toContain(MGMT_SECRET);
       } finally {
         await organization({ listFailure: null });
