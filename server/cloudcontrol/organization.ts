@@ -73,6 +73,8 @@ export async function discoverOrganization(
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     maxAttempts: 3,
+    // A stalled listing would hold every later refresh (they join the one running).
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
   });
   try {
     for await (const page of paginateListAccounts({ client }, {})) listed.push(...(page.Accounts ?? []));

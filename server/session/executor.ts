@@ -390,7 +390,7 @@ export class Executor {
     const result = await this.statement(async (signal, notices) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
-      const refreshed = fetches ? await refreshAccountsFor(stmt, this.services.members) : [];
+      const refreshed = fetches ? await refreshAccountsFor(stmt, this.services.members, signal) : [];
       const fetch = () => this.load(stmt, invocation.params, signal, notices);
       const loaded = fetches ? await (inputs ? readInputs.run(inputs, fetch) : fetch()) : undefined;
       tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];

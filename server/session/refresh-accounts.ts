@@ -3,6 +3,7 @@
  * empties the cache before), and hands the engine's function what changed through a setting of the statement's
  * unit (catalog/ddl.ts declares the function, which reads it).
  */
+import { untilAborted } from '../cloudcontrol/cache.js';
 import type { AccountChange, MemberRefresh } from '../cloudcontrol/member-refresh.js';
 import { PgError, SqlState } from '../errors.js';
 import { list, names, nodesOf } from '../plan/ast.js';
@@ -33,6 +34,7 @@ export function callsRefreshAccounts(stmt: ParsedStatement): boolean {
 export async function refreshAccountsFor(
   stmt: ParsedStatement,
   members: MemberRefresh | undefined,
+  signal: AbortSignal,
 ): Promise<Buffer[]> {
   if (!callsRefreshAccounts(stmt)) return [];
   if (members === undefined)
@@ -43,8 +45,10 @@ export async function refreshAccountsFor(
     );
   let changes: AccountChange[];
   try {
-    changes = await members.refresh();
+    // A cancel stops the wait; the refresh goes on (others may wait for it) and applies what it finds.
+    changes = await untilAborted(members.refresh(), signal);
   } catch (err) {
+    if (signal.aborted) throw signal.reason;
     throw refreshError(err);
   }
   const json = JSON.stringify(changes).replaceAll("'", "''");
