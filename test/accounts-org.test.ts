@@ -8,6 +8,7 @@
  */
 import pg from 'pg';
 import { AccountsFixture, connectorProfile as profile } from './support/accounts.js';
+import { startRedis } from './support/redis.js';
 import {
   changeEmulatorOrganization,
   connectKeepingNotices,
@@ -362,6 +363,48 @@ describe('members that change while the server runs', () => {
         await other.client.end();
       }
     });
+  });
+
+  describe('a name that passes to another account', () => {
+    it('never gets the reads cached for the account that had it, even in a cache bridges share', async () => {
+      await organization({ account: { id: NEWBIE, name: 'newbie' } });
+      const redis = await startRedis();
+      const shared = await fixture.startBridge(
+        writeConfig('org-shared.yaml', [
+          'regions: [us-east-1]',
+          'accounts:',
+          '  mgmt:',
+          '    profile: mgmt',
+          'organization:',
+          `  role_name: ${ROLE}`,
+          '  from: mgmt',
+          `  exclude: ['${EXCLUDED}']`,
+          '  refresh: off',
+        ]),
+        emulator.endpoint,
+        { args: ['--cache', redis.url, '--cache-ttl-ms', '60000'] },
+      );
+      const { client } = await connectKeepingNotices(shared.port);
+      try {
+        // Kept in Redis for a minute.
+        expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
+        await organization({ remove: NEWBIE });
+        await organization({ account: { id: LATE, name: 'newbie' } });
+        const { rows } = await client.query('SELECT * FROM cloud_control.refresh_accounts()');
+        expect(rows).toEqual([
+          { change: 'removed', account_name: 'newbie', account_id: NEWBIE },
+          { change: 'added', account_name: 'newbie', account_id: LATE },
+        ]);
+        await resetCalls();
+        expect(await namesIn(client, 'newbie')).toEqual(['late-a']);
+        expect((await calls()).ListResources).toBe(1);
+      } finally {
+        await client.end();
+        await shared.stop();
+        await redis.stop();
+        await organization({ remove: LATE });
+      }
+    }, 120000);
   });
 
   describe('on a period: organization.refresh', () => {
