@@ -42,5 +42,22 @@ export function catalogDdl(catalog: Catalog): string {
       );
     }
   }
+  if (schemas.has('cloud_control')) statements.push(refreshAccountsDdl);
   return statements.join('\n') + '\n';
 }
+
+/**
+ * cloud_control.refresh_accounts(): the bridge lists the organization again before a statement that calls it runs
+ * (server/session/refresh-accounts.ts) and sets what changed, as JSON, in aws.refreshed_accounts for that
+ * statement; the function returns it. Anywhere else (no bridge before it) it returns no row.
+ */
+const refreshAccountsDdl = `CREATE FUNCTION cloud_control.refresh_accounts()
+  RETURNS TABLE (change text, account_name text, account_id text) LANGUAGE sql VOLATILE AS $f$
+  SELECT r.change, r.account_name, r.account_id
+    FROM pg_catalog.jsonb_to_recordset(
+           coalesce(nullif(pg_catalog.current_setting('aws.refreshed_accounts', true), ''), '[]')::jsonb
+         ) AS r(change text, account_name text, account_id text)
+$f$;
+COMMENT ON FUNCTION cloud_control.refresh_accounts() IS ${literal(
+  'Lists the AWS Organization again (organization: in the configuration file): members that joined are read from the next statement on, members that left or are no longer ACTIVE are not. Returns one row per account added or removed (the bridge does it before the statement runs).',
+)};`;

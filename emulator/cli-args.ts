@@ -21,7 +21,8 @@ export const usage = `Usage: node dist/emulator/main.js --port <port> [options]
   --external-id ROLE_ARN=ID   AssumeRole of this role needs ExternalId ID; repeatable
   --min-session-seconds N     shortest AssumeRole DurationSeconds accepted (default 900, as STS)
   --org-account ID=NAME[:STATE]  a member account of the emulated organization (STATE: ACTIVE by default,
-                              SUSPENDED, PENDING_CLOSURE...); repeatable. Organizations ListAccounts lists them
+                              SUSPENDED, PENDING_CLOSURE...); repeatable. Organizations ListAccounts lists them;
+                              POST /__admin/organization changes them while it runs
   --org-management ID         the account allowed to list the organization (default 123456789012)
   --register-type FILE        a private type's registry schema (JSON; an array for several): DescribeType and
                               Cloud Control serve it as registered in the account; repeatable

@@ -6,7 +6,12 @@ import { listRegions } from './account.js';
 import { ApiError, errors } from './errors.js';
 import { RateLimiter, type Faults } from './faults.js';
 import { isOperationName, targetPrefix, type OperationName } from './operations.js';
-import { listAccounts, organizationsTargetPrefix, type OrganizationOptions } from './organizations.js';
+import {
+  changeOrganization,
+  listAccounts,
+  organizationsTargetPrefix,
+  type OrganizationOptions,
+} from './organizations.js';
 import type { EmulatedCloudControl } from './service.js';
 import { signerOf } from './sigv4.js';
 import { EmulatedSts } from './sts.js';
@@ -47,7 +52,7 @@ export function createHttpServer(
     readBody(req)
       .then(async (body) => {
         if (req.url?.startsWith('/__admin/'))
-          return handleAdmin(req.method ?? 'GET', req.url, body, admin, res, calls);
+          return handleAdmin(req.method ?? 'GET', req.url, body, admin, res, calls, organization);
         if (isQueryRequest(req)) return serveQuery(req, body, res, requestId, started);
         if ((req.url ?? '').split('?')[0] === '/listRegions')
           return serveAccount(req, body, res, requestId, started);
@@ -246,6 +251,7 @@ function handleAdmin(
   admin: AdminControls,
   res: http.ServerResponse,
   calls: Map<string, number>,
+  organization: OrganizationOptions,
 ) {
   const send = (status: number, payload: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' });
@@ -269,6 +275,10 @@ function handleAdmin(
         return send(200, { reset: true });
       case 'GET /__admin/resources':
         return send(200, admin.dump());
+      case 'GET /__admin/organization':
+        return send(200, organization);
+      case 'POST /__admin/organization':
+        return send(200, changeOrganization(organization, JSON.parse(body)));
       default:
         return send(404, { message: `no admin route ${route}` });
     }

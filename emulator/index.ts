@@ -74,20 +74,25 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   seed();
 
   const sts = new EmulatedSts(options);
+  const startupOrganization: OrganizationOptions = {
+    ...(options.orgAccounts ? { orgAccounts: options.orgAccounts } : {}),
+    ...(options.orgManagement ? { orgManagement: options.orgManagement } : {}),
+  };
+  // Changed in place by POST /__admin/organization; reset restores the startup members.
+  const organization = structuredClone(startupOrganization);
   const admin = {
     faults: () => faults,
     setFaults: (update: unknown) => (faults = applyFaults(faults, update)),
     reset: () => {
       service.reset();
       sts.reset();
+      for (const key of Object.keys(organization)) delete organization[key as keyof OrganizationOptions];
+      Object.assign(organization, structuredClone(startupOrganization));
       seed();
     },
     dump: () => service.dump(),
   };
-  const server = createHttpServer(service, admin, log, new EmulatedRegistry(registry), sts, {
-    ...(options.orgAccounts ? { orgAccounts: options.orgAccounts } : {}),
-    ...(options.orgManagement ? { orgManagement: options.orgManagement } : {}),
-  });
+  const server = createHttpServer(service, admin, log, new EmulatedRegistry(registry), sts, organization);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

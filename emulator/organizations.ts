@@ -23,6 +23,8 @@ export interface OrganizationOptions {
   orgAccounts?: OrgAccount[];
   /** The account that may call ListAccounts; absent: the emulator's default account (123456789012). */
   orgManagement?: string;
+  /** Set by a test (POST /__admin/organization): ListAccounts answers this exception, e.g. ServiceException. */
+  listFailure?: string;
 }
 
 const namespace = 'com.amazonaws.organizations.v20161128';
@@ -38,6 +40,13 @@ export function listAccounts(
   input: Record<string, unknown>,
 ): unknown {
   const members = options.orgAccounts ?? [];
+  if (options.listFailure !== undefined)
+    throw new ApiError(
+      namespace,
+      options.listFailure,
+      options.listFailure === 'ServiceException' ? 500 : 400,
+      'Failure injected by POST /__admin/organization.',
+    );
   if (members.length === 0)
     throw new ApiError(
       namespace,
@@ -90,4 +99,40 @@ export function parseOrgAccount(value: string, flag: string): OrgAccount {
   const match = /^(\d{12})=([^:]+)(?::([A-Z_]+))?$/.exec(value);
   if (!match) throw new Error(`${flag} needs <12-digit id>=NAME[:STATUS], e.g. 222222222222=audit:SUSPENDED`);
   return { id: match[1]!, name: match[2]!, state: match[3] ?? 'ACTIVE' };
+}
+
+/**
+ * POST /__admin/organization: changes the organization while the emulator runs, as members join, leave or are
+ * suspended in AWS (ListAccounts has no "add account"). `{ account: { id, name, state } }` adds the member or
+ * replaces the one with that id (state defaults to ACTIVE), `{ remove: id }` takes it out, `{ listFailure: name }`
+ * makes ListAccounts answer that exception (null: answer again). Changes `options` in place; returns it.
+ */
+export function changeOrganization(options: OrganizationOptions, update: unknown): OrganizationOptions {
+  if (typeof update !== 'object' || update === null || Array.isArray(update))
+    throw new Error('give a JSON object with account, remove or listFailure');
+  const { account, remove, listFailure, ...rest } = update as Record<string, unknown>;
+  if (Object.keys(rest).length > 0)
+    throw new Error(`unknown key ${Object.keys(rest)[0]} (known: account, remove, listFailure)`);
+  if (account !== undefined) {
+    const { id, name, state = 'ACTIVE' } = (account ?? {}) as Record<string, unknown>;
+    if (typeof id !== 'string' || !/^\d{12}$/.test(id) || typeof name !== 'string' || name === '')
+      throw new Error('account needs a 12-digit id and a name');
+    if (typeof state !== 'string' || !/^[A-Z_]+$/.test(state))
+      throw new Error('account.state: e.g. SUSPENDED');
+    const members = (options.orgAccounts ??= []);
+    const at = members.findIndex((m) => m.id === id);
+    if (at >= 0) members[at] = { id, name, state };
+    else members.push({ id, name, state });
+  }
+  if (remove !== undefined) {
+    if (typeof remove !== 'string') throw new Error('remove needs an account id');
+    options.orgAccounts = (options.orgAccounts ?? []).filter((m) => m.id !== remove);
+  }
+  if (listFailure === null) delete options.listFailure;
+  else if (listFailure !== undefined) {
+    if (typeof listFailure !== 'string' || !/^[A-Za-z]+$/.test(listFailure))
+      throw new Error('listFailure needs an exception name, e.g. ServiceException, or null');
+    options.listFailure = listFailure;
+  }
+  return options;
 }

@@ -26,7 +26,15 @@ const accountKeys = [
   'account_id',
 ];
 
-const organizationKeys = ['role_name', 'from', 'regions', 'exclude', 'external_id', 'session_name'];
+const organizationKeys = [
+  'role_name',
+  'from',
+  'regions',
+  'exclude',
+  'external_id',
+  'session_name',
+  'refresh',
+];
 
 /** Reads and checks the file; every mistake is an Error naming the file, the account and the key. */
 export function readConfigFile(path: string): ConfigFile {
@@ -179,7 +187,24 @@ function organizationOf(
     exclude: ids,
     ...(text('external_id') !== undefined ? { externalId: text('external_id') } : {}),
     ...(text('session_name') !== undefined ? { sessionName: text('session_name') } : {}),
+    refreshMs: refreshPeriod(value.refresh, `${at}.refresh`, fail),
   };
+}
+
+/** `organization.refresh` when not given: members that join are read within this long. */
+const defaultRefreshMs = 15 * 60_000;
+const periodUnits: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `refresh: 15m` (s, m or min, h, d), `0` / `off`: never on a period (cloud_control.refresh_accounts() still does). */
+function refreshPeriod(value: unknown, at: string, fail: (message: string) => never): number {
+  if (value === undefined) return defaultRefreshMs;
+  if (value === 0 || value === false || value === 'off' || value === '0') return 0;
+  const m = typeof value === 'string' ? /^(\d+)\s*([a-z]+)$/.exec(value.trim()) : null;
+  const unit = m ? periodUnits[m[2]!] : undefined;
+  const ms = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!(ms >= 1000 && ms <= 7 * 86_400_000))
+    return fail(`${at}: give a period from 1s to 7d such as 30s, 15m or 1h, or off (then only on demand)`);
+  return ms;
 }
 
 function regionList(value: unknown, at: string, fail: (message: string) => never): string[] {

@@ -43,6 +43,8 @@ export const SqlState = {
   admin_shutdown: '57P01',
   lock_not_available: '55P03',
   object_in_use: '55006',
+  object_not_in_prerequisite_state: '55000',
+  system_error: '58000',
   too_many_connections: '53300',
   configuration_limit_exceeded: '53400',
   program_limit_exceeded: '54000',

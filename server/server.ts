@@ -18,6 +18,7 @@ import { EnginePool, type EngineLike } from './engine/pool.js';
 import { PgError, SqlState } from './errors.js';
 import { loadParser } from './plan/parse.js';
 import type { Services } from './session/executor.js';
+import { answersOf } from './session/result-cache.js';
 import { Session } from './session/session.js';
 import { startupOptions } from './session/settings.js';
 import { parseDataRow, splitBackendMessages } from './wire/backend-parser.js';
@@ -95,7 +96,7 @@ export async function startServer(
   // The organization's members and `regions: all`, resolved before the engines start and any read.
   const discoveryEndpoint = (variable: string) =>
     process.env[variable] ? undefined : (endpoint ?? config.endpoint);
-  const accounts =
+  const started =
     config.accounts &&
     (await startAccounts(
       config.accounts,
@@ -123,7 +124,7 @@ export async function startServer(
     {
       endpoint: endpoint ?? config.endpoint,
       defaultRegions: config.regions,
-      ...(accounts ? { accounts } : {}),
+      ...(started ? { accounts: started.accounts } : {}),
       ...(stsEndpoint ? { stsEndpoint } : {}),
       maxConcurrency: config.maxConcurrency,
       cacheTtlMs: config.cacheTtlMs,
@@ -146,7 +147,13 @@ export async function startServer(
     defaultRegions: config.regions,
     readOnly: config.readOnly,
     sessionRows: () => [...sessions.values()].map((s) => s.session.activity()),
+    ...(started?.members ? { members: started.members } : {}),
   };
+  started?.members?.follow((accounts, changed) => {
+    cloud.replaceAccounts(accounts);
+    // Kept answers were computed over the old accounts (one that joined has no entry to make them stale).
+    if (changed) answersOf(cloud).clear();
+  }, config.organization?.refreshMs ?? 0);
   const defaults = await engineDefaults(engine);
   const sessions = new Map<number, { secretKey: number; session: Session; done: Promise<void> }>();
   const sockets = new Set<net.Socket>();
@@ -341,6 +348,7 @@ export async function startServer(
       // Sockets still starting up (or whose session would not end) go without a word.
       for (const socket of sockets) socket.destroy();
       await closed;
+      started?.members?.stop();
       cloud.destroy();
       redis?.disconnect();
       await engine.close();
@@ -350,6 +358,7 @@ export async function startServer(
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.close();
+      started?.members?.stop();
       cloud.destroy();
       redis?.disconnect();
       await engine.close();

@@ -2,27 +2,24 @@
  * Organizations discovery: a bridge configured with `organization:` lists the emulator's organization at start
  * (ListAccounts, every page) with the management account's profile, and reads each ACTIVE member through the
  * role it assumes there. Members: payments (readable), one named like a configured account (so named by its id),
- * retired (SUSPENDED: skipped), sandbox (its role denied), one excluded by the configuration.
+ * retired (SUSPENDED: skipped), sandbox (its role denied), one excluded by the configuration. Then members join,
+ * are suspended and leave at the emulator (POST /__admin/organization) while bridges run, which read them after
+ * cloud_control.refresh_accounts() or their refresh period.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
-import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
+import { AccountsFixture, connectorProfile as profile } from './support/accounts.js';
+import { startRedis } from './support/redis.js';
 import {
+  changeEmulatorOrganization,
   connectKeepingNotices,
+  eventually,
+  jsonLogLines,
   emulatorCalls,
   resetEmulatorCalls,
-  fakeAwsEnv,
-  projectRoot,
-  startBridge,
   startEmulator,
   type Started,
 } from './support/processes.js';
-import { createProfiles, ONLY_CONNECTOR_PROFILES } from './support/stack.js';
+import { createProfiles } from './support/stack.js';
 
 const MGMT_KEY = 'AKIAMGMTEXAMPLE00001';
 const MGMT_SECRET = 'mgmtSecretExample/K7MDENG/bPxRfiCYEXAMPLE';
@@ -34,45 +31,34 @@ const NAMED_LIKE_MGMT = '888888888888';
 const RETIRED = '666666666666';
 const SANDBOX = '777777777777';
 const EXCLUDED = '555555555555';
+/** Members that join after the bridges started. */
+const NEWBIE = '121212121212';
+const LATE = '131313131313';
 const roleIn = (id: string) => `arn:aws:iam::${id}:role/${ROLE}`;
 
-let dir: string;
+let fixture: AccountsFixture;
 let emulator: Started & { endpoint: string };
 let bridge: Started & { port: number };
 let listAccountsAtStart: number | undefined;
-const clients: CloudControlClient[] = [];
-
-const profile = (name: string) => ({
-  ConnectorProfileName: name,
-  ConnectorType: 'Slack',
-  ConnectionMode: 'Public' as const,
-});
 
 const calls = () => emulatorCalls(emulator.endpoint);
 
 const resetCalls = () => resetEmulatorCalls(emulator.endpoint);
 
+const emulatorFaults = async (update: object) =>
+  fetch(`${emulator.endpoint}/__admin/faults`, { method: 'POST', body: JSON.stringify(update) });
+
 const connect = () => connectKeepingNotices(bridge.port);
 
-const env = () => ({
-  AWS_CONFIG_FILE: path.join(dir, 'config'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
-});
-
-function writeConfig(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
-  writeFileSync(file, [...lines, ''].join('\n'));
-  return file;
-}
+const writeConfig = (name: string, lines: string[]) => fixture.writeFile(name, lines);
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'accounts-org-test-'));
-  writeFileSync(
-    path.join(dir, 'credentials'),
-    `[mgmt]\naws_access_key_id = ${MGMT_KEY}\naws_secret_access_key = ${MGMT_SECRET}\n` +
+  fixture = new AccountsFixture('accounts-org-test-', {
+    credentials:
+      `[mgmt]\naws_access_key_id = ${MGMT_KEY}\naws_secret_access_key = ${MGMT_SECRET}\n` +
       `[outsider]\naws_access_key_id = ${OUTSIDER_KEY}\naws_secret_access_key = x\n`,
-  );
-  writeFileSync(path.join(dir, 'config'), '[profile mgmt]\nregion = us-east-1\n');
+    config: '[profile mgmt]\nregion = us-east-1\n',
+  });
   emulator = await startEmulator([
     '--completion-delay-ms',
     '20',
@@ -95,56 +81,38 @@ beforeAll(async () => {
     '--deny-role',
     roleIn(SANDBOX),
   ]);
-  const mgmtCredentials = { accessKeyId: MGMT_KEY, secretAccessKey: MGMT_SECRET };
-  const sdk = (credentials: CloudControlClient['config']['credentials'] | typeof mgmtCredentials) => {
-    const c = new CloudControlClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials });
-    clients.push(c);
-    return c;
-  };
-  const member = (id: string) =>
-    sdk(
-      fromTemporaryCredentials({
-        params: { RoleArn: roleIn(id), RoleSessionName: 'seed' },
-        masterCredentials: mgmtCredentials,
-        clientConfig: { region: 'us-east-1', endpoint: emulator.endpoint },
-      }),
-    );
-  await createProfiles(sdk(mgmtCredentials), [profile('mgmt-a')]);
+  const mgmtKeys = { accessKeyId: MGMT_KEY, secretAccessKey: MGMT_SECRET };
+  const member = (id: string) => fixture.roleClient(emulator.endpoint, roleIn(id), mgmtKeys);
+  await createProfiles(fixture.client(emulator.endpoint, mgmtKeys), [profile('mgmt-a')]);
   await createProfiles(member(PAYMENTS), [profile('payments-a'), profile('payments-b')]);
   await createProfiles(member(NAMED_LIKE_MGMT), [profile('clash-a')]);
   await createProfiles(member(RETIRED), [profile('retired-a')]);
   await createProfiles(member(EXCLUDED), [profile('excluded-a')]);
+  // Their accounts exist before they are members of the organization.
+  await createProfiles(member(NEWBIE), [profile('newbie-a')]);
+  await createProfiles(member(LATE), [profile('late-a')]);
 
   await resetCalls();
-  bridge = await startBridge(
-    [
-      '--config',
-      writeConfig('org.yaml', [
-        'regions: [us-east-1]',
-        'accounts:',
-        '  mgmt:',
-        '    profile: mgmt',
-        'organization:',
-        `  role_name: ${ROLE}`,
-        '  from: mgmt',
-        `  exclude: ['${EXCLUDED}']`,
-      ]),
-      '--endpoint',
-      emulator.endpoint,
-      '--cache-ttl-ms',
-      '0',
-      ...ONLY_CONNECTOR_PROFILES,
-    ],
-    env(),
+  bridge = await fixture.startBridge(
+    writeConfig('org.yaml', [
+      'regions: [us-east-1]',
+      'accounts:',
+      '  mgmt:',
+      '    profile: mgmt',
+      'organization:',
+      `  role_name: ${ROLE}`,
+      '  from: mgmt',
+      `  exclude: ['${EXCLUDED}']`,
+    ]),
+    emulator.endpoint,
   );
   listAccountsAtStart = (await calls()).ListAccounts;
 }, 240000);
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
   await bridge?.stop();
   await emulator?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  fixture?.close();
 });
 
 describe('an organization', () => {
@@ -204,28 +172,20 @@ describe('an organization', () => {
 describe('an organization with regions: all', () => {
   it("lists each member's enabled regions at start, with the member's role", async () => {
     await resetCalls();
-    const all = await startBridge(
-      [
-        '--config',
-        writeConfig('org-all.yaml', [
-          'regions: [us-east-1]',
-          'accounts:',
-          '  mgmt:',
-          '    profile: mgmt',
-          'organization:',
-          `  role_name: ${ROLE}`,
-          '  from: mgmt',
-          '  regions: all',
-          // The denied member could not list its regions: the start would stop.
-          `  exclude: ['${EXCLUDED}', '${SANDBOX}']`,
-        ]),
-        '--endpoint',
-        emulator.endpoint,
-        '--cache-ttl-ms',
-        '0',
-        ...ONLY_CONNECTOR_PROFILES,
-      ],
-      env(),
+    const all = await fixture.startBridge(
+      writeConfig('org-all.yaml', [
+        'regions: [us-east-1]',
+        'accounts:',
+        '  mgmt:',
+        '    profile: mgmt',
+        'organization:',
+        `  role_name: ${ROLE}`,
+        '  from: mgmt',
+        '  regions: all',
+        // The denied member could not list its regions: the start would stop.
+        `  exclude: ['${EXCLUDED}', '${SANDBOX}']`,
+      ]),
+      emulator.endpoint,
     );
     const client = new pg.Client({ host: '127.0.0.1', port: all.port, user: 'postgres', database: 'aws' });
     try {
@@ -250,12 +210,7 @@ describe('an organization with regions: all', () => {
 });
 
 describe('an organization that cannot be read', () => {
-  const start = (file: string) =>
-    spawnSync(
-      process.execPath,
-      [path.join(projectRoot, 'dist/server/main.js'), '--config', file, '--endpoint', emulator.endpoint],
-      { env: { ...process.env, ...fakeAwsEnv, ...env() }, encoding: 'utf8', timeout: 120000 },
-    );
+  const start = (file: string) => fixture.runBridge(['--config', file, '--endpoint', emulator.endpoint]);
 
   it('stops the start when the caller cannot list it, naming the identity and what to allow', () => {
     const result = start(
@@ -280,9 +235,212 @@ describe('an organization that cannot be read', () => {
       'organization.exclude: give a list of 12-digit',
     ],
     [`organization:\n  role_name: ${ROLE}\n  region: [us-east-1]\n`, 'organization: unknown key region'],
+    [
+      `organization:\n  role_name: ${ROLE}\n  refresh: 10 minutes\n`,
+      'organization.refresh: give a period from 1s to 7d such as 30s, 15m or 1h, or off',
+    ],
   ])('%j stops the server with a message naming the key', (yaml, message) => {
     const result = start(writeConfig('bad-org.yaml', [yaml]));
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
+  });
+});
+
+describe('members that change while the server runs', () => {
+  const organization = (update: object) => changeEmulatorOrganization(emulator.endpoint, update);
+  // The read cache keeps its default 5 s: the result cache keeps answers, which a change must not let through.
+  const orgBridge = (file: string, refresh: string) =>
+    fixture.startBridge(
+      writeConfig(file, [
+        'regions: [us-east-1]',
+        'accounts:',
+        '  mgmt:',
+        '    profile: mgmt',
+        'organization:',
+        `  role_name: ${ROLE}`,
+        '  from: mgmt',
+        `  exclude: ['${EXCLUDED}']`,
+        `  refresh: ${refresh}`,
+      ]),
+      emulator.endpoint,
+      { args: [] },
+    );
+  const namesIn = async (client: pg.Client, account: string) =>
+    (
+      await client.query(
+        'SELECT connector_profile_name FROM appflow.connector_profiles WHERE account_name = $1 ORDER BY 1',
+        [account],
+      )
+    ).rows.map((r: { connector_profile_name: string }) => r.connector_profile_name);
+
+  describe('on demand: cloud_control.refresh_accounts()', () => {
+    let onDemand: Started & { port: number };
+    let client: pg.Client;
+    const connectOnDemand = () => connectKeepingNotices(onDemand.port);
+    beforeAll(async () => {
+      onDemand = await orgBridge('org-on-demand.yaml', 'off');
+      ({ client } = await connectOnDemand());
+    }, 240000);
+    afterAll(async () => {
+      await client?.end();
+      await onDemand?.stop();
+      await organization({ remove: NEWBIE, listFailure: null });
+    });
+
+    it('reads a member that joined, named and counted as at start, from the next statement on', async () => {
+      // Kept by the result cache (the read cache keeps its 5 s): the refresh must not let it be served again.
+      expect(await namesIn(client, 'newbie')).toEqual([]);
+      await organization({ account: { id: NEWBIE, name: 'newbie' } });
+      expect(await namesIn(client, 'newbie')).toEqual([]);
+      const { rows } = await client.query('SELECT * FROM cloud_control.refresh_accounts()');
+      expect(rows).toEqual([{ change: 'added', account_name: 'newbie', account_id: NEWBIE }]);
+      expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
+      const typed = await client.query(
+        `SELECT identifier, account_name, account_id FROM cloud_control.resources
+          WHERE type_name = 'AWS::AppFlow::ConnectorProfile' AND account_id = $1`,
+        [NEWBIE],
+      );
+      expect(typed.rows).toEqual([{ identifier: 'newbie-a', account_name: 'newbie', account_id: NEWBIE }]);
+      // Nothing changed since: no row.
+      expect((await client.query('SELECT * FROM cloud_control.refresh_accounts()')).rows).toEqual([]);
+    });
+
+    it('keeps the accounts when the organization cannot be listed, with the error and a warning in the log', async () => {
+      await organization({ listFailure: 'AccessDeniedException' });
+      try {
+        await expect(client.query('SELECT * FROM cloud_control.refresh_accounts()')).rejects.toMatchObject({
+          code: '42501',
+          message: expect.stringContaining('organizations:ListAccounts'),
+        });
+        await organization({ listFailure: 'ServiceException' });
+        await expect(client.query('SELECT * FROM cloud_control.refresh_accounts()')).rejects.toMatchObject({
+          code: '58000',
+          message: expect.stringContaining("could not list the organization's accounts"),
+        });
+        expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
+        const warned = () => jsonLogLines(onDemand.output(), /members could not be listed again/);
+        await eventually('the failures are logged', () => warned().length === 2);
+        expect(warned()).toEqual([
+          expect.objectContaining({ level: 40, error: 'AccessDeniedException' }),
+          expect.objectContaining({ level: 40, error: 'ServiceException' }),
+        ]);
+        expect(onDemand.output()).not.toContain(MGMT_SECRET);
+      } finally {
+        await organization({ listFailure: null });
+      }
+    });
+
+    it('stops reading a member that is SUSPENDED; a statement already reading keeps it', async () => {
+      const other = await connectOnDemand();
+      try {
+        await client.query('SET aws.partial_results = on');
+        await emulatorFaults({ latencyMs: { ListResources: 1500 } });
+        await resetCalls();
+        // Every member is being listed when the refresh removes one; each one's resources are then read again
+        // (pinned by the listed rows), from the accounts the statement started with.
+        const inFlight = client.query(
+          `SELECT DISTINCT p.account_name FROM appflow.connector_profiles p
+             JOIN cloud_control.resources r ON r.type_name = 'AWS::AppFlow::ConnectorProfile'
+              AND r.identifier = p.connector_profile_name AND r.account_name = p.account_name
+            ORDER BY 1`,
+        );
+        await eventually('the read is listing', async () => ((await calls()).ListResources ?? 0) > 0);
+        await organization({ account: { id: NEWBIE, name: 'newbie', state: 'SUSPENDED' } });
+        const { rows } = await other.client.query('SELECT * FROM cloud_control.refresh_accounts()');
+        expect(rows).toEqual([{ change: 'removed', account_name: 'newbie', account_id: NEWBIE }]);
+        expect((await inFlight).rows.map((r: { account_name: string }) => r.account_name)).toContain(
+          'newbie',
+        );
+        await emulatorFaults({ latencyMs: {} });
+        expect(await namesIn(client, 'newbie')).toEqual([]);
+        await expect(
+          client.query(
+            `SELECT count(*)::int AS n FROM appflow.connector_profiles WHERE account_id = '${NEWBIE}'`,
+          ),
+        ).resolves.toMatchObject({ rows: [{ n: 0 }] });
+      } finally {
+        await emulatorFaults({ latencyMs: {} });
+        await other.client.end();
+      }
+    });
+  });
+
+  describe('a name that passes to another account', () => {
+    it('never gets the reads cached for the account that had it, even in a cache bridges share', async () => {
+      await organization({ account: { id: NEWBIE, name: 'newbie' } });
+      const redis = await startRedis();
+      const shared = await fixture.startBridge(
+        writeConfig('org-shared.yaml', [
+          'regions: [us-east-1]',
+          'accounts:',
+          '  mgmt:',
+          '    profile: mgmt',
+          'organization:',
+          `  role_name: ${ROLE}`,
+          '  from: mgmt',
+          `  exclude: ['${EXCLUDED}']`,
+          '  refresh: off',
+        ]),
+        emulator.endpoint,
+        { args: ['--cache', redis.url, '--cache-ttl-ms', '60000'] },
+      );
+      const { client } = await connectKeepingNotices(shared.port);
+      try {
+        // Kept in Redis for a minute.
+        expect(await namesIn(client, 'newbie')).toEqual(['newbie-a']);
+        await organization({ remove: NEWBIE });
+        await organization({ account: { id: LATE, name: 'newbie' } });
+        const { rows } = await client.query('SELECT * FROM cloud_control.refresh_accounts()');
+        expect(rows).toEqual([
+          { change: 'removed', account_name: 'newbie', account_id: NEWBIE },
+          { change: 'added', account_name: 'newbie', account_id: LATE },
+        ]);
+        await resetCalls();
+        expect(await namesIn(client, 'newbie')).toEqual(['late-a']);
+        expect((await calls()).ListResources).toBe(1);
+      } finally {
+        await client.end();
+        await shared.stop();
+        await redis.stop();
+        await organization({ remove: LATE });
+      }
+    }, 120000);
+  });
+
+  describe('on a period: organization.refresh', () => {
+    it('reads a member that joined and stops reading one that left, the set kept when a re-list fails', async () => {
+      const periodic = await orgBridge('org-period.yaml', '1s');
+      const { client } = await connectKeepingNotices(periodic.port);
+      try {
+        expect(await namesIn(client, 'late')).toEqual([]);
+        await organization({ account: { id: LATE, name: 'late' } });
+        await eventually(
+          'the member that joined is read',
+          async () => (await namesIn(client, 'late')).length > 0,
+        );
+        expect(await namesIn(client, 'late')).toEqual(['late-a']);
+
+        await organization({ listFailure: 'ServiceException' });
+        await eventually(
+          'a failed re-list is logged',
+          () => jsonLogLines(periodic.output(), /members could not be listed again/).length > 0,
+        );
+        expect(await namesIn(client, 'late')).toEqual(['late-a']);
+        await organization({ listFailure: null });
+
+        await organization({ remove: LATE });
+        await eventually(
+          'the member that left is not read',
+          async () => (await namesIn(client, 'late')).length === 0,
+        );
+        await expect(
+          client.query("SELECT count(*) FROM appflow.connector_profiles WHERE account_name = 'late'"),
+        ).resolves.toMatchObject({ rows: [{ count: '0' }] });
+      } finally {
+        await client.end();
+        await periodic.stop();
+        await organization({ remove: LATE, listFailure: null });
+      }
+    }, 120000);
   });
 });

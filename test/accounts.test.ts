@@ -3,20 +3,12 @@
  * one by a role assumed from it, one whose role Cloud Control denies) against the emulator, which keeps
  * resources per account (by signing access key) and answers STS. Counted at the emulator.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import pg from 'pg';
-import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
+import { AccountsFixture, connectorProfile as profile, profileNames as names } from './support/accounts.js';
 import {
   connectKeepingNotices,
   emulatorCalls,
   resetEmulatorCalls,
-  fakeAwsEnv,
-  projectRoot,
   startBridge,
   startEmulator,
   type Started,
@@ -29,16 +21,9 @@ const PROD_ID = '111111111111';
 const AUDIT_ROLE = 'arn:aws:iam::222222222222:role/reader';
 const DENIED_ROLE = 'arn:aws:iam::333333333333:role/denied';
 
-let dir: string;
+let fixture: AccountsFixture;
 let emulator: Started & { endpoint: string };
 let bridge: Started & { port: number };
-const clients: CloudControlClient[] = [];
-
-const profile = (name: string) => ({
-  ConnectorProfileName: name,
-  ConnectorType: 'Slack',
-  ConnectionMode: 'Public' as const,
-});
 
 const calls = () => emulatorCalls(emulator.endpoint);
 
@@ -46,36 +31,27 @@ const resetCalls = () => resetEmulatorCalls(emulator.endpoint);
 
 const connect = () => connectKeepingNotices(bridge.port);
 
-const names = (rows: { connector_profile_name: string }[]) =>
-  rows.map((r) => r.connector_profile_name).sort();
-
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'accounts-test-'));
   // The profile account's keys live in a shared credentials file, as a user's would.
-  writeFileSync(
-    path.join(dir, 'credentials'),
-    `[prod]\naws_access_key_id = ${PROD_KEY}\naws_secret_access_key = ${PROD_SECRET}\n`,
-  );
-  writeFileSync(path.join(dir, 'config'), '[profile prod]\nregion = us-east-1\n');
-  writeFileSync(
-    path.join(dir, 'bridge.yaml'),
-    [
-      'regions: [us-east-1]',
-      'accounts:',
-      '  prod:',
-      '    profile: prod',
-      '  audit:',
-      `    role_arn: ${AUDIT_ROLE}`,
-      '    source: prod',
-      '    session_name: sql-audit',
-      // Short sessions: the emulator lets them expire during the test; the bridge must assume the role again.
-      '    duration_seconds: 2',
-      '  locked:',
-      `    role_arn: ${DENIED_ROLE}`,
-      '    source: prod',
-      '',
-    ].join('\n'),
-  );
+  fixture = new AccountsFixture('accounts-test-', {
+    credentials: `[prod]\naws_access_key_id = ${PROD_KEY}\naws_secret_access_key = ${PROD_SECRET}\n`,
+    config: '[profile prod]\nregion = us-east-1\n',
+  });
+  const config = fixture.writeFile('bridge.yaml', [
+    'regions: [us-east-1]',
+    'accounts:',
+    '  prod:',
+    '    profile: prod',
+    '  audit:',
+    `    role_arn: ${AUDIT_ROLE}`,
+    '    source: prod',
+    '    session_name: sql-audit',
+    // Short sessions: the emulator lets them expire during the test; the bridge must assume the role again.
+    '    duration_seconds: 2',
+    '  locked:',
+    `    role_arn: ${DENIED_ROLE}`,
+    '    source: prod',
+  ]);
   emulator = await startEmulator([
     '--completion-delay-ms',
     '20',
@@ -86,46 +62,28 @@ beforeAll(async () => {
     '--min-session-seconds',
     '1',
   ]);
-  const prodCredentials = { accessKeyId: PROD_KEY, secretAccessKey: PROD_SECRET };
-  const sdk = (credentials: CloudControlClient['config']['credentials'] | typeof prodCredentials) => {
-    const c = new CloudControlClient({ region: 'us-east-1', endpoint: emulator.endpoint, credentials });
-    clients.push(c);
-    return c;
-  };
-  const audit = fromTemporaryCredentials({
-    params: { RoleArn: AUDIT_ROLE, RoleSessionName: 'seed' },
-    masterCredentials: prodCredentials,
-    clientConfig: { region: 'us-east-1', endpoint: emulator.endpoint },
-  });
-  await createProfiles(sdk(prodCredentials), [profile('prod-a')]);
-  await createProfiles(sdk(audit), [profile('audit-a'), profile('audit-b')]);
+  const prodKeys = { accessKeyId: PROD_KEY, secretAccessKey: PROD_SECRET };
+  await createProfiles(fixture.client(emulator.endpoint, prodKeys), [profile('prod-a')]);
+  await createProfiles(fixture.roleClient(emulator.endpoint, AUDIT_ROLE, prodKeys), [
+    profile('audit-a'),
+    profile('audit-b'),
+  ]);
   // The default account (any other key) is not configured: its profile must never show.
-  await createProfiles(sdk({ accessKeyId: 'AKIAOTHER', secretAccessKey: 'x' }), [profile('default-a')]);
-
-  bridge = await startBridge(
-    [
-      '--config',
-      path.join(dir, 'bridge.yaml'),
-      '--endpoint',
-      emulator.endpoint,
-      '--cache-ttl-ms',
-      '0',
-      ...ONLY_CONNECTOR_PROFILES,
-    ],
-    {
-      AWS_CONFIG_FILE: path.join(dir, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
-      // Not the profile: these example keys must not be what reads the prod account.
-      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-    },
+  await createProfiles(
+    fixture.client(emulator.endpoint, { accessKeyId: 'AKIAOTHER', secretAccessKey: 'x' }),
+    [profile('default-a')],
   );
+
+  bridge = await fixture.startBridge(config, emulator.endpoint, {
+    // Not the profile: these example keys must not be what reads the prod account.
+    env: { AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' },
+  });
 }, 240000);
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
   await bridge?.stop();
   await emulator?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  fixture?.close();
 });
 
 describe('a query over several accounts', () => {
@@ -457,30 +415,33 @@ describe('without a configuration file', () => {
   }, 240000);
 });
 
-describe('regions: all', () => {
-  const configWith = (name: string, account: string[]) => {
-    const file = path.join(dir, name);
-    writeFileSync(file, ['accounts:', ...account, ''].join('\n'));
-    return file;
-  };
-  const env = () => ({
-    AWS_CONFIG_FILE: path.join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+describe('cloud_control.refresh_accounts() without organization:', () => {
+  it('is 55000 saying what to configure; the accounts are read as before', async () => {
+    const { client } = await connect();
+    try {
+      await expect(client.query('SELECT * FROM cloud_control.refresh_accounts()')).rejects.toMatchObject({
+        code: '55000',
+        message: expect.stringContaining('lists the accounts of an AWS Organization'),
+        hint: expect.stringContaining('organization:'),
+      });
+      const { rows } = await client.query(
+        "SELECT connector_profile_name FROM appflow.connector_profiles WHERE account_name = 'prod'",
+      );
+      expect(names(rows)).toEqual(['prod-a']);
+    } finally {
+      await client.end();
+    }
   });
+});
+
+describe('regions: all', () => {
+  const configWith = (name: string, account: string[]) => fixture.writeFile(name, ['accounts:', ...account]);
 
   it("reads every region enabled in the account, listed once at start with the account's credentials", async () => {
     await resetCalls();
-    const all = await startBridge(
-      [
-        '--config',
-        configWith('all.yaml', ['  prod:', '    profile: prod', '    regions: all']),
-        '--endpoint',
-        emulator.endpoint,
-        '--cache-ttl-ms',
-        '0',
-        ...ONLY_CONNECTOR_PROFILES,
-      ],
-      env(),
+    const all = await fixture.startBridge(
+      configWith('all.yaml', ['  prod:', '    profile: prod', '    regions: all']),
+      emulator.endpoint,
     );
     const client = new pg.Client({ host: '127.0.0.1', port: all.port, user: 'postgres', database: 'aws' });
     try {
@@ -510,11 +471,7 @@ describe('regions: all', () => {
       '    source: prod',
       '    regions: all',
     ]);
-    const result = spawnSync(
-      process.execPath,
-      [path.join(projectRoot, 'dist/server/main.js'), '--config', file, '--endpoint', emulator.endpoint],
-      { env: { ...process.env, ...fakeAwsEnv, ...env() }, encoding: 'utf8', timeout: 120000 },
-    );
+    const result = fixture.runBridge(['--config', file, '--endpoint', emulator.endpoint]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('account locked: regions: all could not list its enabled regions');
     expect(result.stderr).toContain('account:ListRegions');
@@ -522,15 +479,8 @@ describe('regions: all', () => {
 });
 
 describe('a configuration file with a mistake', () => {
-  const run = (yaml: string) => {
-    const file = path.join(dir, 'bad.yaml');
-    writeFileSync(file, yaml);
-    return spawnSync(process.execPath, [path.join(projectRoot, 'dist/server/main.js'), '--config', file], {
-      env: { ...process.env, ...fakeAwsEnv },
-      encoding: 'utf8',
-      timeout: 60000,
-    });
-  };
+  // No shared files: the mistake is found before any credentials are read.
+  const run = (yaml: string) => fixture.runBridge(['--config', fixture.writeFile('bad.yaml', [yaml])], {});
 
   it.each([
     [

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { allDefinitions } from '../catalog/index.js';
 import type { IamPolicy } from '../server/iam-policy.js';
@@ -96,4 +98,113 @@ test('bad input says what to do and exits 2', () => {
   expect(flag.status).toBe(2);
   expect(flag.stderr).toContain('Usage: aws-sql-bridge iam-policy [--read-only]');
   expect(flag.stdout).toBe('');
+});
+
+describe('--config with organization:', () => {
+  let dir: string;
+  const file = (name: string, lines: string[]) => {
+    const at = path.join(dir, name);
+    writeFileSync(at, [...lines, ''].join('\n'));
+    return at;
+  };
+  const orgFile = (regions: string) =>
+    file(`org-${regions}.yaml`, [
+      'accounts:',
+      '  mgmt:',
+      '    profile: mgmt',
+      'organization:',
+      '  role_name: OrganizationAccountAccessRole',
+      '  from: mgmt',
+      `  regions: ${regions}`,
+    ]);
+  beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'iam-policy-test-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("adds the from identity's statements (list the organization, assume the members' role) and ListRegions for regions: all", () => {
+    const r = iamPolicy(
+      '--read-only',
+      '--types',
+      'AWS::AppFlow::ConnectorProfile',
+      '--config',
+      orgFile('all'),
+    );
+    expect(r.status).toBe(0);
+    const policy = JSON.parse(r.stdout) as IamPolicy;
+    expect(policy.Statement.map((s) => s.Sid)).toEqual([
+      'AwsSqlBridgeRead',
+      'AwsSqlBridgeListRegions',
+      'AwsSqlBridgeOrganizationList',
+      'AwsSqlBridgeOrganizationAssumeRole',
+    ]);
+    expect(policy.Statement.slice(1)).toEqual([
+      { Sid: 'AwsSqlBridgeListRegions', Effect: 'Allow', Action: ['account:ListRegions'], Resource: '*' },
+      {
+        Sid: 'AwsSqlBridgeOrganizationList',
+        Effect: 'Allow',
+        Action: ['organizations:ListAccounts'],
+        Resource: '*',
+      },
+      {
+        Sid: 'AwsSqlBridgeOrganizationAssumeRole',
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole'],
+        Resource: ['arn:aws:iam::*:role/OrganizationAccountAccessRole'],
+      },
+    ]);
+    // Which identity each statement is for, on stderr: the policy on stdout stays pasteable.
+    expect(r.stderr).toContain("AwsSqlBridgeOrganization* are for the organization's from identity");
+  });
+
+  it("--only prints each identity's policy alone; listed regions need no ListRegions", () => {
+    const config = orgFile('[cn-north-1]');
+    const reader = iamPolicy(
+      '--types',
+      'AWS::AppFlow::ConnectorProfile',
+      '--config',
+      config,
+      '--only',
+      'reader',
+    );
+    expect(reader.status).toBe(0);
+    expect((JSON.parse(reader.stdout) as IamPolicy).Statement.map((s) => s.Sid)).toEqual([
+      'AwsSqlBridgeRead',
+      'AwsSqlBridgeWrite',
+    ]);
+    expect(reader.stderr).toBe('');
+    const from = iamPolicy(
+      '--types',
+      'AWS::AppFlow::ConnectorProfile',
+      '--config',
+      config,
+      '--only',
+      'organization',
+    );
+    expect(from.status).toBe(0);
+    const policy = JSON.parse(from.stdout) as IamPolicy;
+    expect(policy.Statement.map((s) => [s.Sid, s.Action, s.Resource])).toEqual([
+      ['AwsSqlBridgeOrganizationList', ['organizations:ListAccounts'], '*'],
+      // The partition of the configured regions.
+      [
+        'AwsSqlBridgeOrganizationAssumeRole',
+        ['sts:AssumeRole'],
+        ['arn:aws-cn:iam::*:role/OrganizationAccountAccessRole'],
+      ],
+    ]);
+  });
+
+  it('a file without organization: has no Organization statements; bad --only or --config says what to do', () => {
+    const plain = file('plain.yaml', ['accounts:', '  prod:', '    profile: prod']);
+    const r = iamPolicy('--read-only', '--types', 'AWS::AppFlow::ConnectorProfile', '--config', plain);
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as IamPolicy).Statement.map((s) => s.Sid)).toEqual(['AwsSqlBridgeRead']);
+    const noOrg = iamPolicy('--config', plain, '--only', 'organization');
+    expect(noOrg.status).toBe(2);
+    expect(noOrg.stderr).toContain('has no organization:');
+    const badPart = iamPolicy('--config', plain, '--only', 'everyone');
+    expect(badPart.status).toBe(2);
+    expect(badPart.stderr).toContain('--only everyone: give reader or organization');
+    const missing = iamPolicy('--config', path.join(dir, 'nope.yaml'));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('nope.yaml: ENOENT');
+  });
 });

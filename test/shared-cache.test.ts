@@ -1,37 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { startNode, type Started } from './support/processes.js';
 import { createProfiles, startStack, TYPE_NAME, type Stack } from './support/stack.js';
 import { freePort } from './compat/harness.js';
+import { startRedis, type StartedRedis } from './support/redis.js';
 
 // Two bridges, one Redis (Debian's redis-server, started here on a free port), one emulator: with
 // `--cache redis://...` they share one read cache and one call budget, counted at the emulator.
 const region = 'ap-northeast-2';
-let redis: { child: ChildProcess; url: string };
+let redis: StartedRedis;
 let stack: Stack;
 let second: Started & { port: number };
-
-async function startRedis(): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/Ready to accept connections/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
-  });
-  return { child, url: `redis://127.0.0.1:${port}` };
-}
 
 const bridgeArgs = () => ['--types', TYPE_NAME, '--cache', redis.url, '--cache-ttl-ms', '60000'];
 
@@ -52,11 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await second?.stop();
   await stack?.stop();
-  if (redis && redis.child.exitCode === null) {
-    const exited = new Promise((resolve) => redis.child.once('exit', resolve));
-    redis.child.kill('SIGTERM');
-    await exited;
-  }
+  await redis?.stop();
 });
 
 async function connect(port: number): Promise<pg.Client> {

@@ -72,6 +72,14 @@ export class Account {
       (config.source.kind === 'role' ? roleAccount.exec(config.source.roleArn)?.[1] : undefined);
   }
 
+  /**
+   * What caches and SDK clients of this account are kept under: its name, and its id when known, so an
+   * organization member that left and another that joined under its name never share a cached read.
+   */
+  get scope(): string {
+    return this.#knownId === undefined ? this.name : `${this.name}/${this.#knownId}`;
+  }
+
   /** The id without a call, when the configuration or the role ARN gives it. */
   get knownId(): string | undefined {
     return this.#knownId;
@@ -201,7 +209,7 @@ export function buildAccounts(
 
 /** The configured account a pin names; 22023 saying which exist when none matches. */
 export async function accountFor(
-  accounts: Account[],
+  accounts: readonly Account[],
   pin: AccountPin | undefined,
   signal?: AbortSignal,
 ): Promise<Account> {

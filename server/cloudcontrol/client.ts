@@ -13,6 +13,7 @@ import * as metrics from '../metrics.js';
 import { countRetries, countThrottles, type CallTally } from './call-tracking.js';
 import type { NeededColumns } from '../plan/columns.js';
 import { accountFor, Account, defaultAccountName, type AccountPin } from './accounts.js';
+import { AccountSet } from './account-set.js';
 import {
   anyTypeRow,
   anyTypeView,
@@ -110,6 +111,9 @@ interface Target {
   region: string;
 }
 
+/** How long a removed account's SDK clients stay open for statements still reading it. */
+const retiredClientMs = 5 * 60_000;
+
 // Loose on purpose: the SDK validates the region as a host label, this only keeps junk out of messages.
 const regionPattern = /^[a-z]{2}(-[a-z0-9]+)+$/;
 
@@ -118,7 +122,8 @@ export class CloudControl {
   readonly #catalog: Catalog;
   readonly #log: Logger;
   readonly #clients = new Map<string, CloudControlClient>();
-  readonly #accounts: Account[];
+  /** Replaced by an organization refresh (replaceAccounts); each statement reads the set it first read. */
+  readonly #accountSet: AccountSet;
   /** Calls in flight at once, per account: a slow or throttled account does not hold up the others. */
   readonly #limits = new Map<string, Slots>();
   /** The rate each account and region may call at, learned from throttles (rate-limiter.ts). */
@@ -131,15 +136,17 @@ export class CloudControl {
     this.#options = options;
     this.#catalog = catalog;
     this.#log = (logger ?? pino({ level: 'silent' })).child({ component: 'cloudcontrol' });
-    this.#accounts = options.accounts?.length
-      ? options.accounts
-      : [
-          new Account(
-            { name: defaultAccountName, source: { kind: 'default' }, regions: options.defaultRegions },
-            undefined,
-            options.stsEndpoint ?? options.endpoint,
-          ),
-        ];
+    this.#accountSet = new AccountSet(
+      options.accounts?.length
+        ? options.accounts
+        : [
+            new Account(
+              { name: defaultAccountName, source: { kind: 'default' }, regions: options.defaultRegions },
+              undefined,
+              options.stsEndpoint ?? options.endpoint,
+            ),
+          ],
+    );
     this.#rateLimiters = new RateLimiters(options.callBudget, (scope, rate, admitted, marginMs) => {
       const [account, region] = scope.split('\u0000');
       this.#log.info(
@@ -171,15 +178,41 @@ export class CloudControl {
     return Math.max(1, this.#options.maxConcurrency ?? 8);
   }
 
-  /** The configured accounts, in the configuration's order. */
+  /** The configured accounts, in the configuration's order (the latest set, after an organization refresh). */
   get accounts(): readonly Account[] {
     return this.#accounts;
+  }
+
+  get #accounts(): readonly Account[] {
+    return this.#accountSet.latest;
+  }
+
+  /**
+   * After an organization refresh (server/cloudcontrol/member-refresh.ts): statements that have not read yet read
+   * `accounts`. What was kept for an account no longer read goes: cached reads now (all of them when the set
+   * changed), its SDK clients once a statement still reading it has had time to finish (each refresh also sweeps
+   * what such a statement made since).
+   */
+  replaceAccounts(accounts: readonly Account[]): void {
+    const changed = this.#accountSet.replace(accounts);
+    const live = new Set(accounts.map((a) => a.scope));
+    // A change empties the read cache: a statement still reading the old set then keeps no answer (its reads
+    // settle after the clear, so the result cache does not keep what it computes).
+    if (changed) this.#cache.clear();
+    else this.#cache.drop((key) => !live.has((JSON.parse(key) as string[]).at(-1)!));
+    for (const [key, client] of this.#clients)
+      if (!live.has(key.split('\u0000')[0]!)) {
+        this.#clients.delete(key);
+        setTimeout(() => client.destroy(), retiredClientMs).unref();
+      }
+    const names = new Set(accounts.map((a) => a.name));
+    for (const name of this.#limits.keys()) if (!names.has(name)) this.#limits.delete(name);
   }
 
   /** One SDK client per account and region, created lazily and reused (writes use it too). */
   client(region: string, account: Account = this.#accounts[0]!): CloudControlClient {
     const key = `${account.name}\u0000${region}`;
-    let client = this.#clients.get(key);
+    let client = this.#clients.get(`${account.scope}\u0000${region}`);
     if (!client) {
       client = new CloudControlClient({
         region,
@@ -207,7 +240,7 @@ export class CloudControl {
           { step: 'initialize', name: 'roleArn' },
         );
       }
-      this.#clients.set(key, client);
+      this.#clients.set(`${account.scope}\u0000${region}`, client);
     }
     return client;
   }
@@ -222,14 +255,15 @@ export class CloudControl {
     run: (client: CloudControlClient) => Promise<T>,
   ): Promise<T> {
     const { tally } = info;
+    const accounts = this.#accountSet.current(tally);
     // An account pinned by name (every read's) is found without a promise; by id it may need STS.
     const account =
       info.account === undefined
-        ? this.#accounts[0]!
+        ? accounts[0]!
         : info.account.id === undefined && info.account.name !== undefined
-          ? (this.#accounts.find((a) => a.name === info.account!.name) ??
-            (await accountFor(this.#accounts, info.account, signal)))
-          : await accountFor(this.#accounts, info.account, signal);
+          ? (accounts.find((a) => a.name === info.account!.name) ??
+            (await accountFor(accounts, info.account, signal)))
+          : await accountFor(accounts, info.account, signal);
     let limit = this.#limits.get(account.name);
     if (!limit) this.#limits.set(account.name, (limit = new Slots(this.#concurrency)));
     const queuedAt = performance.now();
@@ -444,7 +478,7 @@ export class CloudControl {
     signal: AbortSignal | undefined,
     options: ReadOptions,
   ): Promise<Target[]> {
-    let accounts = this.#accounts;
+    let accounts = this.#accountSet.current(options.context?.calls);
     if (keys.account_name) accounts = accounts.filter((a) => keys.account_name!.includes(a.name));
     if (keys.account_id) {
       const wanted = keys.account_id;
@@ -746,7 +780,7 @@ export class CloudControl {
       this.#generations.get(typeName) ?? 0,
       this.#generations.get(`${typeName}\u0000${region}`) ?? 0,
     ];
-    return JSON.stringify([region, typeName, operation, identifier, ...generation, account.name]);
+    return JSON.stringify([region, typeName, operation, identifier, ...generation, account.scope]);
   }
 
   /** The loader through the shared cache, when there is one. */
@@ -759,7 +793,7 @@ export class CloudControl {
   ): Loader<Cached> {
     const shared = this.#options.sharedCache;
     if (!shared) return load;
-    const call = `${account.name}\u0000${field}`;
+    const call = `${account.scope}\u0000${field}`;
     return (signal) => shared.get({ typeName, region, field: call }, load, signal, acceptedAgeMs);
   }
 

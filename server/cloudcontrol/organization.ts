@@ -1,7 +1,8 @@
 /**
- * `organization:` in the configuration file: the member accounts of an AWS Organization, listed once at start
- * (Organizations ListAccounts, all pages) with the `from` identity, each read through a role assumed in it. The
- * result is plain account configurations, built beside the file's own by buildAccounts().
+ * `organization:` in the configuration file: the member accounts of an AWS Organization, listed at start
+ * (Organizations ListAccounts, all pages) with the `from` identity, each read through a role assumed in it, and
+ * listed again while the server runs (member-refresh.ts). The result is plain account configurations, built beside
+ * the file's own by buildAccounts().
  */
 import {
   OrganizationsClient,
@@ -26,6 +27,8 @@ export interface OrganizationConfig {
   exclude: string[];
   externalId?: string;
   sessionName?: string;
+  /** How often the members are listed again while the server runs (member-refresh.ts); 0: only on demand. */
+  refreshMs: number;
 }
 
 /** What discovery found: the members to read, and what it left out and why (for the start's log line). */
@@ -70,6 +73,8 @@ export async function discoverOrganization(
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     maxAttempts: 3,
+    // A stalled listing would hold every later refresh (they join the one running).
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
   });
   try {
     for await (const page of paginateListAccounts({ client }, {})) listed.push(...(page.Accounts ?? []));

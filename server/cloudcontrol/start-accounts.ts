@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { buildAccounts, type Account, type AccountConfig } from './accounts.js';
+import { MemberRefresh } from './member-refresh.js';
 import { discoverOrganization, type OrganizationConfig } from './organization.js';
 
 /** Where start-time discovery calls go: the emulator (--endpoint), else the SDK's own resolution. */
@@ -9,6 +10,13 @@ export interface DiscoveryEndpoints {
   account: string | undefined;
   /** Organizations ListAccounts (`organization:`). */
   organizations: string | undefined;
+}
+
+export interface StartedAccounts {
+  /** The file's accounts, then the organization's members. */
+  accounts: Account[];
+  /** With `organization:`: lists it again while the server runs. */
+  members?: MemberRefresh;
 }
 
 /**
@@ -22,8 +30,9 @@ export async function startAccounts(
   defaultRegions: string[],
   endpoints: DiscoveryEndpoints,
   logger: Logger,
-): Promise<Account[]> {
-  let accounts = buildAccounts(configs, defaultRegions, endpoints.sts);
+): Promise<StartedAccounts> {
+  const fileAccounts = buildAccounts(configs, defaultRegions, endpoints.sts);
+  let accounts = fileAccounts;
   if (organization !== undefined) {
     const { members, skipped } = await discoverOrganization(
       organization,
@@ -49,5 +58,15 @@ export async function startAccounts(
       'organization: no member account to read (none ACTIVE, or all excluded), and no accounts:',
     );
   await Promise.all(accounts.map((a) => a.discoverRegions(endpoints.account)));
-  return accounts;
+  if (organization === undefined) return { accounts };
+  const members = new MemberRefresh({
+    organization,
+    configs,
+    fileAccounts,
+    members: accounts.slice(fileAccounts.length),
+    defaultRegions,
+    endpoints,
+    logger,
+  });
+  return { accounts, members };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { deparseSync } from 'pgsql-parser';
 import type { Catalog, ResourceTable, SqlVerb } from '../../catalog/types.js';
 import type { CloudControl } from '../cloudcontrol/client.js';
+import type { MemberRefresh } from '../cloudcontrol/member-refresh.js';
 import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { backendPidSetting } from '../engine/template.js';
 import { PgError, SqlState } from '../errors.js';
@@ -73,6 +74,7 @@ import {
   repeatabilityOf,
   type Answers,
 } from './result-cache.js';
+import { refreshAccountsFor } from './refresh-accounts.js';
 import { TransactionBlock } from './transaction.js';
 import { checkAssignedColumns, checkWritable, createCopiedRows, executeWrite } from './writes.js';
 
@@ -87,6 +89,8 @@ export interface Services {
   readOnly: boolean;
   /** The rows of cloud_control.sessions: every session of the server now. */
   sessionRows?: () => Record<string, unknown>[];
+  /** With `organization:`: what cloud_control.refresh_accounts() lists again. */
+  members?: MemberRefresh;
 }
 
 /** How a statement's SQL reaches the engine: as a simple Query, or as the client's own Bind. */
@@ -411,6 +415,7 @@ export class Executor {
     const result = await this.statement(async (signal, notices, context) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
+      const refreshed = fetches ? await refreshAccountsFor(stmt, this.services.members, signal) : [];
       const reads = inputs ? { ...context, inputs } : context;
       const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices, reads) : undefined;
       tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];
@@ -431,7 +436,7 @@ export class Executor {
         : callPlan === 'made'
           ? analyzeLines(loaded!.traces)
           : [];
-      const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt)];
+      const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt), ...refreshed];
       const setConfigs = setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
         ? [

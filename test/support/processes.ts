@@ -146,3 +146,15 @@ export async function connectKeepingNotices(
   await client.connect();
   return { client, notices };
 }
+
+/**
+ * Changes the emulator's organization (`POST /__admin/organization`): `{ account: { id, name, state } }` adds or
+ * replaces a member, `{ remove: id }`, `{ listFailure: 'ServiceException' | null }`.
+ */
+export async function changeEmulatorOrganization(endpoint: string, update: object): Promise<void> {
+  const res = await fetch(`${endpoint}/__admin/organization`, {
+    method: 'POST',
+    body: JSON.stringify(update),
+  });
+  if (!res.ok) throw new Error(`POST /__admin/organization: ${res.status} ${await res.text()}`);
+}
