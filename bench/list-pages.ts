@@ -5,24 +5,13 @@
  * Usage: node list-pages.js <endpoint> <region> <typeName>
  */
 import { createInterface } from 'node:readline';
-import { CloudControlClient, ListResourcesCommand } from '@aws-sdk/client-cloudcontrol';
-import { exampleCredentials } from './support.js';
+import { CloudControlClient } from '@aws-sdk/client-cloudcontrol';
+import { exampleCredentials, listAllPages } from './support.js';
 
 const [endpoint, region, typeName] = process.argv.slice(2) as [string, string, string];
 const sdk = new CloudControlClient({ region, endpoint, credentials: exampleCredentials });
 
-async function listAll(): Promise<number> {
-  let token: string | undefined;
-  let n = 0;
-  do {
-    const out = await sdk.send(
-      new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }),
-    );
-    n += out.ResourceDescriptions?.length ?? 0;
-    token = out.NextToken || undefined;
-  } while (token);
-  return n;
-}
+const listAll = () => listAllPages(sdk, typeName);
 
 await listAll();
 process.stdout.write('ready\n');

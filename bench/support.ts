@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { ListResourcesCommand, type CloudControlClient } from '@aws-sdk/client-cloudcontrol';
 
 /** AWS's documented example keys: the emulator accepts any signature, and no real credential is ever read. */
 export const exampleCredentials = {
@@ -74,4 +75,18 @@ export function run(
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** Every ListResources page of a type in the client's region, as a client lists them; the resources counted. */
+export async function listAllPages(sdk: CloudControlClient, typeName: string): Promise<number> {
+  let token: string | undefined;
+  let n = 0;
+  do {
+    const out = await sdk.send(
+      new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }),
+    );
+    n += out.ResourceDescriptions?.length ?? 0;
+    token = out.NextToken || undefined;
+  } while (token);
+  return n;
 }

@@ -7,16 +7,11 @@ import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  CloudControlClient,
-  CreateResourceCommand,
-  GetResourceCommand,
-  ListResourcesCommand,
-} from '@aws-sdk/client-cloudcontrol';
+import { CloudControlClient, CreateResourceCommand, GetResourceCommand } from '@aws-sdk/client-cloudcontrol';
 import pg from 'pg';
 import type { RunningEmulator } from '../emulator/index.js';
 import { startPostgres15 } from './postgres15.js';
-import { exampleCredentials } from './support.js';
+import { exampleCredentials, listAllPages } from './support.js';
 
 const typeName = 'AWS::AppFlow::ConnectorProfile';
 
@@ -425,18 +420,8 @@ ANALYZE;`,
       Array.from({ length: ctx.large }, (_, i) => `large-${i}`),
     );
     const sdk = ctx.sdk(bigRegion);
-    const listAll = async () => {
-      let token: string | undefined;
-      let n = 0;
-      do {
-        const out = await sdk.send(
-          new ListResourcesCommand({ TypeName: typeName, NextToken: token, MaxResults: 100 }),
-        );
-        n += out.ResourceDescriptions?.length ?? 0;
-        token = out.NextToken || undefined;
-      } while (token);
-      return n;
-    };
+    const listAll = () => listAllPages(sdk, typeName);
+
     // The same loop from a process of its own, as the bridge is: the loop above shares the emulator's event loop,
     // so its calls never wait for another process to be woken (about 0.5 ms a page on 2 shared cores).
     const lister = spawn(

@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { engineTestCacheDir, engineTestDdl, query } from './support/engine-fixture.js';
 import { projectRoot } from './support/processes.js';
 
 type PoolModule = typeof import('../server/engine/pool.js');
@@ -13,19 +13,8 @@ const { templatePath } = (await import(
   path.join(projectRoot, 'dist/server/engine/template.js')
 )) as typeof import('../server/engine/template.js');
 
-// The same DDL and cache as test/engine.test.ts, so both use one template.
-const ddl = `CREATE SCHEMA appflow;
-CREATE TABLE appflow.t (a text, j jsonb, n int);
-COMMENT ON TABLE appflow.t IS 'a test table';`;
-const cacheDir = path.join(os.tmpdir(), 'aws-sql-bridge-engine-test');
-
-function query(sql: string): Buffer {
-  const body = Buffer.from(`${sql}\0`);
-  const head = Buffer.alloc(5);
-  head.write('Q', 0, 'latin1');
-  head.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
+const ddl = engineTestDdl;
+const cacheDir = engineTestCacheDir;
 const unit = (sql: string, extra: Partial<EngineUnit> = {}): EngineUnit => ({
   settings: [],
   load: [],

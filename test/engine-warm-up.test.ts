@@ -1,6 +1,6 @@
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { engineTestCacheDir, engineTestDdl, query } from './support/engine-fixture.js';
 import { eventually, jsonLogLines, projectRoot } from './support/processes.js';
 import { ONLY_CONNECTOR_PROFILES, startStack, type Stack } from './support/stack.js';
 
@@ -13,19 +13,8 @@ const { warmUpStatements } = (await import(
   path.join(projectRoot, 'dist/server/engine/warm-up.js')
 )) as WarmUpModule;
 
-// The same DDL and cache as test/engine.test.ts and test/engine-pool.test.ts, so all use one template.
-const ddl = `CREATE SCHEMA appflow;
-CREATE TABLE appflow.t (a text, j jsonb, n int);
-COMMENT ON TABLE appflow.t IS 'a test table';`;
-const cacheDir = path.join(os.tmpdir(), 'aws-sql-bridge-engine-test');
-
-function query(sql: string): Buffer {
-  const body = Buffer.from(`${sql}\0`);
-  const head = Buffer.alloc(5);
-  head.write('Q', 0, 'latin1');
-  head.writeUInt32BE(body.length + 4, 1);
-  return Buffer.concat([head, body]);
-}
+const ddl = engineTestDdl;
+const cacheDir = engineTestCacheDir;
 
 /** The first column of the first DataRow of a reply. */
 function firstValue(bytes: Buffer): string | undefined {

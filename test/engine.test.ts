@@ -1,5 +1,5 @@
-import os from 'node:os';
 import path from 'node:path';
+import { engineTestCacheDir, engineTestDdl } from './support/engine-fixture.js';
 import { projectRoot } from './support/processes.js';
 
 type EngineModule = typeof import('../server/engine/engine.js');
@@ -14,9 +14,7 @@ const metrics = (await import(
 const restartsCounted = async (reason: string) =>
   (await metrics.engineRestarts.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
-const ddl = `CREATE SCHEMA appflow;
-CREATE TABLE appflow.t (a text, j jsonb, n int);
-COMMENT ON TABLE appflow.t IS 'a test table';`;
+const ddl = engineTestDdl;
 
 // Frontend messages, just the few these tests send.
 function message(type: string, ...parts: Buffer[]): Buffer {
@@ -101,7 +99,7 @@ const rows = [
 let engine: Engine;
 
 beforeAll(async () => {
-  engine = await Engine.start({ ddl, cacheDir: path.join(os.tmpdir(), 'aws-sql-bridge-engine-test') });
+  engine = await Engine.start({ ddl, cacheDir: engineTestCacheDir });
 }, 120000);
 
 afterAll(async () => {
@@ -386,7 +384,7 @@ test('a restart is logged with its reason, never with the statement or its rows'
     void lines.push({ level, fields, message });
   const logged = await Engine.start({
     ddl,
-    cacheDir: path.join(os.tmpdir(), 'aws-sql-bridge-engine-test'),
+    cacheDir: engineTestCacheDir,
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
   });
   try {
