@@ -51,6 +51,18 @@ const emulatorFaults = async (update: object) =>
 const connect = () => connectKeepingNotices(bridge.port);
 
 const writeConfig = (name: string, lines: string[]) => fixture.writeFile(name, lines);
+/** The management account by its profile, its organization's members through ROLE; then `organization:`'s other keys. */
+const organizationConfig = (name: string, organizationKeys: string[]) =>
+  writeConfig(name, [
+    'regions: [us-east-1]',
+    'accounts:',
+    '  mgmt:',
+    '    profile: mgmt',
+    'organization:',
+    `  role_name: ${ROLE}`,
+    '  from: mgmt',
+    ...organizationKeys.map((line) => `  ${line}`),
+  ]);
 
 beforeAll(async () => {
   fixture = new AccountsFixture('accounts-org-test-', {
@@ -94,16 +106,7 @@ beforeAll(async () => {
 
   await resetCalls();
   bridge = await fixture.startBridge(
-    writeConfig('org.yaml', [
-      'regions: [us-east-1]',
-      'accounts:',
-      '  mgmt:',
-      '    profile: mgmt',
-      'organization:',
-      `  role_name: ${ROLE}`,
-      '  from: mgmt',
-      `  exclude: ['${EXCLUDED}']`,
-    ]),
+    organizationConfig('org.yaml', [`exclude: ['${EXCLUDED}']`]),
     emulator.endpoint,
   );
   listAccountsAtStart = (await calls()).ListAccounts;
@@ -173,17 +176,10 @@ describe('an organization with regions: all', () => {
   it("lists each member's enabled regions at start, with the member's role", async () => {
     await resetCalls();
     const all = await fixture.startBridge(
-      writeConfig('org-all.yaml', [
-        'regions: [us-east-1]',
-        'accounts:',
-        '  mgmt:',
-        '    profile: mgmt',
-        'organization:',
-        `  role_name: ${ROLE}`,
-        '  from: mgmt',
-        '  regions: all',
+      organizationConfig('org-all.yaml', [
+        'regions: all',
         // The denied member could not list its regions: the start would stop.
-        `  exclude: ['${EXCLUDED}', '${SANDBOX}']`,
+        `exclude: ['${EXCLUDED}', '${SANDBOX}']`,
       ]),
       emulator.endpoint,
     );
@@ -251,17 +247,7 @@ describe('members that change while the server runs', () => {
   // The read cache keeps its default 5 s: the result cache keeps answers, which a change must not let through.
   const orgBridge = (file: string, refresh: string) =>
     fixture.startBridge(
-      writeConfig(file, [
-        'regions: [us-east-1]',
-        'accounts:',
-        '  mgmt:',
-        '    profile: mgmt',
-        'organization:',
-        `  role_name: ${ROLE}`,
-        '  from: mgmt',
-        `  exclude: ['${EXCLUDED}']`,
-        `  refresh: ${refresh}`,
-      ]),
+      organizationConfig(file, [`exclude: ['${EXCLUDED}']`, `refresh: ${refresh}`]),
       emulator.endpoint,
       { args: [] },
     );
@@ -370,17 +356,7 @@ describe('members that change while the server runs', () => {
       await organization({ account: { id: NEWBIE, name: 'newbie' } });
       const redis = await startRedis();
       const shared = await fixture.startBridge(
-        writeConfig('org-shared.yaml', [
-          'regions: [us-east-1]',
-          'accounts:',
-          '  mgmt:',
-          '    profile: mgmt',
-          'organization:',
-          `  role_name: ${ROLE}`,
-          '  from: mgmt',
-          `  exclude: ['${EXCLUDED}']`,
-          '  refresh: off',
-        ]),
+        organizationConfig('org-shared.yaml', [`exclude: ['${EXCLUDED}']`, 'refresh: off']),
         emulator.endpoint,
         { args: ['--cache', redis.url, '--cache-ttl-ms', '60000'] },
       );
