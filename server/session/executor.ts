@@ -118,6 +118,11 @@ export interface Invocation {
   resultKey?: string;
   /** The declared parameter types and the parameter and result formats: absent where no direct read may answer. */
   formats?: ProtocolFormats;
+  /**
+   * Its messages run a statement of their own before the statement's (EXECUTE prepares it again first): what that
+   * leaves outlives a rollback, so the unit is never a plain one (EngineUnit.plain).
+   */
+  runsMore?: boolean;
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
@@ -457,6 +462,7 @@ export class Executor {
       // Nothing the bridge adds may outlive the unit either: prepared statements, refreshed accounts and set_config
       // read-backs go the full way; the read-only SET of the session's prelude is undone by the rollback.
       const plain =
+        invocation.runsMore !== true &&
         prepared.length === 0 &&
         refreshed.length === 0 &&
         setConfigs.length === 0 &&
@@ -946,7 +952,12 @@ export class Executor {
         serializeFrontend({ type: 'Query', sql: p.prepareSql }),
         serializeFrontend({ type: 'Query', sql: stmt.sql }),
       ]);
-    const invocation: Invocation = { params: e.values, messages: both, resultMessages: both };
+    const invocation: Invocation = {
+      params: e.values,
+      messages: both,
+      resultMessages: both,
+      runsMore: true,
+    };
     return this.inEngine({ ...p.query, sql: stmt.sql }, invocation, 1);
   }
 
