@@ -136,6 +136,17 @@ function volatileNames(engine: EngineLike): Promise<VolatileNames> {
   return names;
 }
 
+/**
+ * Reads the engine's volatile names ahead of the first statement that needs them (the server calls it once the
+ * warm-up is done, when the engines are idle): otherwise the first statement's own read competes with it for the CPU.
+ */
+export function readVolatileNames(engine: EngineLike): Promise<void> {
+  return volatileNames(engine).then(
+    () => {},
+    () => {},
+  );
+}
+
 /** Verdicts by statement text: they depend only on the text and the engine's catalog, so sessions share them. */
 const verdicts = new LRUCache<string, Repeatability>({ max: 4096 });
 
