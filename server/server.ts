@@ -18,7 +18,7 @@ import { EnginePool, type EngineLike } from './engine/pool.js';
 import { PgError, SqlState } from './errors.js';
 import { loadParser } from './plan/parse.js';
 import type { Services } from './session/executor.js';
-import { answersOf } from './session/result-cache.js';
+import { answersOf, readVolatileNames } from './session/result-cache.js';
 import { Session } from './session/session.js';
 import { startupOptions } from './session/settings.js';
 import { parseDataRow, splitBackendMessages } from './wire/backend-parser.js';
@@ -120,6 +120,8 @@ export async function startServer(
     logger,
   });
   const engine: EngineLike = pool;
+  // Which statements may run as plain units (session/result-cache.ts) is known from the first statement on.
+  void pool.warmedUp.then(() => readVolatileNames(pool));
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,

@@ -412,3 +412,109 @@ test('a restart is logged with its reason, never with the statement or its rows'
     await logged.close();
   }
 });
+
+describe('plain units (nothing a rollback does not undo): rolled back lazily, before the next unit', () => {
+  const probe = (plain: boolean) => ({
+    settings: [],
+    load: [],
+    messages: query(
+      `SELECT count(*), current_setting('DateStyle'), (SELECT count(*) FROM pg_prepared_statements) FROM appflow.t`,
+    ),
+    plain,
+  });
+  const loaded = (plain: boolean, messages = query('SELECT count(*) FROM appflow.t')) => ({
+    settings: [['DateStyle', 'German']] as [string, string][],
+    load: [{ table: 'appflow.t', rows }],
+    messages,
+    plain,
+  });
+
+  test('a plain unit ends at its answer, and the next unit, plain or not, sees none of its rows or settings', async () => {
+    const restarts = engine.stats.restarts;
+    expect(textRows(await engine.run(loaded(true)))).toEqual([['2']]);
+    // No settle round trip: the engine takes the next unit at once.
+    expect(engine.state).toBe('ready');
+    expect(textRows(await engine.run(probe(false)))).toEqual([['0', 'ISO, MDY', '0']]);
+    // A unit that is not plain still settles after its answer.
+    expect(engine.state).toBe('settling');
+    expect(textRows(await engine.run(loaded(true)))).toEqual([['2']]);
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+    // Not plain (a PREPARE, a SET): cleaned up as before, and a plain unit after it sees none of it.
+    await engine.run(loaded(false, query('SET DateStyle = SQL; PREPARE p AS SELECT 1')));
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+    // Several in a row without waiting: each answer before the next unit is sent.
+    const answers = await Promise.all([1, 2, 3].map(() => engine.run(loaded(true))));
+    expect(answers.map(textRows)).toEqual([[['2']], [['2']], [['2']]]);
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+    expect(engine.stats.restarts).toBe(restarts);
+  });
+
+  test('an engine left idle after a plain unit rolls it back on its own and keeps house', async () => {
+    const restarts = engine.stats.restarts;
+    // More than the 20 units after which housekeeping checks the WAL, each left idle then followed by another.
+    for (let i = 0; i < 25; i++) {
+      expect(textRows(await engine.run(loaded(true)))).toEqual([['2']]);
+      if (i % 5 === 0) await new Promise((r) => setTimeout(r, 40));
+    }
+    await new Promise((r) => setTimeout(r, 40));
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+    expect(engine.stats.restarts).toBe(restarts);
+  });
+
+  test('messages that name a statement or portal are never plain, whatever the caller says', async () => {
+    const named = await engine.run({
+      settings: [],
+      load: [],
+      messages: Buffer.concat([
+        parseMsg('S_kept', 'SELECT 7'),
+        bind('', 'S_kept', [], []),
+        execute(''),
+        sync(),
+      ]),
+      plain: true,
+    });
+    expect(textRows(named)).toEqual([['7']]);
+    // A ROLLBACK does not deallocate a prepared statement: the cleanup did.
+    expect(engine.state).toBe('settling');
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+  });
+
+  test('a plain unit cancelled or timed out stops without a restart, and the next one runs clean', async () => {
+    const before = engine.stats;
+    const long = { ...loaded(true, query('SELECT count(*) FROM generate_series(1, 1000000000)')) };
+    const running = engine.run(long);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    engine.cancel(long);
+    await expect(running).rejects.toMatchObject({ code: '57014' });
+    await expect(engine.run({ ...long, timeoutMs: 200 })).rejects.toMatchObject({
+      code: '57014',
+      message: 'canceling statement due to statement timeout',
+    });
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+    expect(engine.stats.restarts).toBe(before.restarts);
+    expect(engine.stats.cancels).toBe(before.cancels + 2);
+  });
+
+  test('a restart while a plain unit is still open leaves nothing of it', async () => {
+    expect(textRows(await engine.run(loaded(true)))).toEqual([['2']]);
+    const restarts = engine.stats.restarts;
+    // The next unit commits a write: the engine replaces its worker, open plain unit and all.
+    await engine.run({
+      settings: [],
+      load: [],
+      messages: query("COMMIT; INSERT INTO appflow.t (a) VALUES ('x')"),
+    });
+    expect(textRows(await engine.run(probe(true)))).toEqual([['0', 'ISO, MDY', '0']]);
+    expect(engine.stats.restarts).toBe(restarts + 1);
+  });
+
+  test('an engine closes with a plain unit still open', async () => {
+    const other = await Engine.start({ ddl, cacheDir: engineTestCacheDir });
+    try {
+      expect(textRows(await other.run(loaded(true)))).toEqual([['2']]);
+    } finally {
+      await other.close();
+    }
+    expect(other.state).toBe('closed');
+  });
+});

@@ -4,6 +4,7 @@ import { parseArrayLiteral } from '../server/plan/array-literal.js';
 import { returnsNoRows } from '../server/plan/no-rows.js';
 import { fetchLimit } from '../server/plan/fetch-limit.js';
 import { neededColumns } from '../server/plan/columns.js';
+import { repeatability } from '../server/plan/volatility.js';
 import {
   closeOf,
   copyOf,
@@ -1195,4 +1196,40 @@ describe('neededColumns: what a statement may read of each table, and when that 
     'EXPLAIN SELECT * FROM appflow.connector_profiles',
     'SELECT n FROM (SELECT connector_profile_name FROM appflow.connector_profiles) s(n), appflow.connector_profiles n',
   ])('%s -> every column', (sql) => expect(needed(sql)).toBe('all'));
+});
+
+describe('repeatability: which statements leave nothing a rollback does not undo (plain engine units)', () => {
+  const volatile = {
+    functions: new Set(['nextval', 'pg_advisory_lock', 'set_config', 'random']),
+    operators: new Set<string>(),
+  };
+  const leavesNothing = (sql: string) => repeatability(one(sql), volatile).leavesNothing;
+
+  test('SELECTs of stable and immutable functions leave nothing, even when they read the clock', () => {
+    expect(leavesNothing('SELECT relname FROM pg_class WHERE oid = 42')).toBe(true);
+    expect(leavesNothing("SELECT pg_catalog.format_type(1, 2), now(), 'now'::timestamptz")).toBe(true);
+    expect(repeatability(one('SELECT now()'), volatile).reason).toBeDefined();
+  });
+
+  test('a volatile function anywhere, INTO, FOR UPDATE, a write or another kind of statement may leave something', () => {
+    for (const sql of [
+      "SELECT nextval('s')",
+      'SELECT 1 FROM pg_class WHERE pg_catalog.pg_advisory_lock(oid::bigint) IS NULL',
+      "SELECT * FROM (SELECT set_config('a.b', 'c', false)) s",
+      'SELECT 1 INTO t',
+      'SELECT 1 FROM pg_class FOR UPDATE',
+      'WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d',
+      'SHOW search_path',
+      'PREPARE p AS SELECT 1',
+    ])
+      expect([sql, leavesNothing(sql)]).toEqual([sql, false]);
+  });
+});
+
+test('the parse cache holds a whole reflection: 1,000 catalog texts of 900 characters, each parsed once', () => {
+  const columnsOf = (oid: number) =>
+    `SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), (SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.atthasdef) AS "default", a.attnotnull, a.attrelid AS table_oid, pgd.description AS comment, a.attgenerated AS generated, (SELECT json_build_object('always', a.attidentity = 'a', 'start', s.seqstart, 'increment', s.seqincrement, 'minvalue', s.seqmin, 'maxvalue', s.seqmax, 'cache', s.seqcache, 'cycle', s.seqcycle) FROM pg_catalog.pg_sequence s, pg_catalog.pg_class c WHERE s.seqrelid = c."oid" AND c.relkind = 'S' AND a.attidentity != '' AND s.seqrelid = CAST(pg_catalog.pg_get_serial_sequence(CAST(CAST(a.attrelid AS REGCLASS) AS TEXT), a.attname) AS REGCLASS)) AS identity_options FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_description pgd ON (pgd.objoid = a.attrelid AND pgd.objsubid = a.attnum) WHERE a.attrelid = ${oid} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`;
+  const first = Array.from({ length: 1000 }, (_, i) => parseStatements(columnsOf(70000 + i)));
+  const again = Array.from({ length: 1000 }, (_, i) => parseStatements(columnsOf(70000 + i)));
+  expect(again.every((stmts, i) => stmts === first[i])).toBe(true);
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
 import type { FromWorker, UnitRequest } from './messages.js';
+import { namesNothing } from './frames.js';
 import { CancelControl, sharedMemoryModule } from './shared-memory.js';
 import { clientRole, defaultCacheRoot, ensureTemplate, readTemplate, removeOrphans } from './template.js';
 import { spawnWorker, toPgError, type EngineThread } from './thread.js';
@@ -32,6 +33,15 @@ export interface EngineUnit {
    * ran long (see pool.ts). Any object; compared by identity.
    */
   owner?: object;
+  /**
+   * The caller vouches that the messages can leave nothing a ROLLBACK does not undo: they cannot end the
+   * transaction, and call nothing whose effect outlives it (a SELECT of stable and immutable functions only: no
+   * advisory lock, nextval, set_config, PREPARE, DECLARE, LISTEN...). Such a unit needs no commit check and no
+   * cleanup: the engine takes its answer as its end, and the worker rolls it back just before its next unit (or
+   * once idle), without the settle round trip. The engine checks itself that the messages name no prepared
+   * statement or portal.
+   */
+  plain?: boolean;
 }
 
 /**
@@ -232,6 +242,7 @@ export class Engine implements EngineLike {
         // A copy of just these bytes: posting a view would clone its whole underlying buffer (a socket chunk, a pool).
         messages: new Uint8Array(unit.messages),
         timed: (unit.timeoutMs ?? 0) > 0,
+        plain: unit.plain === true && namesNothing(unit.messages),
       };
       queue.push({ unit, request, resolve, reject, ...(idle ? { idle } : {}) });
       this.pump();
@@ -420,6 +431,8 @@ export class Engine implements EngineLike {
     }
     if (message.type !== 'result' && message.type !== 'error') return;
     const broken = message.type === 'error' && message.broken === true;
+    // A plain unit's answer is its end: the worker rolls it back before the next one, which can be sent at once.
+    const lazy = message.type === 'result' && message.lazy === true;
     if (broken && message.id === this.settling) {
       // The rollback or cleanup after an answer that went out failed.
       this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
@@ -432,6 +445,7 @@ export class Engine implements EngineLike {
       if (!this.stopping.idle) this.counters.cancels++;
       this.stopping = undefined;
       if (broken) this.restart('backend failure');
+      else if (lazy) this.pump();
       else this.settleAfterAnswer(message.id);
       this.notify();
       return;
@@ -446,6 +460,9 @@ export class Engine implements EngineLike {
       this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
       this.restart('backend failure');
       this.pump();
+    } else if (lazy) {
+      this.pump();
+      this.notify();
     } else this.settleAfterAnswer(message.id);
   }
 

@@ -56,6 +56,34 @@ export function firstValue(bytes: Uint8Array): string | undefined {
   return undefined;
 }
 
+/**
+ * Frontend messages that leave no named object in the backend: simple Queries, and Parse/Bind of the unnamed
+ * statement and portal with Describe, Execute, Close, Flush and Sync. Anything else (a named prepared statement or
+ * portal, COPY data, a function call) does not qualify.
+ */
+export function namesNothing(bytes: Uint8Array): boolean {
+  for (const f of frames(bytes)) {
+    switch (f.type) {
+      case 0x51: // Query
+      case 0x44: // Describe
+      case 0x45: // Execute
+      case 0x43: // Close
+      case 0x48: // Flush
+      case 0x53: // Sync
+        continue;
+      case 0x50: // Parse: the statement's name first
+        if (f.body[0] !== 0) return false;
+        continue;
+      case 0x42: // Bind: the portal's name, then the statement's
+        if (f.body[0] !== 0 || f.body[1] !== 0) return false;
+        continue;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 

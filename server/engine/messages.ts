@@ -45,6 +45,11 @@ export interface UnitRequest {
   messages: Uint8Array;
   /** The unit has a timeout: the worker says when the client's messages start, where its clock starts. */
   timed: boolean;
+  /**
+   * The unit can leave nothing that its ROLLBACK does not undo (EngineUnit.plain, and its messages name no
+   * statement or portal): the worker answers it with a lazy result and rolls it back later (see worker.ts).
+   */
+  plain: boolean;
 }
 
 export type ToWorker =
@@ -70,8 +75,11 @@ export type FromWorker =
     }
   /** The client's messages of unit `id` start now (sent for a unit with a timeout only). */
   | { type: 'started'; id: number }
-  /** The answer to the client's messages of unit `id`; 'settled' follows. */
-  | { type: 'result'; id: number; bytes: ArrayBuffer }
+  /**
+   * The answer to the client's messages of unit `id`; 'settled' follows, unless lazy: the unit was plain, it is
+   * over for the main thread, and the worker rolls it back before its next unit (or once idle).
+   */
+  | { type: 'result'; id: number; bytes: ArrayBuffer; lazy?: boolean }
   /**
    * Unit `id` failed before the client's messages; 'settled' follows. broken: the failure left the backend in an
    * unknown state (at any point of the unit, its settling included); the engine must be restarted, and nothing

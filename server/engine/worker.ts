@@ -261,6 +261,7 @@ function unitPrelude(unit: UnitRequest): Uint8Array[] {
  */
 async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   const { db, control } = backend;
+  const rollback = await lazyRollbackFirst(backend);
   let prelude: Uint8Array[] = [];
   let refused: ErrorFields | undefined;
   try {
@@ -271,7 +272,7 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   }
   // The transaction, the settings and every table's rows in one trip into the backend. A failed setting aborts
   // the transaction, so the loads after it fail too; the first error is the setting's.
-  const opened = await execRaw(db, prelude.length === 0 ? beginUnit : concat([beginUnit, ...prelude]));
+  const opened = await execRaw(db, concat([...rollback, beginUnit, ...prelude]));
   const horizon = firstValue(opened);
   if (horizon === undefined)
     throw new UnitError(firstError(opened) ?? { code: 'XX000', message: 'BEGIN failed' });
@@ -300,9 +301,61 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   }
   const out = concat(chunks);
   if (lastReadyStatus(out) === undefined) await execRaw(db, syncMessage);
-  post({ type: 'result', id: unit.id, bytes: out.buffer as ArrayBuffer }, [out.buffer as ArrayBuffer]);
+  const bytes = out.buffer as ArrayBuffer;
+  if (unit.plain) {
+    post({ type: 'result', id: unit.id, bytes, lazy: true }, [bytes]);
+    rollBackLater(backend);
+    return;
+  }
+  post({ type: 'result', id: unit.id, bytes }, [bytes]);
   await goAhead(unit.id);
   await settle(backend, unit.id, xid, true);
+}
+
+/**
+ * A plain unit (UnitRequest.plain) whose answer went out is still open: it cannot have committed, and nothing it
+ * did outlives its ROLLBACK, so it needs neither the commit check nor the cleanup, and the engine has sent the next
+ * unit without waiting for a 'settle' go-ahead. Its ROLLBACK goes with the next unit's BEGIN, in the same trip into
+ * the backend; if no unit comes within IDLE_ROLLBACK_MS, it runs on its own with the housekeeping, while the main
+ * thread has long sent the answer (so it does not take the CPU that sending needs).
+ */
+let openPlainUnit = false;
+let idleRollback: NodeJS.Timeout | undefined;
+const IDLE_ROLLBACK_MS = 10;
+/** Set by serve(): the worker's queue of messages, which the idle rollback joins so it never overlaps a unit. */
+let enqueue: (work: () => Promise<void>) => void = () => {};
+
+function rollBackLater(backend: Backend): void {
+  openPlainUnit = true;
+  clearTimeout(idleRollback);
+  idleRollback = setTimeout(() => enqueue(() => rollBackNow(backend)), IDLE_ROLLBACK_MS);
+}
+
+/** Rolls back an open plain unit, then keeps house; a failure is the backend's, as a settle's would be. */
+async function rollBackNow(backend: Backend): Promise<void> {
+  clearTimeout(idleRollback);
+  if (!openPlainUnit) return;
+  openPlainUnit = false;
+  await exec(backend.db, rollbackQuery);
+  await keepHouse(backend);
+}
+
+const rollbackQuery = simpleQuery('ROLLBACK');
+
+/**
+ * Before a unit: the messages that close the open plain unit, if any, to go ahead of its BEGIN. When housekeeping is
+ * due (every 20th unit, a table with enough dead rows), the rollback and the housekeeping run first, on their own.
+ */
+async function lazyRollbackFirst(backend: Backend): Promise<Uint8Array[]> {
+  clearTimeout(idleRollback);
+  if (!openPlainUnit) return [];
+  if (maintenanceDue()) {
+    await rollBackNow(backend);
+    return [];
+  }
+  openPlainUnit = false;
+  unitsSinceVacuum++;
+  return [rollbackQuery];
 }
 
 /**
@@ -336,12 +389,16 @@ async function settle(backend: Backend, id: number, horizon: bigint, clientRan: 
     simpleQuery(`ROLLBACK; ${committedSince(horizon)}${clientRan ? `; ${cleanupSql}` : ''}`),
   );
   const tainted = firstValue(check) !== '0';
+  await keepHouse(backend);
+  post({ type: 'settled', id, tainted });
+}
+
+async function keepHouse(backend: Backend): Promise<void> {
   try {
-    await backend.asSuperuser(() => maintain(db));
+    await backend.asSuperuser(() => maintain(backend.db));
   } catch {
     // Housekeeping only: a failed VACUUM or CHECKPOINT leaves the units correct, just slower.
   }
-  post({ type: 'settled', id, tainted });
 }
 
 /**
@@ -374,6 +431,15 @@ const checkpointAfterWalBytes = 16 * 1024 * 1024;
 const deadRows = new Map<string, number>();
 let unitsSinceVacuum = 0;
 let lastCheckpointLsn = '0/0';
+const walCheckEveryUnits = 20;
+
+/** Whether maintain() after one more unit would do anything beyond counting it. */
+function maintenanceDue(): boolean {
+  const units = unitsSinceVacuum + 1;
+  if (units >= vacuumAllAfterUnits || units % walCheckEveryUnits === 0) return true;
+  for (const rows of deadRows.values()) if (rows >= vacuumTableAfterRows) return true;
+  return false;
+}
 
 async function maintain(db: PGlite): Promise<void> {
   if (++unitsSinceVacuum >= vacuumAllAfterUnits) {
@@ -386,7 +452,7 @@ async function maintain(db: PGlite): Promise<void> {
     deadRows.delete(table);
     await exec(db, simpleQuery(`VACUUM ${table}`));
   }
-  if (unitsSinceVacuum % 20 !== 0) return;
+  if (unitsSinceVacuum % walCheckEveryUnits !== 0) return;
   const wal = `pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '${lastCheckpointLsn}')::bigint`;
   const [grown, lsn] = firstValue(
     await exec(db, simpleQuery(`SELECT ${wal} || ' ' || pg_current_wal_insert_lsn()`)),
@@ -510,11 +576,20 @@ async function serve(spec: Extract<WorkerData, { mode: 'open' }>): Promise<void>
 
   // Units arrive one at a time from the main thread, but chain them anyway so a burst cannot interleave.
   let queue = Promise.resolve();
+  enqueue = (work) => {
+    // Only the idle rollback is queued this way: a backend that cannot roll back must not serve another unit, so
+    // the thread ends and the engine restarts it (as after any death of its worker).
+    queue = queue.then(work).catch(() => process.exit(1));
+  };
   port.on('message', (message: ToWorker) => {
     // Not queued: the unit it concerns is waiting for it.
     if (message.type === 'settle') return goAheadReceived(message.id);
+    // A unit is coming: the open plain unit's rollback goes with it rather than on its own.
+    clearTimeout(idleRollback);
     queue = queue.then(async () => {
       if (message.type === 'close') {
+        clearTimeout(idleRollback);
+        if (openPlainUnit) await execRaw(db, rollbackQuery);
         await db.close();
         post({ type: 'closed' });
         process.exit(0);

@@ -42,6 +42,8 @@ export interface PinScope {
  */
 export function pinKeys(quals: unknown, entries: Entry[], scope: PinScope): void {
   const pinnable = scope.pinnable ?? entries;
+  // Only a catalog table's read takes a key: a scope of none (pg_catalog's tables) has nothing to pin.
+  if (!pinnable.some((entry) => entry.reads.length > 0)) return;
   const bind = (parts: string[]) =>
     parts.length === 1 ? unqualified(entries, parts[0]!) : qualified(entries, parts);
   for (const conjunct of conjuncts(quals)) {

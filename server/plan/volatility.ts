@@ -96,19 +96,49 @@ export interface Repeatability {
   reason?: string;
   /** The answer names something of the session's own (pg_backend_pid(), current_user): it is not shared. */
   sessionBound: boolean;
+  /**
+   * Running it leaves nothing in the engine that its unit's ROLLBACK does not undo (EngineUnit.plain): a SELECT
+   * without INTO or FOR UPDATE/SHARE, writing nothing, calling no volatile function or operator (advisory locks,
+   * nextval, set_config, dblink... are volatile). It may still read the clock (now()) or run-time state.
+   */
+  leavesNothing: boolean;
 }
 
 /** Whether the statement's answer can be kept and for whom. Parameter values are checked apart (paramsReadClock). */
 export function repeatability(stmt: ParsedStatement, volatile: VolatileNames): Repeatability {
-  if (stmt.kind !== 'select') return { reason: `a ${stmt.kind} statement`, sessionBound: true };
+  if (stmt.kind !== 'select')
+    return { reason: `a ${stmt.kind} statement`, sessionBound: true, leavesNothing: false };
   // The backend pid is a setting of the unit's own, not among the session's settings.
   let sessionBound = /backend_pid/i.test(stmt.sql);
+  let reason: string | undefined;
   for (const [type, body] of nodes(stmt.ast)) {
-    const reason = nodeReason(type, body, volatile);
-    if (reason !== undefined) return { reason, sessionBound };
-    sessionBound ||= namesSession(type, body);
+    // Once the answer cannot be kept, the walk goes on only to learn whether the statement leaves anything.
+    if (reason === undefined) {
+      reason = nodeReason(type, body, volatile);
+      sessionBound ||= namesSession(type, body);
+    }
+    if (leavesSomething(type, body, volatile)) return { reason, sessionBound, leavesNothing: false };
   }
-  return { sessionBound };
+  return { ...(reason === undefined ? {} : { reason }), sessionBound, leavesNothing: true };
+}
+
+/** A node whose effect may outlive its transaction's rollback, or end that transaction (see leavesNothing). */
+function leavesSomething(type: string, body: Record<string, unknown>, volatile: VolatileNames): boolean {
+  switch (type) {
+    case 'intoClause':
+    case 'LockingClause':
+    case 'InsertStmt':
+    case 'UpdateStmt':
+    case 'DeleteStmt':
+    case 'MergeStmt':
+      return true;
+    case 'FuncCall':
+      return volatile.functions.has(names(body.funcname).at(-1)?.toLowerCase() ?? '');
+    case 'A_Expr':
+      return volatile.operators.has(names(body.name).at(-1) ?? '');
+    default:
+      return false;
+  }
 }
 
 function namesSession(type: string, body: Record<string, unknown>): boolean {
@@ -123,7 +153,8 @@ function nodeReason(
   volatile: VolatileNames,
 ): string | undefined {
   switch (type) {
-    case 'IntoClause':
+    // The parser's JSON has SelectStmt.intoClause unwrapped: nodes() yields it under its field's name.
+    case 'intoClause':
       return 'SELECT INTO';
     case 'LockingClause':
       return 'FOR UPDATE/SHARE';

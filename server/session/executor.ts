@@ -72,6 +72,7 @@ import {
   knownRepeatability,
   readsOnlyCachedTables,
   repeatabilityOf,
+  statementLeavesNothing,
   type Answers,
 } from './result-cache.js';
 import { refreshAccountsFor } from './refresh-accounts.js';
@@ -117,6 +118,11 @@ export interface Invocation {
   resultKey?: string;
   /** The declared parameter types and the parameter and result formats: absent where no direct read may answer. */
   formats?: ProtocolFormats;
+  /**
+   * Its messages run a statement of their own before the statement's (EXECUTE prepares it again first): what that
+   * leaves outlives a rollback, so the unit is never a plain one (EngineUnit.plain).
+   */
+  runsMore?: boolean;
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
@@ -385,8 +391,9 @@ export class Executor {
       serializeFrontend({ type: 'Describe', target: 'S', name: '' }),
       serializeFrontend({ type: 'Sync' }),
     ]);
+    // Parse and Describe of the unnamed statement run nothing: the unit can leave nothing behind.
     const reply = singleResult(
-      await this.services.engine.run({ settings: this.unitSettings(), load: [], messages }),
+      await this.services.engine.run({ settings: this.unitSettings(), load: [], messages, plain: true }),
     );
     const described = { params: reply.parameterDescription ?? null, row: reply.result.description };
     if (this.descriptions.size >= MAX_DESCRIPTIONS)
@@ -436,7 +443,8 @@ export class Executor {
         : callPlan === 'made'
           ? analyzeLines(loaded!.traces)
           : [];
-      const prelude = [...this.sessionPrelude(), ...this.preparedStatementsFor(stmt), ...refreshed];
+      const prepared = this.preparedStatementsFor(stmt);
+      const prelude = [...this.sessionPrelude(), ...prepared, ...refreshed];
       const setConfigs = setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
         ? [
@@ -451,7 +459,15 @@ export class Executor {
         invocation.messages(withRenamedCatalogColumns(stmt.sql)),
         ...readBack,
       ]);
-      const replies = await this.runReplies(load, messages);
+      // Nothing the bridge adds may outlive the unit either: prepared statements, refreshed accounts and set_config
+      // read-backs go the full way; the read-only SET of the session's prelude is undone by the rollback.
+      const plain =
+        invocation.runsMore !== true &&
+        prepared.length === 0 &&
+        refreshed.length === 0 &&
+        setConfigs.length === 0 &&
+        statementLeavesNothing(stmt, this.services.engine);
+      const replies = await this.runReplies(load, messages, plain);
       const at = replyIndex + prelude.length;
       const reply = replies[at];
       if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
@@ -746,8 +762,12 @@ export class Executor {
   }
 
   /** Runs one unit as this session's (a cancel stops it); one reply per Query or Sync in `messages`. */
-  private async runReplies(load: EngineUnit['load'], messages: Buffer): Promise<EngineReply[]> {
-    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this };
+  private async runReplies(
+    load: EngineUnit['load'],
+    messages: Buffer,
+    plain = false,
+  ): Promise<EngineReply[]> {
+    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this, plain };
     this.runningUnit = unit;
     try {
       return engineReplies(await this.services.engine.run(unit));
@@ -932,7 +952,12 @@ export class Executor {
         serializeFrontend({ type: 'Query', sql: p.prepareSql }),
         serializeFrontend({ type: 'Query', sql: stmt.sql }),
       ]);
-    const invocation: Invocation = { params: e.values, messages: both, resultMessages: both };
+    const invocation: Invocation = {
+      params: e.values,
+      messages: both,
+      resultMessages: both,
+      runsMore: true,
+    };
     return this.inEngine({ ...p.query, sql: stmt.sql }, invocation, 1);
   }
 

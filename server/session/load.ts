@@ -13,6 +13,7 @@ import {
   rowsKeys,
   tableReads,
   type KeyColumn,
+  type TableRead,
   type ResolvedKeys as Keys,
   type RowsKey,
 } from '../plan/table-reads.js';
@@ -64,7 +65,7 @@ const isTyped = (table: Table): table is ResourceTable =>
  * the columns read, the LIMIT bound. Keys from rows form no cycle: one is dropped (read as without it) until none.
  */
 function readPlan(stmt: ParsedStatement, params: ParamValues, catalog: Catalog): TablePlan[] {
-  const reads = tableReads(stmt, catalog);
+  const reads = tableReadsOf(stmt, catalog);
   const byTable = new Map<Table, ReadKeys[]>();
   for (const read of reads) {
     const rows = isTyped(read.table) ? rowsKeys(read) : {};
@@ -75,6 +76,8 @@ function readPlan(stmt: ParsedStatement, params: ParamValues, catalog: Catalog):
   const sessions = catalog.table('cloud_control', 'sessions');
   if (sessions && !byTable.has(sessions) && namesPgStatActivity(stmt))
     byTable.set(sessions, [{ fixed: {}, rows: {} }]);
+  // A statement that reads no catalog table (the catalog queries of BI tools) needs nothing more.
+  if (byTable.size === 0) return [];
   // A plain LIMIT over the statement's only table bounds what it can return.
   const limit = reads.length === 1 ? fetchLimit(stmt) : undefined;
   // The columns each table may be read for: a list that lacks them is filled in with GetResource.
@@ -87,6 +90,22 @@ function readPlan(stmt: ParsedStatement, params: ParamValues, catalog: Catalog):
   }));
   breakCycles(plans);
   return plans;
+}
+
+/**
+ * Each parsed statement's table reads (they depend only on its tree and the catalog), kept with the statement: the
+ * parse cache hands out the same frozen statement for each repeat of a text, so a repeat walks nothing. Parameter
+ * values are applied afterwards (resolveKeys), and nothing changes a TableRead once made.
+ */
+const readsByStatement = new WeakMap<ParsedStatement, { catalog: Catalog; reads: TableRead[] }>();
+
+function tableReadsOf(stmt: ParsedStatement, catalog: Catalog): TableRead[] {
+  const known = readsByStatement.get(stmt);
+  if (known?.catalog === catalog) return known.reads;
+  const reads = tableReads(stmt, catalog);
+  // Only the parse cache's statements are frozen: others (a DECLARE's query, a rewritten tree) are made afresh.
+  if (Object.isFrozen(stmt)) readsByStatement.set(stmt, { catalog, reads });
+  return reads;
 }
 
 /** A key from rows narrows the fetch only when every reference pins that column; its source must be read too. */

@@ -104,12 +104,20 @@ export function readsOnlyCachedTables(kinds: Iterable<string>): boolean {
 
 /** The engine's catalog never changes: its volatile names are read once per engine. */
 const volatileNamesByEngine = new WeakMap<EngineLike, Promise<VolatileNames>>();
+/** The same names once read, for a verdict needed before a statement runs (statementLeavesNothing). */
+const volatileNamesRead = new WeakMap<EngineLike, VolatileNames>();
 
 function volatileNames(engine: EngineLike): Promise<VolatileNames> {
   let names = volatileNamesByEngine.get(engine);
   if (!names) {
     names = engine
-      .run({ settings: [], load: [], messages: serializeFrontend({ type: 'Query', sql: volatileNamesSql }) })
+      .run({
+        settings: [],
+        load: [],
+        messages: serializeFrontend({ type: 'Query', sql: volatileNamesSql }),
+        // A SELECT of pg_proc and pg_operator.
+        plain: true,
+      })
       .then((bytes) => {
         const functions = new Set<string>();
         const operators = new Set<string>();
@@ -117,7 +125,9 @@ function volatileNames(engine: EngineLike): Promise<VolatileNames> {
           const [kind, name] = dataRowTexts(row);
           (kind === 'f' ? functions : operators).add(name!.toLowerCase());
         }
-        return { functions, operators };
+        const read = { functions, operators };
+        volatileNamesRead.set(engine, read);
+        return read;
       });
     // A failed read is tried again by the next statement rather than remembered.
     names.catch(() => volatileNamesByEngine.delete(engine));
@@ -126,12 +136,42 @@ function volatileNames(engine: EngineLike): Promise<VolatileNames> {
   return names;
 }
 
+/**
+ * Reads the engine's volatile names ahead of the first statement that needs them (the server calls it once the
+ * warm-up is done, when the engines are idle): otherwise the first statement's own read competes with it for the CPU.
+ */
+export function readVolatileNames(engine: EngineLike): Promise<void> {
+  return volatileNames(engine).then(
+    () => {},
+    () => {},
+  );
+}
+
 /** Verdicts by statement text: they depend only on the text and the engine's catalog, so sessions share them. */
 const verdicts = new LRUCache<string, Repeatability>({ max: 4096 });
 
 /** The verdict on a statement text already decided; undefined when none is yet (its answer is then not kept). */
 export function knownRepeatability(sql: string): Repeatability | undefined {
   return verdicts.get(sql);
+}
+
+/**
+ * Whether running the statement can leave nothing in the engine that its unit's rollback does not undo (see
+ * Repeatability.leavesNothing), decided before it runs. False until the engine's volatile names are read (the first
+ * call starts that read), then decided once per distinct statement text, as repeatabilityOf is.
+ */
+export function statementLeavesNothing(stmt: ParsedStatement, engine: EngineLike): boolean {
+  if (stmt.kind !== 'select') return false;
+  const known = verdicts.get(stmt.sql);
+  if (known) return known.leavesNothing;
+  const names = volatileNamesRead.get(engine);
+  if (!names) {
+    volatileNames(engine).catch(() => {});
+    return false;
+  }
+  const verdict = repeatability(stmt, names);
+  verdicts.set(stmt.sql, verdict);
+  return verdict.leavesNothing;
 }
 
 /** Whether the statement's answer can be kept and for whom, decided once per distinct statement text. */
