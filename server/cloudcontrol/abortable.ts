@@ -48,10 +48,14 @@ export function passAbortSignals(client: CloudControlClient): void {
   client.middlewareStack.add(middleware, { step: 'deserialize', priority: 'low', name: 'passAbortSignals' });
   // The SDK's retries wait between attempts, abortably only with the signal in their context: a call aborted then
   // ends at once here (its slot is free for others), and its next attempt is never sent (handle sees the abort).
-  const retries: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => (args) => {
-    const signal = signalOf(args.input);
-    return signal ? untilAborted(next(args), signal) : next(args);
-  };
+  const retries: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> =
+    (next) => async (args) => {
+      const signal = signalOf(args.input);
+      if (!signal) return next(args);
+      // Aborted already (a read of several accounts that one account failed): nothing is sent.
+      signal.throwIfAborted();
+      return untilAborted(next(args), signal);
+    };
   client.middlewareStack.addRelativeTo(retries, {
     relation: 'before',
     toMiddleware: 'retryMiddleware',
