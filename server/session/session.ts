@@ -107,8 +107,9 @@ export class Session {
 
   private async loop(): Promise<void> {
     const stop = this.stopping.signal;
-    for (let message = await this.next(stop); message; message = await this.next(stop)) {
-      if (message.type === 'Terminate' || this.gone) break;
+    for (;;) {
+      const message = this.nextReady(stop) ?? (await this.next(stop));
+      if (!message || message.type === 'Terminate' || this.gone) break;
       // PostgreSQL cannot tell where a message of an unknown type ends, so it gives up on the connection.
       if (message.type === 'Unknown') {
         this.sendError(
@@ -172,6 +173,12 @@ export class Session {
   shutdown(now = false): void {
     if (!this.stopping.signal.aborted) this.stopping.abort(shutdownError());
     if (now && this.running) this.executor.cancel(shutdownError());
+  }
+
+  /** The client's next message when it is here already (no wait to stop), unless a wait is under way or stopped. */
+  private nextReady(signal: AbortSignal): FrontendMessage | undefined {
+    if (this.pending || signal.aborted) return undefined;
+    return this.connection.takeReady();
   }
 
   /** The client's next message; undefined once input has ended. With a signal, stops waiting when it aborts. */
