@@ -162,7 +162,7 @@ export class CloudControl {
       keep: options.sharedCache === undefined,
       maxSize: 64 * 1024 * 1024,
       sizeOf,
-      onLookup: (result) => metrics.cacheLookups.inc({ result }),
+      onLookup: (result) => metrics.later(() => metrics.cacheLookups.inc({ result })),
     });
   }
 
@@ -274,7 +274,7 @@ export class CloudControl {
     const queued = limit.run(async () => {
       signal?.throwIfAborted();
       const started = performance.now();
-      metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
+      metrics.later(() => metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000));
       if (tally) tally.inFlight++;
       try {
         const result = await run(this.client(info.region, account));
@@ -1168,16 +1168,12 @@ function logged({ tally: _tally, ...about }: CallInfo): Omit<CallInfo, 'tally'> 
 }
 
 function countCall(info: CallInfo, outcome: string, started: number): void {
-  metrics.cloudControlCalls.inc({
-    operation: info.operation,
-    region: info.region,
-    type: info.typeName ?? '',
-    outcome,
+  const seconds = (performance.now() - started) / 1000;
+  const { operation, region, typeName } = info;
+  metrics.later(() => {
+    metrics.cloudControlCalls.inc({ operation, region, type: typeName ?? '', outcome });
+    metrics.cloudControlSeconds.observe({ operation, outcome }, seconds);
   });
-  metrics.cloudControlSeconds.observe(
-    { operation: info.operation, outcome },
-    (performance.now() - started) / 1000,
-  );
 }
 
 /**

@@ -492,11 +492,7 @@ export class Session {
     this.stateChange = this.statementNow.start;
     try {
       const result = await this.executor.execute(stmt, invocation, calls);
-      metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
-      metrics.statementSeconds.observe(
-        { kind: stmt.kind, outcome: 'ok' },
-        (performance.now() - started) / 1000,
-      );
+      countStatement(stmt.kind, 'ok', started);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), rows: result.rows.length, tag: result.tag },
         'statement',
@@ -504,9 +500,7 @@ export class Session {
       return result;
     } catch (err) {
       this.executor.txn.fail();
-      const outcome = metrics.failedOutcome(err);
-      metrics.statements.inc({ kind: stmt.kind, outcome });
-      metrics.statementSeconds.observe({ kind: stmt.kind, outcome }, (performance.now() - started) / 1000);
+      countStatement(stmt.kind, metrics.failedOutcome(err), started);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), code: (err as PgError).code },
         'statement failed',
@@ -523,11 +517,7 @@ export class Session {
     const start = new Date();
     this.statementNow = { kind: stmt.kind, start, calls: { inFlight: 0, done: 0 } };
     this.stateChange = start;
-    metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
-    metrics.statementSeconds.observe(
-      { kind: stmt.kind, outcome: 'ok' },
-      (performance.now() - started) / 1000,
-    );
+    countStatement(stmt.kind, 'ok', started);
     return result;
   }
 
@@ -670,6 +660,15 @@ function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(err as Error);
       },
     );
+  });
+}
+
+/** A statement in the metrics, once its answer is written. */
+function countStatement(kind: string, outcome: string, started: number): void {
+  const seconds = (performance.now() - started) / 1000;
+  metrics.later(() => {
+    metrics.statements.inc({ kind, outcome });
+    metrics.statementSeconds.observe({ kind, outcome }, seconds);
   });
 }
 
