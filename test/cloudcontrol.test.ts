@@ -405,6 +405,31 @@ describe('cache, coalescing and cancel', () => {
     expect(proxy.abandoned).toBe(0);
   });
 
+  test('with cacheTtlMs 0 a shared read outlives one cancelled caller, and stops when the last one leaves', async () => {
+    emulator.setFaults({ latencyMs: { GetResource: 300 } });
+    const cc = cloud({ cacheTtlMs: 0 });
+    const keys = { region: ['us-east-1'], data__identifier: ['salesforce-prod'] };
+    const first = new AbortController();
+    const cancelled = cc.fetchRows(resource, keys, () => {}, first.signal);
+    const kept = cc.fetchRows(resource, keys, () => {});
+    setTimeout(() => first.abort(new Error('cancel')), 50);
+    await expect(cancelled).rejects.toThrow('cancel');
+    expect(await kept).toHaveLength(1);
+    expect(proxy.count('GetResource')).toBe(1);
+    expect(proxy.abandoned).toBe(0);
+
+    // Both callers leave: the call is abandoned, and the next read is a call of its own.
+    const [a, b] = [new AbortController(), new AbortController()];
+    const reads = [a, b].map((c) => cc.fetchRows(resource, keys, () => {}, c.signal));
+    setTimeout(() => [a, b].forEach((c) => c.abort(new Error('gone'))), 50);
+    for (const read of reads) await expect(read).rejects.toThrow('gone');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(proxy.abandoned).toBe(1);
+    expect(proxy.count('GetResource')).toBe(2);
+    expect(await cc.fetchRows(resource, keys, () => {})).toHaveLength(1);
+    expect(proxy.count('GetResource')).toBe(3);
+  });
+
   test('debug log names the call, never the properties', async () => {
     const lines: string[] = [];
     const sink = new Writable({

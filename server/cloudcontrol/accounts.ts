@@ -54,6 +54,8 @@ export class Account {
   /** Undefined: the SDK's default chain. */
   readonly credentials: AwsCredentialIdentityProvider | undefined;
   #id: Promise<string> | undefined;
+  /** What #id gave: later reads take it without a wait on the signal. */
+  #readId: string | undefined;
   readonly #knownId: string | undefined;
   readonly #stsEndpoint: string | undefined;
 
@@ -87,13 +89,17 @@ export class Account {
 
   /** The 12-digit account id: from the configuration, the role ARN, or one GetCallerIdentity (a failure is retried after a minute). */
   id(signal?: AbortSignal): Promise<string> {
-    if (this.#knownId !== undefined) return Promise.resolve(this.#knownId);
+    const known = this.#knownId ?? this.#readId;
+    if (known !== undefined) return Promise.resolve(known);
     // A failure is kept a minute: a statement reading account_id does not wait for an unreachable STS each time.
     // Shared by every statement that asks meanwhile, so no one statement's cancel stops it.
-    this.#id ??= this.#callerAccount().catch((err: unknown) => {
-      setTimeout(() => (this.#id = undefined), 60_000).unref();
-      throw err;
-    });
+    this.#id ??= this.#callerAccount().then(
+      (id) => (this.#readId = id),
+      (err: unknown) => {
+        setTimeout(() => (this.#id = undefined), 60_000).unref();
+        throw err;
+      },
+    );
     return untilAborted(this.#id, signal);
   }
 

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetResourceRequestStatusCommand, type ProgressEvent } from '@aws-sdk/client-cloudcontrol';
 import { PgError, SqlState } from '../errors.js';
 import type { CallInfo, CloudControl } from './client.js';
+import { abortable } from './abortable.js';
 
 export const pollBackoff = { initialMs: 100, factor: 1.5, capMs: 5000 } as const;
 
@@ -62,7 +63,7 @@ export async function awaitRequest(
     let next: ProgressEvent | undefined;
     try {
       const out = await cloud.call({ ...info, operation: 'GetResourceRequestStatus' }, signal, (client) =>
-        client.send(new GetResourceRequestStatusCommand({ RequestToken: token }), { abortSignal: signal }),
+        client.send(abortable(new GetResourceRequestStatusCommand({ RequestToken: token }), signal)),
       );
       next = out.ProgressEvent;
     } catch (err) {

@@ -30,6 +30,7 @@ import { resourceNoun, rowBuilder, type Description, type Row } from './rows.js'
 import type { SharedReadCache } from './shared-cache.js';
 import { RateLimiters } from './rate-limiter.js';
 import { Slots } from './slots.js';
+import { abortable, passAbortSignals } from './abortable.js';
 import { PacedRetryStrategy, paceAttempts } from './throttle-retry.js';
 import type { ReadContext } from './read-context.js';
 import { startRead } from './trace.js';
@@ -161,7 +162,7 @@ export class CloudControl {
       keep: options.sharedCache === undefined,
       maxSize: 64 * 1024 * 1024,
       sizeOf,
-      onLookup: (result) => metrics.cacheLookups.inc({ result }),
+      onLookup: (result) => metrics.later(() => metrics.cacheLookups.inc({ result })),
     });
   }
 
@@ -220,12 +221,15 @@ export class CloudControl {
         ...(account.credentials ? { credentials: account.credentials } : {}),
         ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),
         maxAttempts: this.#options.maxAttempts ?? 5,
+        // The resolved middleware is kept per command class: calls pass their abort signal with abortable().
+        cacheMiddleware: true,
         // Throttled attempts are paced by the account and region's Pacer (paceAttempts below), not backed off.
         retryStrategy: new PacedRetryStrategy(this.#options.maxAttempts ?? 5),
         // Without timeouts a stalled connection would hold a limiter slot until statement_timeout.
         requestHandler: { connectionTimeout: 5000, requestTimeout: 30000, throwOnRequestTimeout: true },
         // No SDK logger: its middleware would log inputs, and DesiredState can hold credentials.
       });
+      passAbortSignals(client);
       countThrottles(client, region);
       paceAttempts(client, key, this.#rateLimiters.pacer(key), this.#options.budget);
       const roleArn = this.#options.roleArn;
@@ -270,7 +274,7 @@ export class CloudControl {
     const queued = limit.run(async () => {
       signal?.throwIfAborted();
       const started = performance.now();
-      metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000);
+      metrics.later(() => metrics.cloudControlQueueSeconds.observe((started - queuedAt) / 1000));
       if (tally) tally.inFlight++;
       try {
         const result = await run(this.client(info.region, account));
@@ -822,9 +826,9 @@ export class CloudControl {
     const load = async (shared: AbortSignal): Promise<Got> => {
       traced.sent();
       const out = await this.call(info, shared, (client) =>
-        client.send(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), {
-          abortSignal: shared,
-        }),
+        client.send(
+          abortable(new GetResourceCommand({ TypeName: typeName, Identifier: identifier }), shared),
+        ),
       );
       const d = out.ResourceDescription;
       return { description: { Identifier: d?.Identifier ?? identifier, Properties: d?.Properties } };
@@ -933,13 +937,15 @@ export class CloudControl {
     const send = (token: string | undefined) =>
       this.call(info, signal, (client) =>
         client.send(
-          new ListResourcesCommand({
-            TypeName: typeName,
-            NextToken: token,
-            MaxResults: 100,
-            ...(resourceModel !== undefined ? { ResourceModel: resourceModel } : {}),
-          }),
-          { abortSignal: signal },
+          abortable(
+            new ListResourcesCommand({
+              TypeName: typeName,
+              NextToken: token,
+              MaxResults: 100,
+              ...(resourceModel !== undefined ? { ResourceModel: resourceModel } : {}),
+            }),
+            signal,
+          ),
         ),
       );
     let next = send(undefined);
@@ -1162,16 +1168,12 @@ function logged({ tally: _tally, ...about }: CallInfo): Omit<CallInfo, 'tally'> 
 }
 
 function countCall(info: CallInfo, outcome: string, started: number): void {
-  metrics.cloudControlCalls.inc({
-    operation: info.operation,
-    region: info.region,
-    type: info.typeName ?? '',
-    outcome,
+  const seconds = (performance.now() - started) / 1000;
+  const { operation, region, typeName } = info;
+  metrics.later(() => {
+    metrics.cloudControlCalls.inc({ operation, region, type: typeName ?? '', outcome });
+    metrics.cloudControlSeconds.observe({ operation, outcome }, seconds);
   });
-  metrics.cloudControlSeconds.observe(
-    { operation: info.operation, outcome },
-    (performance.now() - started) / 1000,
-  );
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Column } from '../../catalog/types.js';
 import type { CallTally } from './call-tracking.js';
 import type { CloudControl } from './client.js';
 import { pgErrorFromAws } from './errors.js';
+import { abortable } from './abortable.js';
 
 /** The columns of cloud_control.resource_requests, in order: the keys of the rows listResourceRequests returns. */
 export const resourceRequestColumns: readonly Column[] = resourceRequests.columns;
@@ -66,12 +67,14 @@ export async function listResourceRequests(
       };
       const out = await cloud.call(info, signal, (client) =>
         client.send(
-          new ListResourceRequestsCommand({
-            MaxResults: 100,
-            NextToken: token,
-            ...(Object.keys(statusFilter).length > 0 ? { ResourceRequestStatusFilter: statusFilter } : {}),
-          }),
-          { abortSignal: signal },
+          abortable(
+            new ListResourceRequestsCommand({
+              MaxResults: 100,
+              NextToken: token,
+              ...(Object.keys(statusFilter).length > 0 ? { ResourceRequestStatusFilter: statusFilter } : {}),
+            }),
+            signal,
+          ),
         ),
       );
       rows.push(

@@ -8,6 +8,7 @@ import type {
   RetryToken,
   StandardRetryToken,
 } from '@smithy/types';
+import { signalOf } from './abortable.js';
 import type { CallBudget } from './budget.js';
 import type { Pacer } from './rate-limiter.js';
 
@@ -57,8 +58,9 @@ export function paceAttempts(
   budget?: CallBudget,
 ): void {
   const middleware: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
-    const signal = (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context
-      ?.abortSignal;
+    const signal =
+      signalOf(args.input) ??
+      (context as { __smithy_context?: { abortSignal?: AbortSignal } }).__smithy_context?.abortSignal;
     if (budget) await budget.take(scope, signal);
     const leave = pacer.tryLeave() ?? (await pacer.take(signal));
     try {

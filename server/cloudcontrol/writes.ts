@@ -20,6 +20,7 @@ import type { CallInfo, CloudControl } from './client.js';
 import { pgErrorFromAws, pgErrorFromProgressEvent, type AwsErrorContext } from './errors.js';
 import { canceledError, label, lostTrackError, type Tracked } from './write-messages.js';
 import { writeOnlyValues } from './write-secrets.js';
+import { abortable } from './abortable.js';
 
 export type WriteRequest =
   | {
@@ -216,24 +217,29 @@ function send(
   signal: AbortSignal,
 ) {
   const common = { TypeName: table.resource.typeName, ClientToken: clientToken };
-  const abort = { abortSignal: signal };
   switch (request.operation) {
     case 'CreateResource':
       return client.send(
-        new CreateResourceCommand({ ...common, DesiredState: JSON.stringify(request.desiredState) }),
-        abort,
+        abortable(
+          new CreateResourceCommand({ ...common, DesiredState: JSON.stringify(request.desiredState) }),
+          signal,
+        ),
       );
     case 'UpdateResource':
       return client.send(
-        new UpdateResourceCommand({
-          ...common,
-          Identifier: request.identifier,
-          PatchDocument: JSON.stringify(request.patch),
-        }),
-        abort,
+        abortable(
+          new UpdateResourceCommand({
+            ...common,
+            Identifier: request.identifier,
+            PatchDocument: JSON.stringify(request.patch),
+          }),
+          signal,
+        ),
       );
     case 'DeleteResource':
-      return client.send(new DeleteResourceCommand({ ...common, Identifier: request.identifier }), abort);
+      return client.send(
+        abortable(new DeleteResourceCommand({ ...common, Identifier: request.identifier }), signal),
+      );
   }
 }
 

@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import type { Catalog } from '../../catalog/types.js';
 import type { EngineUnit } from '../engine/engine.js';
-import { registry } from '../metrics.js';
+import * as metrics from '../metrics.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import { pointReadShape, type PointReadShape } from '../plan/point-read-shape.js';
 import type { ParamValues } from './load.js';
@@ -35,7 +35,7 @@ const directReads = new client.Counter({
   name: 'aws_sql_bridge_direct_reads_total',
   help: 'Point reads of the direct shape: answered (by the session, no engine unit) or engine (left to the engine: a value, type or row count it does not reproduce)',
   labelNames: ['outcome'] as const,
-  registers: [registry],
+  registers: [metrics.registry],
 });
 const answeredCount = directReads.labels('answered');
 const engineCount = directReads.labels('engine');
@@ -98,7 +98,7 @@ export function directAnswer(
   description: Buffer | null,
 ): Result | undefined {
   const answer = description ? answerOf(read, load, description) : undefined;
-  (answer ? answeredCount : engineCount).inc();
+  metrics.later(() => (answer ? answeredCount : engineCount).inc());
   return answer;
 }
 

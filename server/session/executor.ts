@@ -172,6 +172,7 @@ export class Executor {
 
   /** Descriptions the engine gave, by statement text, parameter types and settings (oldest first). */
   private readonly descriptions = new Map<string, { params: Buffer | null; row: Buffer | null }>();
+  private describedUnder = { version: -1, key: '' };
   /** The session's protocol portals, which SQL's FETCH, MOVE and CLOSE reach by name as they do cursors. */
   portals: ProtocolPortals | undefined;
   /** Finished answers of SELECTs, kept while their fetched rows are current (result-cache.ts). */
@@ -378,7 +379,7 @@ export class Executor {
     if (!describedByEngine(stmt)) return { params: null, row: null };
     // Parse describes every statement, so a client that sends the same one again (each Parse of the unnamed
     // statement) gets the kept answer: the tables never change, the settings are part of the key.
-    const key = JSON.stringify([stmt.sql, paramTypes, this.settings.forUnit()]);
+    const key = `${this.settingsKey()}\u0000${paramTypes.join(',')}\u0000${stmt.sql}`;
     const known = this.descriptions.get(key);
     if (known) return known;
     const messages = Buffer.concat([
@@ -502,6 +503,14 @@ export class Executor {
       (described) => described.row,
       () => null,
     );
+  }
+
+  /** The settings a unit would run under, as text: part of a description's key, made once per settings version. */
+  private settingsKey(): string {
+    const kept = this.describedUnder;
+    if (kept.version === this.settings.version) return kept.key;
+    this.describedUnder = { version: this.settings.version, key: JSON.stringify(this.settings.forUnit()) };
+    return this.describedUnder.key;
   }
 
   /** The session's settings for a unit, and its BackendKeyData process id for the engine's pg_backend_pid(). */

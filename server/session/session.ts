@@ -107,8 +107,9 @@ export class Session {
 
   private async loop(): Promise<void> {
     const stop = this.stopping.signal;
-    for (let message = await this.next(stop); message; message = await this.next(stop)) {
-      if (message.type === 'Terminate' || this.gone) break;
+    for (;;) {
+      const message = this.nextReady(stop) ?? (await this.next(stop));
+      if (!message || message.type === 'Terminate' || this.gone) break;
       // PostgreSQL cannot tell where a message of an unknown type ends, so it gives up on the connection.
       if (message.type === 'Unknown') {
         this.sendError(
@@ -172,6 +173,12 @@ export class Session {
   shutdown(now = false): void {
     if (!this.stopping.signal.aborted) this.stopping.abort(shutdownError());
     if (now && this.running) this.executor.cancel(shutdownError());
+  }
+
+  /** The client's next message when it is here already (no wait to stop), unless a wait is under way or stopped. */
+  private nextReady(signal: AbortSignal): FrontendMessage | undefined {
+    if (this.pending || signal.aborted) return undefined;
+    return this.connection.takeReady();
   }
 
   /** The client's next message; undefined once input has ended. With a signal, stops waiting when it aborts. */
@@ -485,11 +492,7 @@ export class Session {
     this.stateChange = this.statementNow.start;
     try {
       const result = await this.executor.execute(stmt, invocation, calls);
-      metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
-      metrics.statementSeconds.observe(
-        { kind: stmt.kind, outcome: 'ok' },
-        (performance.now() - started) / 1000,
-      );
+      countStatement(stmt.kind, 'ok', started);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), rows: result.rows.length, tag: result.tag },
         'statement',
@@ -497,9 +500,7 @@ export class Session {
       return result;
     } catch (err) {
       this.executor.txn.fail();
-      const outcome = metrics.failedOutcome(err);
-      metrics.statements.inc({ kind: stmt.kind, outcome });
-      metrics.statementSeconds.observe({ kind: stmt.kind, outcome }, (performance.now() - started) / 1000);
+      countStatement(stmt.kind, metrics.failedOutcome(err), started);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), code: (err as PgError).code },
         'statement failed',
@@ -516,11 +517,7 @@ export class Session {
     const start = new Date();
     this.statementNow = { kind: stmt.kind, start, calls: { inFlight: 0, done: 0 } };
     this.stateChange = start;
-    metrics.statements.inc({ kind: stmt.kind, outcome: 'ok' });
-    metrics.statementSeconds.observe(
-      { kind: stmt.kind, outcome: 'ok' },
-      (performance.now() - started) / 1000,
-    );
+    countStatement(stmt.kind, 'ok', started);
     return result;
   }
 
@@ -663,6 +660,15 @@ function untilAborted<T>(read: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(err as Error);
       },
     );
+  });
+}
+
+/** A statement in the metrics, once its answer is written. */
+function countStatement(kind: string, outcome: string, started: number): void {
+  const seconds = (performance.now() - started) / 1000;
+  metrics.later(() => {
+    metrics.statements.inc({ kind, outcome });
+    metrics.statementSeconds.observe({ kind, outcome }, seconds);
   });
 }
 

@@ -187,6 +187,31 @@ export class Connection {
     return this.stream.writableLength + this.outputBytes;
   }
 
+  /**
+   * The next message when one is decoded already and the client is reading its results; else undefined, and
+   * messages() is where to wait. A driver's pipelined messages (Parse, Bind, Describe, Execute, Sync in one
+   * packet) are so taken without a promise, a generator step and an abort listener each. Shares messages()'s
+   * queue: whichever is asked takes the next one.
+   */
+  takeReady(): FrontendMessage | undefined {
+    if (this.inboxHead >= this.inbox.length || this.stream.writableLength > OUTPUT_HIGH_WATER)
+      return undefined;
+    return this.take();
+  }
+
+  private take(): FrontendMessage {
+    const entry = this.inbox[this.inboxHead++]!;
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox = [];
+      this.inboxHead = 0;
+    }
+    if (this.paused && this.inbox.length - this.inboxHead < INBOX_HIGH_WATER / 2) {
+      this.paused = false;
+      this.stream.resume();
+    }
+    return this.convert(entry);
+  }
+
   /** Decoded frontend messages in order; yields Terminate if sent, then ends (also on disconnect). */
   async *messages(): AsyncGenerator<FrontendMessage, void, undefined> {
     for (;;) {
@@ -202,16 +227,7 @@ export class Connection {
           await this.drained();
           continue;
         }
-        const entry = this.inbox[this.inboxHead++]!;
-        if (this.inboxHead === this.inbox.length) {
-          this.inbox = [];
-          this.inboxHead = 0;
-        }
-        if (this.paused && this.inbox.length - this.inboxHead < INBOX_HIGH_WATER / 2) {
-          this.paused = false;
-          this.stream.resume();
-        }
-        yield this.convert(entry);
+        yield this.take();
         continue;
       }
       if (this.inputEnded) return;

@@ -12,21 +12,26 @@ import { BackendCode } from './messages.js';
  * character becomes '?', as elog.c sends them when an error is already being reported).
  */
 export class OutputTranscoder {
-  /** How each column of the rows being sent converts (from the last RowDescription, or rowFormats()). */
-  private columns: Conversion[] = [];
+  /** The description of the rows being sent (the last RowDescription, or rowFormats()). */
+  private description: Buffer | null = null;
+  /** How each of its columns converts: read from it when a row needs converting (not for a UTF8 client). */
+  private conversions: Conversion[] | undefined = [];
   /** COPY TO STDOUT in text (or CSV) format: its CopyData is text. */
   private copyOutText = false;
 
   /** The formats of the DataRows that follow, from a RowDescription frame, when it is not sent (Execute). */
   rowFormats(description: Buffer | null): void {
-    this.columns = description ? columnConversions(description) : [];
+    this.description = description;
+    this.conversions = undefined;
   }
 
   frame(frame: Buffer, codec: ClientCodec): Buffer {
     const code = String.fromCharCode(frame[0]!);
     switch (code) {
       case BackendCode.RowDescription:
-        this.columns = columnConversions(frame);
+        // Not kept: the frame may be part of a large engine reply. A UTF8 client converts no row.
+        this.description = null;
+        this.conversions = codec.passthrough ? undefined : columnConversions(frame);
         return codec.passthrough ? frame : convertRowDescription(frame, codec);
       case BackendCode.CopyOutResponse:
         this.copyOutText = frame[5] === 0;
@@ -62,10 +67,11 @@ export class OutputTranscoder {
     const r = new Reader(frame, 5);
     const count = r.int16();
     const values: (Buffer | null)[] = [];
+    const conversions = (this.conversions ??= this.description ? columnConversions(this.description) : []);
     let changed = false;
     for (let i = 0; i < count; i++) {
       const value = r.lengthPrefixed();
-      const conversion = this.columns[i] ?? 'text';
+      const conversion = conversions[i] ?? 'text';
       if (value === null || conversion === 'none') {
         values.push(value);
         continue;
