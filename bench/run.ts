@@ -37,7 +37,7 @@ const { values } = parseArgs({
     large: { type: 'string', default: '10000' },
     /** Which of the targets to run (bench/targets.ts: point, pgbench, fanout, idle, count). */
     targets: { type: 'string', default: targetNames.join(',') },
-    /** Another build's dist/server/main.js: the point reads run through it too, interleaved (before/after). */
+    /** Another build's dist/server/main.js: the point reads and the count run through it too, interleaved (before/after). */
     baseline: { type: 'string' },
   },
 });

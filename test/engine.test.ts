@@ -217,6 +217,30 @@ test('bad rows reject the unit with a PgError', async () => {
   ).toEqual([['0']]);
 });
 
+test('runs of one repeated row object load as that many rows, in order (load-rows.ts)', async () => {
+  const [alpha, beta] = rows;
+  // 60 rows, 3 runs: the repeated form; each row object once in the JSON, with jsonb values kept.
+  const repeated = [...Array<typeof alpha>(25).fill(alpha!), beta!, ...Array<typeof alpha>(34).fill(alpha!)];
+  const reply = await engine.run({
+    settings: [],
+    load: [{ table: 'appflow.t', rows: repeated }],
+    messages: query(
+      "SELECT a, j->'Tags'->0->>'Value', n, count(*) OVER (PARTITION BY a) FROM appflow.t ORDER BY ctid",
+    ),
+  });
+  expect(textRows(reply)).toEqual(
+    repeated.map((r) => [r.a, r === alpha ? 'v' : null, String(r.n), r === alpha ? '59' : '1']),
+  );
+  // A bad row fails the load as in the plain form.
+  await expect(
+    engine.run({
+      settings: [],
+      load: [{ table: 'appflow.t', rows: Array(40).fill({ n: 'not a number' }) }],
+      messages: query('SELECT 1'),
+    }),
+  ).rejects.toMatchObject({ code: '22P02' });
+});
+
 test('UPDATE ... RETURNING old and new values (PostgreSQL 18)', async () => {
   const reply = await engine.run({
     settings: [],

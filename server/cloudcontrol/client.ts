@@ -371,10 +371,15 @@ export class CloudControl {
       const single = table.kind === 'collection' ? models.length === 1 && !hydrate : ids?.length === 1;
       const { scope, fanOut, guard } = failFast(this.#concurrency, outer, single);
       const account = await this.#accountColumns(target, resourceTable, keys, columns, scope);
-      const toRow = (d: Description): Row => ({
-        ...buildRow(region, d),
-        ...account,
-      });
+      // A row shared by every resource (rowBuilder) stays one object with the account's columns too.
+      let shared: { built: Row; row: Row } | undefined;
+      const toRow = (d: Description): Row => {
+        const built = buildRow(region, d);
+        if (shared?.built === built) return shared.row;
+        const row = { ...built, ...account };
+        if (Object.isFrozen(built)) shared = { built, row: Object.freeze(row) };
+        return row;
+      };
       const listAll = async (): Promise<Description[]> => {
         const perModel = await Promise.all(
           models.map((model) =>

@@ -21,7 +21,9 @@ export function rowFromDescription(table: ResourceTable, region: string, descrip
 /**
  * Builds rows with only the columns a statement may read (the others are left out and load as NULL, which it
  * cannot see); the model is parsed only when one of them is a property: count(*) over 10,000 resources parses
- * none and loads rows of a region alone.
+ * none and loads rows of a region alone. Such a row, which no value of the resource's own enters, is one frozen
+ * object per region, shared by every resource: no garbage per resource, and the engine loads it as one row
+ * repeated (engine/load-rows.ts).
  */
 export function rowBuilder(
   table: ResourceTable,
@@ -29,10 +31,17 @@ export function rowBuilder(
 ): (region: string, description: Description) => Row {
   const wanted = columns === 'all' ? table.columns : table.columns.filter((c) => columns.has(c.name));
   const parse = wanted.some((c) => c.property !== undefined);
-  return (region, description) => {
+  const build = (region: string, description: Description) => {
     const model = parse ? parseModel(table, description) : {};
     const row: Row = {};
     for (const column of wanted) row[column.name] = cell(column, model, region, description);
+    return row;
+  };
+  if (parse || wanted.some((c) => c.name === 'data__identifier')) return build;
+  const byRegion = new Map<string, Row>();
+  return (region, description) => {
+    let row = byRegion.get(region);
+    if (!row) byRegion.set(region, (row = Object.freeze(build(region, description))));
     return row;
   };
 }

@@ -3,6 +3,7 @@ import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
 import type { FromWorker, UnitRequest } from './messages.js';
 import { namesNothing } from './frames.js';
+import { serializeRows } from './load-rows.js';
 import { CancelControl, sharedMemoryModule } from './shared-memory.js';
 import { clientRole, defaultCacheRoot, ensureTemplate, readTemplate, removeOrphans } from './template.js';
 import { spawnWorker, toPgError, type EngineThread } from './thread.js';
@@ -227,7 +228,7 @@ export class Engine implements EngineLike {
     if (this.closed) return Promise.reject(shutDown());
     let load: UnitRequest['load'];
     try {
-      load = unit.load.map(({ table, rows }) => ({ table, json: JSON.stringify(rows), rows: rows.length }));
+      load = unit.load.map(({ table, rows }) => serializeRows(table, rows));
     } catch (err) {
       return Promise.reject(
         new PgError(SqlState.data_exception, `cannot load rows: ${(err as Error).message}`),

@@ -40,8 +40,11 @@ export interface UnitRequest {
   type: 'unit';
   id: number;
   settings: [string, string][];
-  /** Rows already serialized as a JSON array, the text the jsonb parameter needs. */
-  load: { table: string; json: string; rows: number }[];
+  /**
+   * Rows already serialized as a JSON array, the text the jsonb parameter needs; with `runs` (an int[] literal),
+   * the array holds each run of one repeated row once, and `runs` how many times each is loaded (load-rows.ts).
+   */
+  load: { table: string; json: string; rows: number; runs?: string }[];
   messages: Uint8Array;
   /** The unit has a timeout: the worker says when the client's messages start, where its clock starts. */
   timed: boolean;

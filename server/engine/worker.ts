@@ -241,12 +241,23 @@ function unitPrelude(unit: UnitRequest): Uint8Array[] {
   const parts: Uint8Array[] = [];
   if (unit.settings.length > 0) parts.push(simpleQuery(settingsSql(unit.settings)));
   const statements: { sql: string; params: string[] }[] = [];
-  for (const { table, json, rows } of unit.load) {
+  for (const { table, json, rows, runs } of unit.load) {
     const t = quoteTable(table);
-    statements.push({
-      sql: `INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
-      params: [json],
-    });
+    statements.push(
+      runs === undefined
+        ? {
+            sql: `INSERT INTO ${t} SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)`,
+            params: [json],
+          }
+        : // Each run's row, repeated where it stands: the heap holds the rows in the order they were listed.
+          {
+            sql:
+              `INSERT INTO ${t} SELECT r.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(value, i) ` +
+              `CROSS JOIN LATERAL jsonb_populate_record(NULL::${t}, e.value) AS r ` +
+              `CROSS JOIN LATERAL generate_series(1, ($2::int[])[e.i])`,
+            params: [json, runs],
+          },
+    );
     deadRows.set(t, (deadRows.get(t) ?? 0) + rows);
   }
   if (statements.length > 0) parts.push(extendedBatch(statements));
