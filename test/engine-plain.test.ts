@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { createResources, sendCancel, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { sendCancel } from './support/stack.js';
+import { oneEngineStack } from './support/one-engine.js';
 
 /**
  * A SELECT that can leave nothing behind (no volatile function, no INTO, no lock) runs as a plain unit: its answer
@@ -9,28 +9,7 @@ import { createResources, sendCancel, startStack, TYPE_NAME, type Stack } from '
  * get the full cleanup, so another session sees nothing of them.
  */
 const region = 'us-east-1';
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ regions: [region], bridgeArgs: ['--engines', '1'] });
-  await createResources(
-    stack.sdk(region),
-    TYPE_NAME,
-    ['plain-a', 'plain-b'].map((name) => ({
-      ConnectorProfileName: name,
-      ConnectorType: 'Salesforce',
-      ConnectionMode: 'Public',
-    })),
-  );
-}, 60000);
-
-afterAll(() => stack?.stop());
-
-async function connect(): Promise<pg.Client> {
-  const c = new pg.Client(stack.pg);
-  await c.connect();
-  return c;
-}
+const { stack, connect } = oneEngineStack(['plain-a', 'plain-b']);
 
 const pointRead =
   'SELECT connector_profile_name FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2';
@@ -94,7 +73,7 @@ test('statement_timeout and a cancel stop a plain statement, and the session goe
     });
     await c.query('SET statement_timeout = 0');
     const running = c.query(long);
-    setTimeout(() => sendCancel(stack, c), 300);
+    setTimeout(() => sendCancel(stack(), c), 300);
     await expect(running).rejects.toMatchObject({ code: '57014' });
     expect((await c.query(pointRead, [region, 'plain-b'])).rows).toEqual([
       { connector_profile_name: 'plain-b' },

@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { createResources, startStack, TYPE_NAME, type Stack } from './support/stack.js';
+import { oneEngineStack } from './support/one-engine.js';
 
 /**
  * A unit's answer goes out before the engine rolls it back and cleans up, and the next unit's transaction is
@@ -9,28 +8,7 @@ import { createResources, startStack, TYPE_NAME, type Stack } from './support/st
  * statement) reaches the next one.
  */
 const region = 'us-east-1';
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack({ regions: [region], bridgeArgs: ['--engines', '1'] });
-  await createResources(
-    stack.sdk(region),
-    TYPE_NAME,
-    ['settle-a', 'settle-b'].map((name) => ({
-      ConnectorProfileName: name,
-      ConnectorType: 'Salesforce',
-      ConnectionMode: 'Public',
-    })),
-  );
-}, 60000);
-
-afterAll(() => stack?.stop());
-
-async function connect(): Promise<pg.Client> {
-  const c = new pg.Client(stack.pg);
-  await c.connect();
-  return c;
-}
+const { connect } = oneEngineStack(['settle-a', 'settle-b']);
 
 const pointRead =
   "SELECT connector_profile_name, current_setting('settle.owner', true) AS owner, current_setting('DateStyle') AS datestyle FROM appflow.connector_profile WHERE region = $1 AND data__identifier = $2";
