@@ -111,17 +111,7 @@ export class ReadCache<V extends object> {
       // lru-cache takes ttl 0 as "forever": a result no one keeps lives 1 ms, and is dropped below at once.
       const pending = this.#lru.fetch(key, { context: { load }, ttl: Math.max(1, keepMs) });
       const flight = this.#flights.get(key);
-      if (flight) flight.waiters++;
-      let left = false;
-      const leave = (abandon: boolean) => {
-        if (left || !flight) return;
-        left = true;
-        flight.waiters--;
-        if (abandon && flight.waiters === 0 && !flight.settled) {
-          flight.interrupted = true;
-          flight.controller.abort(signal?.reason);
-        }
-      };
+      const leave = flight ? waitOn(flight, signal) : () => {};
 
       try {
         const kept = await untilAborted(pending, signal, () => leave(true));
@@ -179,17 +169,7 @@ export class ReadCache<V extends object> {
     count = true,
   ): Promise<V> {
     if (count) this.#onLookup?.('coalesced');
-    flight.waiters++;
-    let left = false;
-    const leave = (abandon: boolean) => {
-      if (left) return;
-      left = true;
-      flight.waiters--;
-      if (abandon && flight.waiters === 0 && !flight.settled) {
-        flight.interrupted = true;
-        flight.controller.abort(signal?.reason);
-      }
-    };
+    const leave = waitOn(flight, signal);
     try {
       const kept = await untilAborted(unkept, signal, () => leave(true));
       leave(false);
@@ -304,4 +284,22 @@ export function untilAborted<T>(
       },
     );
   });
+}
+
+/**
+ * Counts a waiter on a request in flight; the returned leave() uncounts it once. The last waiter to leave abandoning
+ * a request that has not settled stops it.
+ */
+function waitOn<V>(flight: Flight<V>, signal: AbortSignal | undefined): (abandon: boolean) => void {
+  flight.waiters++;
+  let left = false;
+  return (abandon) => {
+    if (left) return;
+    left = true;
+    flight.waiters--;
+    if (abandon && flight.waiters === 0 && !flight.settled) {
+      flight.interrupted = true;
+      flight.controller.abort(signal?.reason);
+    }
+  };
 }
