@@ -73,6 +73,13 @@ test('per-region counts, a count over a self-join and the shared rows themselves
     [small],
   );
   expect(pairs.rows).toEqual([{ n: smallCount * smallCount }]);
+  // The bridge's default region is the big one: the merged USING column must carry the pin to both sides.
+  const merged = await client.query(
+    `SELECT count(*)::int AS n FROM appflow.connector_profiles a
+       JOIN appflow.connector_profiles b USING (region) WHERE region = $1`,
+    [small],
+  );
+  expect(merged.rows).toEqual([{ n: smallCount * smallCount }]);
   const plain = await client.query(
     `SELECT region, account_name FROM appflow.connector_profiles WHERE region = $1`,
     [big],

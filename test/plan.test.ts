@@ -744,6 +744,49 @@ describe('tableReads', () => {
     ).toEqual([{ table: COLLECTION, keys: { region: [c('a')] } }]);
   });
 
+  test('a column merged by USING or NATURAL pins every side it merges, whatever the join', () => {
+    for (const join of ['JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOIN'])
+      expect(
+        reads(
+          `SELECT count(*) FROM appflow.connector_profiles a ${join} appflow.connector_profiles b USING (region) WHERE region = 'a'`,
+        ),
+      ).toEqual([
+        { table: COLLECTION, keys: { region: [c('a')] } },
+        { table: COLLECTION, keys: { region: [c('a')] } },
+      ]);
+    expect(
+      reads(
+        "SELECT 1 FROM appflow.connector_profiles a NATURAL JOIN appflow.connector_profile b WHERE region = 'a'",
+      ),
+    ).toEqual([
+      { table: COLLECTION, keys: { region: [c('a')] } },
+      { table: RESOURCE, keys: { region: [c('a')] } },
+    ]);
+    // Merged twice: the outer join's column is the inner one's too.
+    expect(
+      reads(
+        `SELECT 1 FROM appflow.connector_profiles a JOIN appflow.connector_profiles b USING (region)
+           JOIN appflow.connector_profile p USING (region) WHERE region = 'a'`,
+      ),
+    ).toEqual([
+      { table: COLLECTION, keys: { region: [c('a')] } },
+      { table: COLLECTION, keys: { region: [c('a')] } },
+      { table: RESOURCE, keys: { region: [c('a')] } },
+    ]);
+    // Not merged: an unqualified name two tables have is ambiguous, and a join over an unknown table stays unsure.
+    expect(
+      reads(
+        "SELECT 1 FROM appflow.connector_profiles a JOIN appflow.connector_profiles b USING (connector_type) WHERE region = 'a'",
+      ),
+    ).toEqual([
+      { table: COLLECTION, keys: {} },
+      { table: COLLECTION, keys: {} },
+    ]);
+    expect(
+      reads("SELECT 1 FROM appflow.connector_profiles a JOIN other_t o USING (region) WHERE region = 'a'"),
+    ).toEqual([{ table: COLLECTION, keys: {} }]);
+  });
+
   test('a join alias hides the tables under it', () => {
     expect(
       reads(

@@ -26,6 +26,11 @@ export interface Entry {
   opaque: boolean;
   /** Behind a join alias: qualified references cannot reach it. */
   hidden: boolean;
+  /**
+   * Column -> the entries a USING or NATURAL join merged it across: an unqualified reference names the merged
+   * column, which equals each of theirs on every row a WHERE keeps, whatever the join's type.
+   */
+  merged?: ReadonlyMap<string, readonly Entry[]>;
 }
 
 export interface PinScope {
@@ -44,8 +49,13 @@ export function pinKeys(quals: unknown, entries: Entry[], scope: PinScope): void
   const pinnable = scope.pinnable ?? entries;
   // Only a catalog table's read takes a key: a scope of none (pg_catalog's tables) has nothing to pin.
   if (!pinnable.some((entry) => entry.reads.length > 0)) return;
-  const bind = (parts: string[]) =>
-    parts.length === 1 ? unqualified(entries, parts[0]!) : qualified(entries, parts);
+  const targets = (parts: string[]) =>
+    parts.length === 1 ? unqualified(entries, parts[0]!) : [qualified(entries, parts)];
+  // A key's source is one FROM item: a merged column is no single item's.
+  const bind = (parts: string[]) => {
+    const found = targets(parts);
+    return found.length === 1 ? found[0] : undefined;
+  };
   for (const conjunct of conjuncts(quals)) {
     const constant = keyComparison(conjunct);
     const comparisons: (KeyComparison & { source?: Entry })[] = constant
@@ -53,15 +63,20 @@ export function pinKeys(quals: unknown, entries: Entry[], scope: PinScope): void
       : rowsComparisons(conjunct, bind, scope.resolve);
     for (const cmp of comparisons) {
       const column = cmp.column[cmp.column.length - 1]!;
-      const target = bind(cmp.column);
-      if (!target || target === cmp.source || !pinnable.includes(target)) continue;
-      for (const read of target.reads) {
-        if (!isKey(read.table, column)) continue;
-        // A value from rows is compared as text: a key of another type could equal it in another spelling.
-        if (cmp.values.some((v) => v.kind === 'rows') && !isText(read.table, column)) continue;
-        setKey(read, column, cmp.values);
+      for (const target of targets(cmp.column)) {
+        if (!target || target === cmp.source || !pinnable.includes(target)) continue;
+        pinReads(target, column, cmp.values);
       }
     }
+  }
+}
+
+function pinReads(target: Entry, column: string, values: KeyExpr[]): void {
+  for (const read of target.reads) {
+    if (!isKey(read.table, column)) continue;
+    // A value from rows is compared as text: a key of another type could equal it in another spelling.
+    if (values.some((v) => v.kind === 'rows') && !isText(read.table, column)) continue;
+    setKey(read, column, values);
   }
 }
 
@@ -78,11 +93,13 @@ function isKey(table: Table, column: string): boolean {
   return table.columns.some((c) => c.name === column && c.key);
 }
 
-/** The entry an unqualified column binds to, when that is certain. */
-function unqualified(entries: Entry[], column: string): Entry | undefined {
-  if (entries.some((e) => e.opaque)) return undefined;
+/** The entry an unqualified column binds to, or the entries of the column a join merged, when that is certain. */
+function unqualified(entries: Entry[], column: string): Entry[] {
+  if (entries.some((e) => e.opaque)) return [];
   const having = entries.filter((e) => e.reads.some((r) => hasColumn(r.table, column)));
-  return having.length === 1 ? having[0] : undefined;
+  if (having.length === 1) return having;
+  const group = having[0]?.merged?.get(column);
+  return group?.length === having.length && having.every((e) => group.includes(e)) ? having : [];
 }
 
 /** `alias.col`, `table.col`, `schema.table.col`, `aws.schema.table.col`. */

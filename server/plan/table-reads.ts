@@ -1,6 +1,6 @@
 import type { Catalog, Table } from '../../catalog/types.js';
 import { parseArrayLiteral } from './array-literal.js';
-import { as, isObject, list, type Body } from './ast.js';
+import { as, isObject, list, names, type Body } from './ast.js';
 import type { KeyColumn, KeyExpr, RowsKey } from './keys.js';
 import type { ParsedStatement } from './parse.js';
 import { pinKeys, type Entry, type TableRead } from './scope.js';
@@ -146,6 +146,7 @@ function fromItem(node: unknown, ctx: Ctx, entries: Entry[]): void {
     if (pinnable && !join.isNatural && list(join.usingClause).length === 0)
       pinKeys(join.quals, under, { ...pinScope(ctx), pinnable });
     walk(join.quals, ctx);
+    mergeColumns(join, left, right);
     // A join alias hides the names under it; its columns are still reachable unqualified.
     if (join.alias || join.join_using_alias)
       for (const e of under) Object.assign(e, { hidden: true, opaque: true });
@@ -165,6 +166,26 @@ function fromItem(node: unknown, ctx: Ctx, entries: Entry[]): void {
   const inner = isObject(node) ? Object.values(node)[0] : undefined;
   const alias = isObject(inner) && isObject(inner.alias) ? inner.alias.aliasname : undefined;
   entries.push({ exposed: String(alias ?? ''), aliased: true, reads: [], opaque: true, hidden: false });
+}
+
+/** Records the columns a USING or NATURAL join merges, for the unqualified references above it. */
+function mergeColumns(join: Body, left: Entry[], right: Entry[]): void {
+  const under = [...left, ...right];
+  if (under.some((e) => e.opaque || e.reads.length !== 1)) return;
+  const has = (entries: Entry[], column: string) => entries.some((e) => hasColumn(e, column));
+  const columns = join.isNatural
+    ? [...new Set(left.flatMap((e) => e.reads[0]!.table.columns.map((c) => c.name)))].filter((c) =>
+        has(right, c),
+      )
+    : names(join.usingClause).filter((c) => c !== undefined);
+  for (const column of columns) {
+    const group = under.filter((e) => hasColumn(e, column));
+    for (const e of group) e.merged = new Map(e.merged).set(column, group);
+  }
+}
+
+function hasColumn(entry: Entry, column: string): boolean {
+  return entry.reads[0]!.table.columns.some((c) => c.name === column);
 }
 
 function pinScope(ctx: Ctx) {
