@@ -231,6 +231,17 @@ export async function runTargets(ctx: TargetContext): Promise<string[]> {
   const rows: Row[] = [];
   const notes: string[] = [];
   const fmt = (ms: number) => `${ms.toFixed(2)} ms`;
+  // Time to ready is every start of this build in the run: one start alone moves by half a second here.
+  const readyMs: number[] = [];
+  const start = ctx.startBridge;
+  ctx = {
+    ...ctx,
+    startBridge: async (args, main) => {
+      const bridge = await start(args, main);
+      if (main === undefined) readyMs.push(bridge.readyMs);
+      return bridge;
+    },
+  };
 
   // 1. Point read by identifier, read cache off: the bridge vs the same GetResource sent with the SDK. Cloud Control
   // runs elsewhere than its caller, so the figure that counts has the emulator in a process of its own (the SDK's
@@ -404,15 +415,19 @@ ANALYZE;`,
       target: '<= 20 MB',
       met: grew <= 20 && sessions >= 101,
     });
-    rows.push({
-      figure: 'time to ready, cached template',
-      bridge: `${(bridge.readyMs / 1000).toFixed(2)} s`,
-      reference: '',
-      ratio: bridge.readyMs / 1500,
-      target: '<= 1.5 s',
-      met: bridge.readyMs <= 1500,
-    });
     await ctx.stopBridge(bridge);
+    while (readyMs.length < 5) await ctx.stopBridge(await ctx.startBridge(['--cache-ttl-ms', '0']));
+    const sorted = [...readyMs].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    rows.push({
+      figure: `time to ready, cached template (median of the run's ${sorted.length} starts)`,
+      bridge: `${s(median)} (${s(sorted[0]!)} to ${s(sorted[sorted.length - 1]!)})`,
+      reference: '',
+      ratio: median / 1500,
+      target: '<= 1.5 s',
+      met: median <= 1500,
+    });
   }
 
   // 5. count(*) over many resources of one type: the bridge vs the ListResources pages alone.

@@ -9,7 +9,6 @@ import { RedisBudget } from './cloudcontrol/budget.js';
 import { CloudControl } from './cloudcontrol/client.js';
 import { credentialsCheck } from './cloudcontrol/credentials-check.js';
 import { inFlightWrites } from './cloudcontrol/in-flight.js';
-import { connectRedis } from './cloudcontrol/redis.js';
 import { SharedReadCache } from './cloudcontrol/shared-cache.js';
 import * as metrics from './metrics.js';
 import type { ServerConfig } from './config.js';
@@ -81,7 +80,11 @@ export async function startServer(
 
   await loadParser();
   // Before the engines start: a wrong --cache URL stops the start with nothing left running.
-  const redis = config.cacheUrl === undefined ? undefined : await connectRedis(config.cacheUrl);
+  // ioredis is loaded only with --cache: every start would pay for it otherwise.
+  const redis =
+    config.cacheUrl === undefined
+      ? undefined
+      : await (await import('./cloudcontrol/redis.js')).connectRedis(config.cacheUrl);
   // DescribeType goes where Cloud Control calls go: --endpoint (the emulator answers both) or the SDK's own.
   const extraTypes =
     config.extraTypes.length === 0

@@ -1,5 +1,3 @@
-import { AccountClient, paginateListRegions } from '@aws-sdk/client-account';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { PgError, SqlState } from '../errors.js';
 import { untilAborted } from './cache.js';
@@ -110,6 +108,8 @@ export class Account {
    */
   async discoverRegions(endpoint: string | undefined): Promise<void> {
     if (!this.allRegions) return;
+    // Loaded only where `regions: all` asks for it: every start would pay for it otherwise.
+    const { AccountClient, paginateListRegions } = await import('@aws-sdk/client-account');
     const client = new AccountClient({
       region: 'us-east-1',
       ...(endpoint ? { endpoint } : {}),
@@ -137,6 +137,8 @@ export class Account {
   }
 
   async #callerAccount(): Promise<string> {
+    // Loaded on the first statement that needs an account id nothing else gives: not on every start.
+    const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
     const sts = new STSClient({
       region: this.regions[0] ?? 'us-east-1',
       ...(this.#stsEndpoint ? { endpoint: this.#stsEndpoint } : {}),

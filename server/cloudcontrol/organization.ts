@@ -4,11 +4,7 @@
  * listed again while the server runs (member-refresh.ts). The result is plain account configurations, built beside
  * the file's own by buildAccounts().
  */
-import {
-  OrganizationsClient,
-  paginateListAccounts,
-  type Account as OrgAccount,
-} from '@aws-sdk/client-organizations';
+import type { Account as OrgAccount } from '@aws-sdk/client-organizations';
 import { fromIni } from '@aws-sdk/credential-providers';
 import { Account, type AccountConfig } from './accounts.js';
 
@@ -68,6 +64,8 @@ export async function discoverOrganization(
     from ?? new Account({ name: who, source: { kind: 'default' }, regions: [] }, credentials, stsEndpoint);
 
   const listed: OrgAccount[] = [];
+  // Loaded only where `organization:` asks for it: every start would pay for it otherwise.
+  const { OrganizationsClient, paginateListAccounts } = await import('@aws-sdk/client-organizations');
   const client = new OrganizationsClient({
     region: 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
