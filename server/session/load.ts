@@ -281,6 +281,26 @@ export async function loadFor(
   const fetched = new Map<Table, Row[]>();
   const traces: Loaded['traces'] = [];
   let pending = readPlan(stmt, params, catalog);
+  const only = pending.length === 1 ? pending[0]! : undefined;
+  if (only && only.table.kind !== 'sessions' && !hasRowsKeys(only)) {
+    // One table pinned by nothing else's rows (a point read): one fetch, without the loop's promises.
+    const reads: TracedRead[] = [];
+    const started = performance.now();
+    const traced = { ...options, context: { ...options.context, trace: reads } };
+    const { table, columns, limit } = only;
+    const rows = await cloud.fetchRows(
+      table,
+      { ...fixedKeys(only), limit },
+      onNotice,
+      signal,
+      columns,
+      traced,
+    );
+    return {
+      load: [{ table: `${table.schema}.${table.name}`, rows }],
+      traces: [{ table, ms: performance.now() - started, keys: undefined, reads }],
+    };
+  }
   while (pending.length > 0) {
     const ready = pending.filter((p) => [...sourcesOf(p)].every((t) => fetched.has(t)));
     pending = pending.filter((p) => !ready.includes(p));
