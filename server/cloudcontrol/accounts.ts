@@ -85,6 +85,11 @@ export class Account {
     return this.#knownId;
   }
 
+  /** The id when no wait is needed for it: known, or read by an earlier GetCallerIdentity. */
+  get readyId(): string | undefined {
+    return this.#knownId ?? this.#readId;
+  }
+
   /** The 12-digit account id: from the configuration, the role ARN, or one GetCallerIdentity (a failure is retried after a minute). */
   id(signal?: AbortSignal): Promise<string> {
     const known = this.#knownId ?? this.#readId;

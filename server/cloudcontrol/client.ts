@@ -360,7 +360,8 @@ export class CloudControl {
     requireHandlers(resourceTable, ids !== undefined);
     const lists = table.kind === 'collection' || ids === undefined;
     const models = lists ? listModels(resourceTable, keys) : [undefined];
-    const targets = await this.#targets(resourceTable, keys, signal, options);
+    const pending = this.#targets(resourceTable, keys, signal, options);
+    const targets = Array.isArray(pending) ? pending : await pending;
     if (targets.length === 0 || ids?.length === 0 || models.length === 0) return [];
     const hydrate = table.kind === 'collection' && needsGet(resourceTable, columns);
     const buildRow = rowBuilder(resourceTable, columns);
@@ -370,7 +371,8 @@ export class CloudControl {
       // One GetResource, or one list (its pages one after another): nothing to fan out or stop.
       const single = table.kind === 'collection' ? models.length === 1 && !hydrate : ids?.length === 1;
       const { scope, fanOut, guard } = failFast(this.#concurrency, outer, single);
-      const account = await this.#accountColumns(target, resourceTable, keys, columns, scope);
+      const columnsOf = this.#accountColumns(target, resourceTable, keys, columns, scope);
+      const account = 'account_name' in columnsOf ? columnsOf : await columnsOf;
       // A row shared by every resource (rowBuilder) stays one object with the account's columns too.
       let shared: { built: Row; row: Row } | undefined;
       const toRow = (d: Description): Row => {
@@ -455,25 +457,25 @@ export class CloudControl {
       : signal
         ? AbortSignal.any([signal, failed.signal])
         : failed.signal;
-    const perTarget = await Promise.all(
-      targets.map(async (target) => {
-        try {
-          return await readTarget(target, outer);
-        } catch (err) {
-          if (signal?.aborted) throw signal.reason;
-          // A target stopped by another's failure: Promise.all already rejects with that one.
-          if (failed?.signal.aborted) throw failed.signal.reason;
-          const named = this.#named(err, target.account);
-          if (!options.partialResults) {
-            failed?.abort(named);
-            throw named;
-          }
-          options.onWarning?.(missingWarning(target, named));
-          return [];
+    const readOne = async (target: Target): Promise<Row[]> => {
+      try {
+        return await readTarget(target, outer);
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason;
+        // A target stopped by another's failure: Promise.all already rejects with that one.
+        if (failed?.signal.aborted) throw failed.signal.reason;
+        const named = this.#named(err, target.account);
+        if (!options.partialResults) {
+          failed?.abort(named);
+          throw named;
         }
-      }),
-    );
-    return perTarget.flat();
+        options.onWarning?.(missingWarning(target, named));
+        return [];
+      }
+    };
+    // One target (a point read's): its rows as they are, without a Promise.all over one.
+    if (targets.length === 1) return readOne(targets[0]!);
+    return (await Promise.all(targets.map(readOne))).flat();
   }
 
   /**
@@ -481,35 +483,51 @@ export class CloudControl {
    * without), each in the regions pinned, else the account's own. An account whose id cannot be read while
    * account_id is pinned fails the read, or is left out with a warning (partial results).
    */
-  async #targets(
+  #targets(
     table: Table,
     keys: FetchKeys,
     signal: AbortSignal | undefined,
     options: ReadOptions,
-  ): Promise<Target[]> {
+  ): Target[] | Promise<Target[]> {
     let accounts = this.#accountSet.current(options.context?.calls);
     if (keys.account_name) accounts = accounts.filter((a) => keys.account_name!.includes(a.name));
-    if (keys.account_id) {
-      const wanted = keys.account_id;
-      const ids = await Promise.all(
-        accounts.map(async (a) => {
-          try {
-            return await a.id(signal);
-          } catch (err) {
-            if (signal?.aborted) throw signal.reason;
-            const region = a.regions[0] ?? 'us-east-1';
-            const named = this.#named(
-              pgErrorFromAws(err, { operation: 'GetCallerIdentity', table, region }),
-              a,
-            );
-            if (!options.partialResults) throw named;
-            options.onWarning?.(`no rows from account "${a.name}": ${named.message}`);
-            return undefined;
-          }
-        }),
-      );
-      accounts = accounts.filter((_, i) => ids[i] !== undefined && wanted.includes(ids[i]!));
-    }
+    // Without account_id pinned there is nothing to wait for: no promise (a point read's path).
+    if (!keys.account_id) return this.#inRegions(accounts, keys);
+    return this.#targetsById(table, keys, accounts, signal, options);
+  }
+
+  /** The accounts whose id is one pinned (an id not known yet is read with STS GetCallerIdentity). */
+  async #targetsById(
+    table: Table,
+    keys: FetchKeys,
+    accounts: readonly Account[],
+    signal: AbortSignal | undefined,
+    options: ReadOptions,
+  ): Promise<Target[]> {
+    const wanted = keys.account_id ?? [];
+    const ids = await Promise.all(
+      accounts.map(async (a) => {
+        try {
+          return await a.id(signal);
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          const region = a.regions[0] ?? 'us-east-1';
+          const named = this.#named(
+            pgErrorFromAws(err, { operation: 'GetCallerIdentity', table, region }),
+            a,
+          );
+          if (!options.partialResults) throw named;
+          options.onWarning?.(`no rows from account "${a.name}": ${named.message}`);
+          return undefined;
+        }
+      }),
+    );
+    const pinned = accounts.filter((_, i) => ids[i] !== undefined && wanted.includes(ids[i]!));
+    return this.#inRegions(pinned, keys);
+  }
+
+  /** Each account in the regions pinned, else in its own. */
+  #inRegions(accounts: readonly Account[], keys: FetchKeys): Target[] {
     return accounts.flatMap((account) =>
       this.#regions(keys.region, account.regions).map((region) => ({ account, region })),
     );
@@ -537,18 +555,22 @@ export class CloudControl {
   }
 
   /** account_name and account_id of a target's rows; the id (maybe an STS call) only when the statement may read it. */
-  async #accountColumns(
+  #accountColumns(
     target: Target,
     table: Table,
     keys: FetchKeys,
     columns: NeededColumns,
     signal: AbortSignal,
-  ): Promise<AccountColumns> {
+  ): AccountColumns | Promise<AccountColumns> {
     const withId = columns === 'all' || columns.has('account_id') || keys.account_id !== undefined;
-    return {
-      account_name: target.account.name,
-      account_id: withId ? await this.#accountId(target.account, table, target.region, signal) : null,
-    };
+    const account_name = target.account.name;
+    // No promise when the id is not read or known already (every read after the account's first).
+    const ready = withId ? target.account.readyId : null;
+    if (ready !== undefined) return { account_name, account_id: ready };
+    return this.#accountId(target.account, table, target.region, signal).then((account_id) => ({
+      account_name,
+      account_id,
+    }));
   }
 
   /** With several accounts, an error says which one it came from. */

@@ -75,7 +75,7 @@ import {
   statementLeavesNothing,
   type Answers,
 } from './result-cache.js';
-import { refreshAccountsFor } from './refresh-accounts.js';
+import { callsRefreshAccounts, refreshAccountsFor } from './refresh-accounts.js';
 import { TransactionBlock } from './transaction.js';
 import { checkAssignedColumns, checkWritable, createCopiedRows, executeWrite } from './writes.js';
 
@@ -367,6 +367,19 @@ export class Executor {
     if (this.runningUnit) this.services.engine.cancel(this.runningUnit);
   }
 
+  /** The description describe() keeps for the statement and parameter types under the settings now, if any. */
+  knownDescription(
+    stmt: ParsedStatement,
+    paramTypes: number[],
+  ): { params: Buffer | null; row: Buffer | null } | undefined {
+    if (stmt.kind === 'fetch' || !describedByEngine(stmt)) return undefined;
+    return this.descriptions.get(this.descriptionKey(stmt, paramTypes));
+  }
+
+  private descriptionKey(stmt: ParsedStatement, paramTypes: number[]): string {
+    return `${this.settingsKey()}\u0000${paramTypes.join(',')}\u0000${stmt.sql}`;
+  }
+
   /** The description a Describe of the statement returns, without running it. */
   async describe(
     stmt: ParsedStatement,
@@ -379,7 +392,7 @@ export class Executor {
     if (!describedByEngine(stmt)) return { params: null, row: null };
     // Parse describes every statement, so a client that sends the same one again (each Parse of the unnamed
     // statement) gets the kept answer: the tables never change, the settings are part of the key.
-    const key = `${this.settingsKey()}\u0000${paramTypes.join(',')}\u0000${stmt.sql}`;
+    const key = this.descriptionKey(stmt, paramTypes);
     const known = this.descriptions.get(key);
     if (known) return known;
     const messages = Buffer.concat([
@@ -423,13 +436,18 @@ export class Executor {
     const result = await this.statement(async (signal, notices, context) => {
       const fetches = callPlan === undefined || callPlan === 'made';
       if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
-      const refreshed = fetches ? await refreshAccountsFor(stmt, this.services.members, signal) : [];
+      // No promise to wait on when the statement does not call refresh_accounts() (every point read).
+      const refreshed =
+        fetches && callsRefreshAccounts(stmt)
+          ? await refreshAccountsFor(stmt, this.services.members, signal)
+          : [];
       const reads = inputs ? { ...context, inputs } : context;
       const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices, reads) : undefined;
       tableKinds = loaded?.traces.map((t) => t.table.kind) ?? [];
       const load = loaded?.load ?? [];
       if (direct) {
-        const answer = directAnswer(direct, load, await this.describeDirect(direct));
+        const described = this.describeDirect(direct);
+        const answer = directAnswer(direct, load, described instanceof Promise ? await described : described);
         if (signal.aborted) throw signal.reason;
         if (answer) return answer;
       }
@@ -497,8 +515,11 @@ export class Executor {
    * The engine's row description of a direct read: its statement without the WHERE, described once per session and
    * settings. Null when the engine refuses it: the statement then runs there, for the engine's own error.
    */
-  private describeDirect(direct: DirectRead): Promise<Buffer | null> {
+  private describeDirect(direct: DirectRead): Buffer | null | Promise<Buffer | null> {
     const stmt: ParsedStatement = { sql: direct.shape.describeSql, ast: {}, kind: 'select' };
+    // Described already (every read of the session after its first): no promise to wait on after the fetch.
+    const known = this.knownDescription(stmt, []);
+    if (known) return known.row;
     return this.describe(stmt, []).then(
       (described) => described.row,
       () => null,

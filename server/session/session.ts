@@ -123,7 +123,8 @@ export class Session {
       }
       if (this.ignoreTillSync && message.type !== 'Sync') continue;
       try {
-        // Bind, Sync, Close and Flush finish at once: no promise (and no async-hooks work) per message for them.
+        // Bind, Sync, Close, Flush and a Parse of a statement described before finish at once: no promise (and no
+        // async-hooks work) per message for them.
         const handling = this.handle(message);
         if (handling) await handling;
       } catch (err) {
@@ -330,7 +331,7 @@ export class Session {
    * PostgreSQL analyzes a statement at Parse (unknown tables, columns, types are errors there), so the engine
    * describes it now; the description is kept for Describe.
    */
-  private async parse(message: FrontendMessageOf<'Parse'>): Promise<void> {
+  private parse(message: FrontendMessageOf<'Parse'>): Promise<void> | undefined {
     if (message.statement !== '' && this.statements.has(message.statement))
       throw new PgError(
         SqlState.duplicate_prepared_statement,
@@ -348,10 +349,22 @@ export class Session {
     };
     if (statement.parsed) {
       this.executor.txn.checkNotFailed(statement.parsed.kind);
-      if (analyzedAtParse(statement.parsed))
-        statement.described = await this.executor.describe(statement.parsed, statement.paramTypes);
+      if (analyzedAtParse(statement.parsed)) {
+        // A statement described before (a driver's unnamed statement, parsed again for each run) needs no promise.
+        const known = this.executor.knownDescription(statement.parsed, statement.paramTypes);
+        if (!known)
+          return this.executor.describe(statement.parsed, statement.paramTypes).then((described) => {
+            statement.described = described;
+            this.parsed(message.statement, statement);
+          });
+        statement.described = known;
+      }
     }
-    this.statements.set(message.statement, statement);
+    this.parsed(message.statement, statement);
+  }
+
+  private parsed(name: string, statement: PreparedStatement): void {
+    this.statements.set(name, statement);
     this.send(backend.parseComplete());
   }
 
