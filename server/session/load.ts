@@ -281,42 +281,22 @@ export async function loadFor(
   const fetched = new Map<Table, Row[]>();
   const traces: Loaded['traces'] = [];
   let pending = readPlan(stmt, params, catalog);
-  const only = pending.length === 1 ? pending[0]! : undefined;
-  if (only && only.table.kind !== 'sessions' && !hasRowsKeys(only)) {
-    // One table pinned by nothing else's rows (a point read): one fetch, without the loop's promises.
+  const readOne = async (plan: TablePlan): Promise<void> => {
     const reads: TracedRead[] = [];
     const started = performance.now();
     const traced = { ...options, context: { ...options.context, trace: reads } };
-    const { table, columns, limit } = only;
-    const rows = await cloud.fetchRows(
-      table,
-      { ...fixedKeys(only), limit },
-      onNotice,
-      signal,
-      columns,
-      traced,
-    );
-    return {
-      load: [{ table: `${table.schema}.${table.name}`, rows }],
-      traces: [{ table, ms: performance.now() - started, keys: undefined, reads }],
-    };
-  }
+    const { rows, keys } =
+      plan.table.kind === 'sessions'
+        ? { rows: sessionRows(), keys: undefined }
+        : await fetchPlanned(plan, fetched, cloud, onNotice, signal, evaluate, traced);
+    fetched.set(plan.table, rows);
+    traces.push({ table: plan.table, ms: performance.now() - started, keys, reads });
+  };
   while (pending.length > 0) {
     const ready = pending.filter((p) => [...sourcesOf(p)].every((t) => fetched.has(t)));
     pending = pending.filter((p) => !ready.includes(p));
-    await Promise.all(
-      ready.map(async (plan) => {
-        const reads: TracedRead[] = [];
-        const started = performance.now();
-        const traced = { ...options, context: { ...options.context, trace: reads } };
-        const { rows, keys } =
-          plan.table.kind === 'sessions'
-            ? { rows: sessionRows(), keys: undefined }
-            : await fetchPlanned(plan, fetched, cloud, onNotice, signal, evaluate, traced);
-        fetched.set(plan.table, rows);
-        traces.push({ table: plan.table, ms: performance.now() - started, keys, reads });
-      }),
-    );
+    // One table (a point read's): no Promise.all over one.
+    await (ready.length === 1 ? readOne(ready[0]!) : Promise.all(ready.map(readOne)));
   }
   return {
     load: [...fetched].map(([table, rows]) => ({ table: `${table.schema}.${table.name}`, rows })),
