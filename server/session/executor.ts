@@ -24,6 +24,7 @@ import {
 } from '../plan/statements.js';
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
+import { reusablePlan } from '../plan/literal-template.js';
 import { setConfigCalls, type SetConfigCall } from '../plan/set-config.js';
 import { writeTarget } from '../plan/writes.js';
 import { copyInResponse, dataRow, noticeResponse, parameterStatus } from '../wire/backend-serializer.js';
@@ -455,11 +456,8 @@ export class Executor {
             }),
           ]
         : [];
-      const messages = Buffer.concat([
-        ...prelude,
-        invocation.messages(withRenamedCatalogColumns(stmt.sql)),
-        ...readBack,
-      ]);
+      const sql = withRenamedCatalogColumns(stmt.sql);
+      const messages = Buffer.concat([...prelude, invocation.messages(sql), ...readBack]);
       // Nothing the bridge adds may outlive the unit either: prepared statements, refreshed accounts and set_config
       // read-backs go the full way; the read-only SET of the session's prelude is undone by the rollback.
       const plain =
@@ -468,7 +466,16 @@ export class Executor {
         refreshed.length === 0 &&
         setConfigs.length === 0 &&
         statementLeavesNothing(stmt, this.services.engine);
-      const replies = await this.runReplies(load, messages, plain);
+      // One simple Query of its own: the engine may run it as the prepared statement of the texts like it.
+      const reuse =
+        plain &&
+        load.length === 0 &&
+        prelude.length === 0 &&
+        readBack.length === 0 &&
+        invocation.messages === query
+          ? reusablePlan(sql)
+          : undefined;
+      const replies = await this.runReplies(load, messages, plain, reuse);
       const at = replyIndex + prelude.length;
       const reply = replies[at];
       if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
@@ -775,8 +782,16 @@ export class Executor {
     load: EngineUnit['load'],
     messages: Buffer,
     plain = false,
+    reuse?: EngineUnit['reuse'],
   ): Promise<EngineReply[]> {
-    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this, plain };
+    const unit: EngineUnit = {
+      settings: this.unitSettings(),
+      load,
+      messages,
+      owner: this,
+      plain,
+      ...(reuse ? { reuse } : {}),
+    };
     this.runningUnit = unit;
     try {
       return engineReplies(await this.services.engine.run(unit));
