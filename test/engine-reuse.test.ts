@@ -9,12 +9,16 @@ import { metricsPortOf, sample } from './support/metrics.js';
  * Through node-postgres simple Queries, one engine: each answer must be the one the text gets alone. The reference
  * is the same text with a comment of its own, a shape never seen before, so it runs as it is.
  */
-const { stack, connect } = oneEngineStack(['reuse-a'], ['--metrics-port', '0']);
+const { stack, connect } = oneEngineStack(['reuse-a', 'reuse-b'], ['--metrics-port', '0']);
+
+async function metrics(): Promise<string> {
+  const port = await metricsPortOf(stack().bridge.output);
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
 
 /** The engine's reused-plan outcomes so far (aws_sql_bridge_engine_reused_plans_total). */
 async function outcomes(): Promise<Record<'prepared' | 'reused' | 'refused', number>> {
-  const port = await metricsPortOf(stack().bridge.output);
-  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const body = await metrics();
   const of = (outcome: string) => sample(body, 'aws_sql_bridge_engine_reused_plans_total', { outcome });
   return { prepared: of('prepared'), reused: of('reused'), refused: of('refused') };
 }
@@ -183,4 +187,35 @@ test('statement_timeout and a cancel stop a reused statement, and the session go
   setTimeout(() => sendCancel(stack(), client), 300);
   expect(await errorOf(running)).toMatchObject({ code: '57014' });
   await sameAsAlone('SELECT count(*) FROM generate_series(1, 10) AS g WHERE g > 5');
+});
+
+test("a statement reading the bridge's tables is never taken for another text of its shape: each pins its own key", async () => {
+  for (const name of ['reuse-a', 'reuse-b', 'reuse-a', 'reuse-b'])
+    expect(
+      (
+        await client.query(
+          `SELECT connector_profile_name FROM appflow.connector_profile WHERE region = 'us-east-1' AND data__identifier = '${name}'`,
+        )
+      ).rows,
+    ).toEqual([{ connector_profile_name: name }]);
+});
+
+test("a literal read at the moment it runs ('now') keeps a text of a kept shape from the result cache", async () => {
+  await client.query("SET aws.cache_ttl = '1min'");
+  try {
+    const hits = async () => sample(await metrics(), 'aws_sql_bridge_result_cache_total', { outcome: 'hit' });
+    const at = (day: string) =>
+      `SELECT '${day}'::timestamptz::text AS t, 1 AS n FROM pg_catalog.pg_class LIMIT 1`;
+    // The shape is seen, then taken by the next texts; a fixed date's answer is kept.
+    for (const day of ['2020-01-01', '2020-01-02', '2020-01-02']) await client.query(at(day));
+    const before = await hits();
+    await client.query(at('2020-01-02'));
+    expect(await hits()).toBe(before + 1);
+    const first = (await client.query(at('now'))).rows[0].t;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = (await client.query(at('now'))).rows[0].t;
+    expect(second).not.toBe(first);
+  } finally {
+    await client.query('RESET aws.cache_ttl');
+  }
 });

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ReusablePlan } from '../engine/messages.js';
-import { scanLiterals, type LiteralType } from './literals.js';
+import { scanLiterals, type LiteralScan, type LiteralType } from './literals.js';
 
 /**
  * A statement text as the engine's prepared statement for every text that differs from it only in some literals:
@@ -23,8 +23,8 @@ const firstSeen = new LRUCache<string, string[]>({ max: 2048 });
  * the engine needs to infer a type only for values that vary. The same text again gives a template without
  * parameters. Undefined the first time a shape is seen, or when its literals cannot be told (literals.ts).
  */
-export function literalTemplate(sql: string): LiteralTemplate | undefined {
-  const scan = scanLiterals(sql);
+export function literalTemplate(sql: string, scanned?: LiteralScan): LiteralTemplate | undefined {
+  const scan = scanned ?? scanLiterals(sql);
   if (!scan) return undefined;
   const first = firstSeen.get(scan.shape);
   if (!first) {
@@ -50,9 +50,9 @@ export function literalTemplate(sql: string): LiteralTemplate | undefined {
 
 const typeOids: Record<LiteralType, number> = { int4: 23, int8: 20, numeric: 1700, unknown: 0 };
 
-/** literalTemplate as the engine's EngineUnit.reuse: the parameters' types as oids (0: to infer). */
-export function reusablePlan(sql: string): ReusablePlan | undefined {
-  const template = literalTemplate(sql);
+/** literalTemplate as the engine's EngineUnit.reuse: the parameters' types as oids (0: to infer). `scanned`: sql's scan. */
+export function reusablePlan(sql: string, scanned?: LiteralScan): ReusablePlan | undefined {
+  const template = literalTemplate(sql, scanned);
   return (
     template && {
       text: template.text,

@@ -48,6 +48,8 @@ function identStart(code: number): boolean {
 }
 
 const isDigit = (code: number) => code >= 0x30 && code <= 0x39;
+/** PostgreSQL's whitespace: space, tab, newline, carriage return, form feed (and vertical tab). */
+const space = (code: number) => code === 0x20 || (code >= 0x09 && code <= 0x0d);
 
 function numberType(text: string): LiteralType {
   if (!/^[0-9]+$/.test(text)) return 'numeric';
@@ -147,7 +149,7 @@ export function scanLiterals(sql: string): LiteralScan | undefined {
       }
       prev = '';
     } else {
-      prev = c === 0x2c ? ',' : c === 0x28 ? '(' : /\s/.test(sql[i]!) ? prev : '';
+      prev = c === 0x2c ? ',' : c === 0x28 ? '(' : space(c) ? prev : '';
       i++;
     }
   }
@@ -171,7 +173,7 @@ type Prev = 'by' | ',' | '(' | '';
 function listItem(sql: string, prev: Prev, end: number): boolean {
   if (prev === '') return false;
   let j = end;
-  while (j < sql.length && /\s/.test(sql[j]!)) j++;
+  while (j < sql.length && space(sql.charCodeAt(j))) j++;
   if (j >= sql.length) return true;
   const next = sql.charCodeAt(j);
   // , ) ; a keyword (DESC, NULLS, LIMIT...), or a comment.

@@ -6,7 +6,7 @@ import type { MemberRefresh } from '../cloudcontrol/member-refresh.js';
 import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { backendPidSetting } from '../engine/template.js';
 import { PgError, SqlState } from '../errors.js';
-import type { ParsedStatement } from '../plan/parse.js';
+import { markLiteralFree, type ParsedStatement } from '../plan/parse.js';
 import {
   closeOf,
   copyOf,
@@ -127,6 +127,14 @@ export interface Invocation {
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
+
+/**
+ * Trees of SELECTs whose handling before the engine was found to depend on none of their literals: they read no
+ * table the bridge loads (so no fetch, no direct read, no pushed-down key), call no set_config, clear_cache or
+ * refresh_accounts, and leave nothing behind. Texts of the same shape take that tree (parse.ts markLiteralFree), and
+ * go to the engine without those walks.
+ */
+const literalFreeTrees = new WeakSet<object>();
 export const simpleInvocation: Invocation = {
   params: [],
   messages: query,
@@ -420,10 +428,16 @@ export class Executor {
     const settingsVersion = this.settings.version;
     const inputs: ReadInputs | undefined = keeps ? { entries: [], unkept: false } : undefined;
     let tableKinds: string[] = [];
-    const direct = callPlan === undefined && replyIndex === 0 ? this.directRead(stmt, invocation) : undefined;
+    // Its tree was found to need nothing before the engine (literalFreeTrees): none of those walks again.
+    const literalFree = callPlan === undefined && replyIndex === 0 && literalFreeTrees.has(stmt.ast);
+    const direct =
+      callPlan === undefined && replyIndex === 0 && !literalFree
+        ? this.directRead(stmt, invocation)
+        : undefined;
     const result = await this.statement(async (signal, notices, context) => {
-      const fetches = callPlan === undefined || callPlan === 'made';
-      if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
+      const fetches = (callPlan === undefined || callPlan === 'made') && !literalFree;
+      const clears = fetches && callsClearCache(stmt);
+      if (clears) await this.services.cloud.clearCache();
       const refreshed = fetches ? await refreshAccountsFor(stmt, this.services.members, signal) : [];
       const reads = inputs ? { ...context, inputs } : context;
       const loaded = fetches ? await this.load(stmt, invocation.params, signal, notices, reads) : undefined;
@@ -434,20 +448,21 @@ export class Executor {
         if (signal.aborted) throw signal.reason;
         if (answer) return answer;
       }
-      const planned = !fetches
-        ? callPlanFor(
-            stmt,
-            invocation.params,
-            this.services.catalog,
-            this.services.cloud,
-            context.acceptedAgeMs,
-          )
-        : callPlan === 'made'
-          ? analyzeLines(loaded!.traces)
-          : [];
+      const planned =
+        callPlan === 'lines' || callPlan === 'none'
+          ? callPlanFor(
+              stmt,
+              invocation.params,
+              this.services.catalog,
+              this.services.cloud,
+              context.acceptedAgeMs,
+            )
+          : callPlan === 'made'
+            ? analyzeLines(loaded!.traces)
+            : [];
       const prepared = this.preparedStatementsFor(stmt);
       const prelude = [...this.sessionPrelude(), ...prepared, ...refreshed];
-      const setConfigs = setConfigCalls(stmt, invocation.params);
+      const setConfigs = literalFree ? [] : setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
         ? [
             serializeFrontend({
@@ -473,8 +488,25 @@ export class Executor {
         prelude.length === 0 &&
         readBack.length === 0 &&
         invocation.messages === query
-          ? reusablePlan(sql)
+          ? reusablePlan(sql, sql === stmt.sql ? stmt.literals : undefined)
           : undefined;
+      // Nothing of this text's handling came from its literals: other texts of its shape need none of it.
+      if (
+        fetches &&
+        callPlan === undefined &&
+        replyIndex === 0 &&
+        direct === undefined &&
+        !clears &&
+        refreshed.length === 0 &&
+        loaded?.traces.length === 0 &&
+        load.length === 0 &&
+        notices.length === 0 &&
+        setConfigs.length === 0 &&
+        statementLeavesNothing(stmt, this.services.engine)
+      ) {
+        literalFreeTrees.add(stmt.ast);
+        markLiteralFree(stmt);
+      }
       const replies = await this.runReplies(load, messages, plain, reuse);
       const at = replyIndex + prelude.length;
       const reply = replies[at];
