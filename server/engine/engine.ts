@@ -225,9 +225,11 @@ export class Engine implements EngineLike {
    * way to the first client unit that arrives: it is stopped inside the backend, as a cancel, and resolves with
    * undefined, as it does if the engine closes. Resolves with the answer otherwise (an ErrorResponse included).
    */
-  runWhenIdle(messages: Uint8Array): Promise<Buffer | undefined> {
+  runWhenIdle(messages: Uint8Array, reuse?: ReusablePlan): Promise<Buffer | undefined> {
     if (this.closed) return Promise.resolve(undefined);
-    return this.enqueue({ settings: [], load: [], messages }, this.idleQueue, true).catch(() => undefined);
+    // With a template (a SELECT of the catalog that leaves nothing): plain, run as the clients' texts will be.
+    const unit: EngineUnit = { settings: [], load: [], messages, ...(reuse ? { plain: true, reuse } : {}) };
+    return this.enqueue(unit, this.idleQueue, true).catch(() => undefined);
   }
 
   private enqueue(unit: EngineUnit, queue: Job[], idle = false): Promise<Buffer> {
@@ -464,7 +466,8 @@ export class Engine implements EngineLike {
     this.running = undefined;
     clearTimeout(job.timer);
     if (message.type === 'result') {
-      if (message.reuse) metrics.engineReusedPlans.inc({ outcome: message.reuse });
+      // The clients' statements only, not the warm-up's.
+      if (message.reuse && !job.idle) metrics.engineReusedPlans.inc({ outcome: message.reuse });
       job.resolve(Buffer.from(message.bytes));
     } else job.reject(toPgError(message.error));
     if (broken) {
