@@ -197,16 +197,16 @@ export const sqlalchemyReflection = ({ schema, table, oid }: WarmTable) => [
  * and 0.35 to 0.5 s hot.
  */
 export function warmUpStatements(tables: WarmTable[], hotLoops = true): string[] {
+  const perTable = (t: WarmTable) => sqlalchemyReflection(t).slice(1, 3);
   return [
-    ...tables
-      .slice(0, 2)
-      .flatMap((t) => [
-        ...sqlalchemyReflection(t),
-        psqlListTables(t),
-        ...psqlDescribe(t),
-        ...jdbcMetadata(t),
-      ]),
-    ...(hotLoops ? tables.slice(2).flatMap((t) => sqlalchemyReflection(t).slice(1, 3)) : []),
+    ...tables.slice(0, 2).flatMap((t) => {
+      const [names, , , domains, enums] = sqlalchemyReflection(t);
+      return [names!, domains!, enums!, psqlListTables(t), ...psqlDescribe(t), ...jdbcMetadata(t)];
+    }),
+    // SQLAlchemy's per-table statements last: they leave their reused plans prepared (warmUp), which the full
+    // cleanup of the other statements' units would deallocate.
+    ...tables.slice(0, 2).flatMap(perTable),
+    ...(hotLoops ? tables.slice(2).flatMap(perTable) : []),
   ];
 }
 
