@@ -14,8 +14,17 @@ export interface LiteralTemplate {
   values: string[];
 }
 
-/** Each shape (a text with its literals marked) seen, with the literal values it was first seen with. */
-const firstSeen = new LRUCache<string, string[]>({ max: 2048 });
+/**
+ * Each shape (a text with its literals marked) seen, with the literal values it was first seen with; bounded by
+ * the shapes' length (2 M characters, as the parse cache bounds its texts).
+ */
+const firstSeen = new LRUCache<string, string[]>({
+  maxSize: 2_000_000,
+  sizeCalculation: (_, shape) => shape.length,
+});
+/** Longer texts (generated statements) and those with more literals are not worth a template. */
+const MAX_LENGTH = 32_768;
+const MAX_LITERALS = 1000;
 
 /**
  * The template for `sql` once another text of the same shape was seen: the literals that differ from that first
@@ -24,8 +33,9 @@ const firstSeen = new LRUCache<string, string[]>({ max: 2048 });
  * parameters. Undefined the first time a shape is seen, or when its literals cannot be told (literals.ts).
  */
 export function literalTemplate(sql: string, scanned?: LiteralScan): LiteralTemplate | undefined {
+  if (sql.length > MAX_LENGTH) return undefined;
   const scan = scanned ?? scanLiterals(sql);
-  if (!scan) return undefined;
+  if (!scan || scan.literals.length > MAX_LITERALS) return undefined;
   const first = firstSeen.get(scan.shape);
   if (!first) {
     firstSeen.set(

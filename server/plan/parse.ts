@@ -85,13 +85,16 @@ export function parseStatements(sql: string): ParsedStatement[] {
  * tree of the first one (and with it whatever was learned from that tree: executor.ts, result-cache.ts). Only for a
  * query string of one statement that is the whole string, so its text is the trimmed string.
  */
-const literalFreeShapes = new LRUCache<string, ParsedStatement>({ max: 1024 });
+const literalFreeShapes = new LRUCache<string, ParsedStatement>({
+  maxSize: 1_000_000,
+  sizeCalculation: (_, shape) => shape.length,
+});
 /** Statements that are their query string's only one and the whole of it, trimmed. */
 const wholeStrings = new WeakSet<ParsedStatement>();
 
 /** The statement of `sql` taken from an earlier text of its shape, if one was marked literal-free. */
 function sameShape(sql: string): ParsedStatement[] | undefined {
-  if (literalFreeShapes.size === 0) return undefined;
+  if (literalFreeShapes.size === 0 || sql.length > maxKeptLength) return undefined;
   const text = sql.trim();
   const literals = scanLiterals(text);
   const known = literals && literalFreeShapes.get(literals.shape);
@@ -105,7 +108,7 @@ function sameShape(sql: string): ParsedStatement[] | undefined {
  * Literal values that do matter (a date/time word read at the moment: result-cache.ts) are checked per text.
  */
 export function markLiteralFree(stmt: ParsedStatement): void {
-  if (stmt.literals || !wholeStrings.has(stmt)) return;
+  if (stmt.literals || !wholeStrings.has(stmt) || stmt.sql.length > maxKeptLength) return;
   const literals = scanLiterals(stmt.sql);
   if (literals && !literalFreeShapes.has(literals.shape)) literalFreeShapes.set(literals.shape, stmt);
 }
