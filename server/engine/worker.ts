@@ -381,16 +381,24 @@ async function runReused(
   const reply = await execRaw(db, executeKept(kept.name, plan));
   const error = firstError(reply);
   if (error?.code === '57014') return reply;
-  if (error) return reopen(backend, unit);
+  if (error) {
+    // Gone without the worker knowing (it should not be): prepared again next time.
+    if (error.code === '26000') plans.forget(key);
+    return reopen(backend, unit);
+  }
   plans.timed(kept, planMode, performance.now() - started);
   reuseOutcome ??= 'reused';
   return asQueryReply(reply);
 }
 
-/** Rolls back what failed and opens the unit's transaction again, with its settings: its Query runs next. */
-async function reopen(backend: Backend, unit: UnitRequest): Promise<undefined> {
+/**
+ * Rolls back what failed and opens the unit's transaction again, with its settings: its Query runs next. A cancel
+ * that stopped this (it runs where the client's messages do) is the unit's answer.
+ */
+async function reopen(backend: Backend, unit: UnitRequest): Promise<Uint8Array | undefined> {
   const reply = await execRaw(backend.db, concat([rollbackQuery, beginUnit, ...unitPrelude(unit)]));
   const error = firstError(reply);
+  if (error?.code === '57014') return reply;
   if (error) throw new UnitError(error);
   return undefined;
 }
