@@ -219,3 +219,27 @@ test("a literal read at the moment it runs ('now') keeps a text of a kept shape 
     await client.query('RESET aws.cache_ttl');
   }
 });
+
+test('sessions interleaving texts of one shape each get their own answer', async () => {
+  const others = await Promise.all([connect(), connect()]);
+  try {
+    const names = (
+      await client.query(
+        "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = 'appflow'::regnamespace",
+      )
+    ).rows.map((r: { relname: string }) => r.relname);
+    const lookups = (c: pg.Client, offset: number) =>
+      (async () => {
+        for (let i = 0; i < 24; i++) {
+          const name = names[(i + offset) % names.length]!;
+          const { rows } = await c.query(
+            `SELECT c.relname, n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = '${name}' AND n.nspname = 'appflow'`,
+          );
+          expect(rows).toEqual([{ relname: name, nspname: 'appflow' }]);
+        }
+      })();
+    await Promise.all([lookups(others[0]!, 0), lookups(others[1]!, 3), lookups(client, 5)]);
+  } finally {
+    await Promise.all(others.map((c) => c.end()));
+  }
+});
