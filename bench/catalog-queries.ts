@@ -7,17 +7,23 @@
  *
  *   npm run -s build && node dist/bench/catalog-queries.js [--rounds 5] [--schema ec2]
  *     [--bridge other/dist/server/main.js] [--node-option=--no-liftoff] [--clients sqlalchemy] [--after-ready 2000]
+ *     [--reference]
  * --bridge: another build's main.js, to compare builds in one run; --node-option: a flag for the bridge's node;
  * --clients: which of psql, jdbc, sqlalchemy run (default all, in that order: only the first one's first call meets
  * engines that ran no client statement yet); --after-ready: ms to wait between the bridge's "listening" and the
- * first client (default 0: at once, while the engines may still be warming up).
+ * first client (default 0: at once, while the engines may still be warming up); --reference: the same psql commands and
+ * SQLAlchemy reflection against a real PostgreSQL 15 holding the same DDL (every type's tables and comments, loaded
+ * before the bridge starts, 6 to 8 s; reached on its Unix socket), run after the bridge's rounds: what the clients
+ * themselves take.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
-import { exampleAwsEnv, listeningPort } from './support.js';
+import { catalogDdl, selectCatalog } from '../catalog/index.js';
+import { startPostgres15, type Postgres15 } from './postgres15.js';
+import { exampleAwsEnv, listeningPort, run } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     'node-option': { type: 'string', multiple: true },
     clients: { type: 'string', default: 'psql,jdbc,sqlalchemy' },
     'after-ready': { type: 'string', default: '0' },
+    reference: { type: 'boolean', default: false },
   },
 });
 const clients = new Set(values.clients!.split(','));
@@ -36,6 +43,23 @@ const root = path.resolve(import.meta.dirname, '..', '..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const loadAtStart = loadAverage();
+
+/** PostgreSQL 15 with database aws holding the bridge's DDL for every type, before the bridge is started. */
+async function startReference(): Promise<Postgres15> {
+  const postgres = await startPostgres15();
+  await postgres.psql('CREATE DATABASE aws');
+  const loaded = await run(
+    'psql',
+    [
+      ...['-h', postgres.dir, '-p', String(postgres.port), '-U', 'postgres', '-d', 'aws'],
+      ...['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-c', 'SET client_min_messages = warning', '-f', '-'],
+    ],
+    { input: catalogDdl(selectCatalog([])), timeoutMs: 300_000 },
+  );
+  if (loaded.status !== 0) throw new Error(`the reference's DDL failed: ${loaded.stderr}`);
+  return postgres;
+}
+const reference = values.reference ? await startReference() : undefined;
 
 const emulator = await startEmulator({ port: 0, logLevel: 'silent' });
 const bridge = spawn(
@@ -89,12 +113,12 @@ function timed<T>(call: () => T): [T, Timed] {
 const rows: [string, string, string, string, string][] = [];
 try {
   const conninfo = `host=127.0.0.1 port=${port} dbname=aws user=postgres`;
-  const psql = (command: string) => {
+  const psql = (command: string, target = conninfo) => {
     const times: Timed[] = [];
     let lines = 0;
     for (let i = 0; i < rounds; i++) {
       const [r, time] = timed(() =>
-        spawnSync('psql', [conninfo, '-X', '-A', '-c', command], { encoding: 'utf8' }),
+        spawnSync('psql', [target, '-X', '-A', '-c', command], { encoding: 'utf8' }),
       );
       times.push(time);
       if (r.status !== 0) throw new Error(`psql -c '${command}': ${r.stderr}`);
@@ -102,10 +126,11 @@ try {
     }
     return { times, lines };
   };
+  const psqlCommands = ['\\dt *.*', '\\d+ s3.bucket'];
   if (clients.has('psql')) {
     const baseline = psql('SELECT 1');
     rows.push(['psql -c `SELECT 1` (psql start, connect, one query)', ...fmt(baseline.times), '1 row']);
-    for (const command of ['\\dt *.*', '\\d+ s3.bucket']) {
+    for (const command of psqlCommands) {
       const r = psql(command);
       rows.push([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]);
     }
@@ -152,7 +177,8 @@ try {
     ] as Row);
   }
 
-  for (const schema of clients.has('sqlalchemy') ? schemas : []) {
+  /** SQLAlchemy's reflection of a schema, one Python process per round, only the reflection timed. */
+  const reflect = (url: string, schema: string) => {
     // One process per round, so that the bridge's CPU is known per round; each round reflects afresh anyway (a
     // new Inspector), and only the reflection is timed, not Python's start.
     const times: Timed[] = [];
@@ -161,12 +187,7 @@ try {
       const cpu0 = bridgeCpuMs();
       const py = spawnSync(
         '/usr/bin/python3',
-        [
-          path.join(root, 'bench/clients/sqlalchemy_inspect.py'),
-          `postgresql+psycopg2://postgres@127.0.0.1:${port}/aws`,
-          schema,
-          '1',
-        ],
+        [path.join(root, 'bench/clients/sqlalchemy_inspect.py'), url, schema, '1'],
         { encoding: 'utf8', env: { PATH: process.env.PATH } },
       );
       const cpuMs = bridgeCpuMs() - cpu0;
@@ -175,15 +196,40 @@ try {
       times.push({ ms: inspect.inspect[0]!, cpuMs });
       answer = `${inspect.tables} tables, ${inspect.columns} columns`;
     }
-    rows.push([
-      `SQLAlchemy inspect(): get_table_names + get_columns of each table, schema ${schema}`,
-      ...fmt(times),
-      answer,
-    ]);
+    return { times, answer };
+  };
+  const reflection = (schema: string) =>
+    `SQLAlchemy inspect(): get_table_names + get_columns of each table, schema ${schema}`;
+  for (const schema of clients.has('sqlalchemy') ? schemas : []) {
+    const { times, answer } = reflect(`postgresql+psycopg2://postgres@127.0.0.1:${port}/aws`, schema);
+    rows.push([reflection(schema), ...fmt(times), answer]);
+  }
+
+  if (reference) {
+    // After the bridge's rounds, with the bridge idle: the same clients against PostgreSQL 15 (its CPU is not
+    // counted: the column says n/a).
+    const onReference = (row: [string, string, string, string, string]): Row => [
+      `reference PostgreSQL 15 (Unix socket): ${row[0]}`,
+      row[1],
+      row[2],
+      'n/a',
+      row[4],
+    ];
+    const target = `host=${reference.dir} port=${reference.port} dbname=aws user=postgres`;
+    for (const command of clients.has('psql') ? psqlCommands : []) {
+      const r = psql(command, target);
+      rows.push(onReference([`psql -c \`${command}\``, ...fmt(r.times), `${r.lines} lines`]));
+    }
+    for (const schema of clients.has('sqlalchemy') ? schemas : []) {
+      const url = `postgresql+psycopg2://postgres@/aws?host=${reference.dir}&port=${reference.port}`;
+      const { times, answer } = reflect(url, schema);
+      rows.push(onReference([reflection(schema), ...fmt(times), answer]));
+    }
   }
 } finally {
   bridge.kill('SIGTERM');
   await emulator.close();
+  await reference?.stop();
 }
 
 type Row = [string, string, string, string, string];
@@ -204,6 +250,7 @@ const options = [
   ...(values.bridge ? [`bridge ${values.bridge}`] : []),
   ...(values.clients === 'psql,jdbc,sqlalchemy' ? [] : [`clients ${values.clients}`]),
   ...(values['after-ready'] === '0' ? [] : [`first client ${values['after-ready']} ms after ready`]),
+  ...(values.reference ? ['reference PostgreSQL 15'] : []),
 ];
 console.log(
   `## Catalog queries, every type (${new Date().toISOString()}, ${rounds} rounds${options.length ? `, ${options.join(' ')}` : ''}, load ${loadAtStart} at start, ${loadAverage()} at end)\n`,

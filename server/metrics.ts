@@ -70,6 +70,12 @@ export const engineRestarts = new client.Counter({
   labelNames: ['reason'] as const,
   registers: [registry],
 });
+export const engineReusedPlans = new client.Counter({
+  name: 'aws_sql_bridge_engine_reused_plans_total',
+  help: 'Statements the engine ran as a prepared statement of texts differing only in literals: prepared (parsed and planned now), reused (bound again), refused (the text ran as it is)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
 export const engineQueueSeconds = new client.Histogram({
   name: 'aws_sql_bridge_engine_queue_wait_seconds',
   help: 'Time a statement waited for a free engine (--engines)',

@@ -2,6 +2,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { engineTestCacheDir, engineTestDdl, query } from './support/engine-fixture.js';
 import { eventually, jsonLogLines, projectRoot } from './support/processes.js';
+import { metricsPortOf, sample } from './support/metrics.js';
 import { ONLY_CONNECTOR_PROFILES, startStack, type Stack } from './support/stack.js';
 
 type PoolModule = typeof import('../server/engine/pool.js');
@@ -9,7 +10,7 @@ type WarmUpModule = typeof import('../server/engine/warm-up.js');
 
 // The engines spawn their workers from dist/ (ts-jest cannot load a worker from TS sources): build first.
 const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/pool.js'))) as PoolModule;
-const { warmUpStatements } = (await import(
+const { warmUpStatements, tablesSql, sqlalchemyReflection } = (await import(
   path.join(projectRoot, 'dist/server/engine/warm-up.js')
 )) as WarmUpModule;
 
@@ -85,7 +86,10 @@ describe('warm-up of a pool engine', () => {
 describe('warm-up in the bridge', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ regions: ['us-east-1'], bridgeArgs: ONLY_CONNECTOR_PROFILES });
+    stack = await startStack({
+      regions: ['us-east-1'],
+      bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--metrics-port', '0'],
+    });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -112,6 +116,38 @@ describe('warm-up in the bridge', () => {
         "SELECT attname FROM pg_attribute WHERE attrelid = 'appflow.connector_profiles'::regclass AND attname = 'connector_profile_name'",
       );
       expect(columns).toEqual([{ attname: 'connector_profile_name' }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test("SQLAlchemy's per-table statements are prepared by the warm-up: a client's first one is reused at once", async () => {
+    await eventually(
+      'both engines warmed up',
+      () => jsonLogLines(stack.bridge.output(), 'engine: warmed up').length === 2,
+    );
+    const reused = async () => {
+      const port = await metricsPortOf(stack.bridge.output);
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const of = (outcome: string) => sample(body, 'aws_sql_bridge_engine_reused_plans_total', { outcome });
+      return { prepared: of('prepared'), reused: of('reused'), refused: of('refused') };
+    };
+    const client = new pg.Client(stack.pg);
+    await client.connect();
+    try {
+      // The warm-up's second table: its texts differ from the first table's in the literals a client's do.
+      const { rows } = await client.query(tablesSql);
+      const table = (rows[0] as { json_agg: { schema: string; table: string; oid: string }[] }).json_agg[1]!;
+      const before = await reused();
+      const [, oidLookup, columns] = sqlalchemyReflection(table);
+      expect((await client.query(oidLookup!)).rows).toEqual([{ oid: Number(table.oid) }]);
+      expect((await client.query(columns!)).rows.length).toBeGreaterThan(0);
+      const after = await reused();
+      expect({
+        prepared: after.prepared - before.prepared,
+        reused: after.reused - before.reused,
+        refused: after.refused - before.refused,
+      }).toEqual({ prepared: 0, reused: 2, refused: 0 });
     } finally {
       await client.end();
     }

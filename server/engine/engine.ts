@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { PgError, SqlState } from '../errors.js';
 import * as metrics from '../metrics.js';
-import type { FromWorker, UnitRequest } from './messages.js';
+import type { FromWorker, ReusablePlan, UnitRequest } from './messages.js';
 import { namesNothing } from './frames.js';
 import { serializeRows } from './load-rows.js';
 import { CancelControl, sharedMemoryModule } from './shared-memory.js';
@@ -43,6 +43,12 @@ export interface EngineUnit {
    * statement or portal.
    */
   plain?: boolean;
+  /**
+   * For a plain unit whose messages are one simple Query: that statement with its varying literals as parameters
+   * (plan/literal-template.ts). The worker keeps it prepared, so that the next texts that differ only in those
+   * literals are neither parsed nor planned again; it runs the Query instead whenever the engine does not accept it.
+   */
+  reuse?: ReusablePlan;
 }
 
 /**
@@ -219,9 +225,11 @@ export class Engine implements EngineLike {
    * way to the first client unit that arrives: it is stopped inside the backend, as a cancel, and resolves with
    * undefined, as it does if the engine closes. Resolves with the answer otherwise (an ErrorResponse included).
    */
-  runWhenIdle(messages: Uint8Array): Promise<Buffer | undefined> {
+  runWhenIdle(messages: Uint8Array, reuse?: ReusablePlan): Promise<Buffer | undefined> {
     if (this.closed) return Promise.resolve(undefined);
-    return this.enqueue({ settings: [], load: [], messages }, this.idleQueue, true).catch(() => undefined);
+    // With a template (a SELECT of the catalog that leaves nothing): plain, run as the clients' texts will be.
+    const unit: EngineUnit = { settings: [], load: [], messages, ...(reuse ? { plain: true, reuse } : {}) };
+    return this.enqueue(unit, this.idleQueue, true).catch(() => undefined);
   }
 
   private enqueue(unit: EngineUnit, queue: Job[], idle = false): Promise<Buffer> {
@@ -234,6 +242,7 @@ export class Engine implements EngineLike {
         new PgError(SqlState.data_exception, `cannot load rows: ${(err as Error).message}`),
       );
     }
+    const plain = unit.plain === true && namesNothing(unit.messages);
     return new Promise<Buffer>((resolve, reject) => {
       const request: UnitRequest = {
         type: 'unit',
@@ -243,7 +252,8 @@ export class Engine implements EngineLike {
         // A copy of just these bytes: posting a view would clone its whole underlying buffer (a socket chunk, a pool).
         messages: new Uint8Array(unit.messages),
         timed: (unit.timeoutMs ?? 0) > 0,
-        plain: unit.plain === true && namesNothing(unit.messages),
+        plain,
+        ...(plain && unit.reuse && load.length === 0 ? { reuse: unit.reuse } : {}),
       };
       queue.push({ unit, request, resolve, reject, ...(idle ? { idle } : {}) });
       this.pump();
@@ -455,8 +465,11 @@ export class Engine implements EngineLike {
     if (!job || job.request.id !== message.id) return;
     this.running = undefined;
     clearTimeout(job.timer);
-    if (message.type === 'result') job.resolve(Buffer.from(message.bytes));
-    else job.reject(toPgError(message.error));
+    if (message.type === 'result') {
+      // The clients' statements only, not the warm-up's.
+      if (message.reuse && !job.idle) metrics.engineReusedPlans.inc({ outcome: message.reuse });
+      job.resolve(Buffer.from(message.bytes));
+    } else job.reject(toPgError(message.error));
     if (broken) {
       this.logger?.warn({ code: message.error.code }, 'engine: a unit left the backend broken');
       this.restart('backend failure');

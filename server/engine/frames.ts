@@ -131,6 +131,57 @@ export function extendedBatch(statements: { sql: string; params: string[] }[]): 
 
 export const syncMessage = message('S');
 
+/** The frontend messages of a named prepared statement's life (reused-plans.ts); parameters and results in text. */
+export const frameMessage = {
+  parse: (name: string, sql: string, types: number[]) =>
+    message('P', cstring(name), cstring(sql), int16(types.length), ...types.map(int32)),
+  describeStatement: (name: string) => message('D', [0x53], cstring(name)),
+  bind: (name: string, values: string[]) =>
+    message(
+      'B',
+      cstring(''),
+      cstring(name),
+      int16(0),
+      int16(values.length),
+      ...values.flatMap((v) => {
+        const bytes = encoder.encode(v);
+        return [int32(bytes.length), bytes];
+      }),
+      int16(0),
+    ),
+  describePortal: message('D', [0x50], cstring('')),
+  execute: message('E', cstring(''), int32(0)),
+  close: (name: string) => message('C', [0x53], cstring(name)),
+  sync: syncMessage,
+};
+
+/** The type oids of the first ParameterDescription, if the reply has one. */
+export function parameterTypes(bytes: Uint8Array): number[] | undefined {
+  for (const f of frames(bytes)) {
+    if (f.type !== 0x74) continue;
+    const view = new DataView(f.body.buffer, f.body.byteOffset, f.body.byteLength);
+    return Array.from({ length: view.getUint16(0) }, (_, i) => view.getUint32(2 + 4 * i));
+  }
+  return undefined;
+}
+
+/** The reply without the frames of the given types. */
+export function withoutFrames(bytes: Uint8Array, types: number[]): Uint8Array {
+  const kept: Uint8Array[] = [];
+  let dropped = false;
+  for (const f of frames(bytes)) {
+    if (types.includes(f.type)) dropped = true;
+    else
+      kept.push(
+        bytes.subarray(
+          f.body.byteOffset - bytes.byteOffset - 5,
+          f.body.byteOffset - bytes.byteOffset + f.body.length,
+        ),
+      );
+  }
+  return dropped ? concat(kept) : bytes;
+}
+
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

@@ -36,6 +36,24 @@ export interface ErrorFields {
   position?: number;
 }
 
+/**
+ * The names of the worker's own prepared statements (reused plans) start so; no client sees them in
+ * pg_prepared_statements (template.ts). A space first: no client names its statements like that.
+ */
+export const reusedPlanPrefix = ' bridge plan ';
+
+/**
+ * A plain unit's statement as a prepared statement with parameters: `text` with $1..$n, declared `types` (type oids;
+ * 0 for the engine to infer, as it would an unknown-typed literal's), and this unit's `values` as text.
+ */
+export interface ReusablePlan {
+  text: string;
+  types: number[];
+  values: string[];
+}
+
+export type ReuseOutcome = 'prepared' | 'reused' | 'refused';
+
 export interface UnitRequest {
   type: 'unit';
   id: number;
@@ -53,6 +71,12 @@ export interface UnitRequest {
    * statement or portal): the worker answers it with a lazy result and rolls it back later (see worker.ts).
    */
   plain: boolean;
+  /**
+   * For a plain unit without rows to load whose messages are one simple Query: the same statement with its varying
+   * literals as parameters. The worker runs it as its prepared statement (parsed and planned once) instead of the
+   * Query, when the engine accepts it; otherwise the Query runs.
+   */
+  reuse?: ReusablePlan;
 }
 
 export type ToWorker =
@@ -82,7 +106,14 @@ export type FromWorker =
    * The answer to the client's messages of unit `id`; 'settled' follows, unless lazy: the unit was plain, it is
    * over for the main thread, and the worker rolls it back before its next unit (or once idle).
    */
-  | { type: 'result'; id: number; bytes: ArrayBuffer; lazy?: boolean }
+  | {
+      type: 'result';
+      id: number;
+      bytes: ArrayBuffer;
+      lazy?: boolean;
+      /** What became of the unit's `reuse` (reused-plans.ts): its statement prepared now, bound again, or refused. */
+      reuse?: ReuseOutcome;
+    }
   /**
    * Unit `id` failed before the client's messages; 'settled' follows. broken: the failure left the backend in an
    * unknown state (at any point of the unit, its settling included); the engine must be restarted, and nothing

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { reusedPlanPrefix } from './messages.js';
 import { spawnWorker } from './thread.js';
 
 // The package's exports hide package.json; its entry point sits in dist/, one level below it.
@@ -63,6 +64,16 @@ DO $$ BEGIN
   EXECUTE 'CREATE OR REPLACE VIEW pg_catalog.pg_stat_activity AS '
     || replace(pg_get_viewdef('pg_catalog.pg_stat_activity'::regclass), 's.pid,', 'pg_catalog.pg_backend_pid() AS pid,');
 END $$;
+-- The engine's own prepared statements (worker.ts, reused plans) hold other sessions' statement texts: a client's
+-- pg_prepared_statements shows only its own, and the function under it is the superuser's alone.
+CREATE FUNCTION pg_catalog.bridge_client_prepared_statements()
+  RETURNS TABLE (name text, statement text, prepare_time timestamptz, parameter_types regtype[],
+                 result_types regtype[], from_sql boolean, generic_plans bigint, custom_plans bigint)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog
+  AS $f$SELECT * FROM pg_catalog.pg_prepared_statement() p WHERE p.name NOT LIKE '${reusedPlanPrefix}%'$f$;
+REVOKE EXECUTE ON FUNCTION pg_catalog.pg_prepared_statement() FROM PUBLIC;
+CREATE OR REPLACE VIEW pg_catalog.pg_prepared_statements AS
+  SELECT * FROM pg_catalog.bridge_client_prepared_statements();
 -- With the catalog's cloud_control.sessions, pg_stat_activity shows the bridge's sessions (loaded into it for each
 -- statement that names pg_stat_activity): psql users and BI tools look there. query shows the statement's kind
 -- only, since its text may hold credentials.

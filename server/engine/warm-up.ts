@@ -1,4 +1,6 @@
+import { reusablePlan } from '../plan/literal-template.js';
 import { firstValue, simpleQuery } from './frames.js';
+import type { ReusablePlan } from './messages.js';
 
 /*
  * What an engine runs right after it opens, while no client needs it: the catalog statements that BI tools and
@@ -13,7 +15,7 @@ import { firstValue, simpleQuery } from './frames.js';
 
 /** Who runs the warm-up: an engine's idle-time units. undefined: the unit gave way to a client's, or the engine closed. */
 export interface IdleRunner {
-  runWhenIdle(messages: Uint8Array): Promise<Buffer | undefined>;
+  runWhenIdle(messages: Uint8Array, reuse?: ReusablePlan): Promise<Buffer | undefined>;
   readonly closing: boolean;
 }
 
@@ -29,7 +31,7 @@ interface WarmTable {
  * and psql's regular expressions without quoting.
  */
 const TABLES = 24;
-const tablesSql = `SELECT json_agg(json_build_object('schema', nspname, 'table', relname, 'oid', oid::text))
+export const tablesSql = `SELECT json_agg(json_build_object('schema', nspname, 'table', relname, 'oid', oid::text))
   FROM (SELECT n.nspname, c.relname, c.oid
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -116,7 +118,7 @@ const jdbcMetadata = ({ schema, table }: WarmTable) => [
 ];
 
 /** SQLAlchemy 1.4's get_table_names, then get_columns of a table (its oid, its columns, all domains and enums). */
-const sqlalchemyReflection = ({ schema, table, oid }: WarmTable) => [
+export const sqlalchemyReflection = ({ schema, table, oid }: WarmTable) => [
   `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '${schema}' AND c.relkind in ('r', 'p')`,
   `
             SELECT c.oid
@@ -195,16 +197,16 @@ const sqlalchemyReflection = ({ schema, table, oid }: WarmTable) => [
  * and 0.35 to 0.5 s hot.
  */
 export function warmUpStatements(tables: WarmTable[], hotLoops = true): string[] {
+  const perTable = (t: WarmTable) => sqlalchemyReflection(t).slice(1, 3);
   return [
-    ...tables
-      .slice(0, 2)
-      .flatMap((t) => [
-        ...sqlalchemyReflection(t),
-        psqlListTables(t),
-        ...psqlDescribe(t),
-        ...jdbcMetadata(t),
-      ]),
-    ...(hotLoops ? tables.slice(2).flatMap((t) => sqlalchemyReflection(t).slice(1, 3)) : []),
+    ...tables.slice(0, 2).flatMap((t) => {
+      const [names, , , domains, enums] = sqlalchemyReflection(t);
+      return [names!, domains!, enums!, psqlListTables(t), ...psqlDescribe(t), ...jdbcMetadata(t)];
+    }),
+    // SQLAlchemy's per-table statements last: they leave their reused plans prepared (warmUp), which the full
+    // cleanup of the other statements' units would deallocate.
+    ...tables.slice(0, 2).flatMap(perTable),
+    ...(hotLoops ? tables.slice(2).flatMap(perTable) : []),
   ];
 }
 
@@ -229,9 +231,9 @@ export interface WarmUpCounts {
  */
 export async function warmUp(engine: IdleRunner, hotLoops = true): Promise<WarmUpCounts> {
   const counts = { ran: 0, gaveWay: 0 };
-  const run = async (sql: string): Promise<Buffer | undefined> => {
+  const run = async (sql: string, reuse?: ReusablePlan): Promise<Buffer | undefined> => {
     for (let attempt = 0; attempt < ATTEMPTS && !engine.closing; attempt++) {
-      const reply = await engine.runWhenIdle(simpleQuery(sql)).catch(() => undefined);
+      const reply = await engine.runWhenIdle(simpleQuery(sql), reuse).catch(() => undefined);
       if (reply) {
         counts.ran++;
         return reply;
@@ -243,9 +245,12 @@ export async function warmUp(engine: IdleRunner, hotLoops = true): Promise<WarmU
   const found = await run(tablesSql);
   const json = found && firstValue(found);
   const tables = json ? (JSON.parse(json) as WarmTable[]) : [];
+  // SQLAlchemy's per-table statements run as the clients' will: each shape's texts as one reused prepared statement
+  // (docs/ENGINE.md, "Reused plans"), so that path's code is optimized too, and its statements are prepared already.
+  const perTable = new Set(tables.flatMap((t) => sqlalchemyReflection(t).slice(1, 3)));
   for (const sql of warmUpStatements(tables, hotLoops)) {
     if (engine.closing) break;
-    await run(sql);
+    await run(sql, perTable.has(sql) ? reusablePlan(sql.trim()) : undefined);
   }
   return counts;
 }

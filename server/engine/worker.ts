@@ -9,7 +9,15 @@ import {
   simpleQuery,
   syncMessage,
 } from './frames.js';
-import type { ErrorFields, FromWorker, OpenRequest, ToWorker, UnitRequest, WorkerData } from './messages.js';
+import type {
+  ErrorFields,
+  FromWorker,
+  OpenRequest,
+  ReuseOutcome,
+  ToWorker,
+  UnitRequest,
+  WorkerData,
+} from './messages.js';
 import {
   CancelControl,
   wasm,
@@ -19,6 +27,7 @@ import {
   type WasmMemoryDescriptor,
 } from './shared-memory.js';
 import { dataDir, tarOf, untarShared, type EmscriptenFs } from './data-dir.js';
+import { ReusedPlans, asQueryReply, executeKept } from './reused-plans.js';
 
 const port = parentPort!;
 const data = workerData as WorkerData;
@@ -195,13 +204,15 @@ async function exec(db: PGlite, messages: Uint8Array): Promise<Uint8Array> {
 }
 
 /** set_config of each setting, for the unit's transaction (its rollback reverts them). */
-function settingsSql(settings: [string, string][]): string {
+function settingsSql(settings: [string, string][], planMode?: string): string {
   const calls = settings.map(([name, value]) => {
     // A NUL would end the Query's text early, as it cannot be in a text parameter either.
     if (`${name}${value}`.includes('\0'))
       throw new UnitError({ code: '22021', message: 'invalid byte sequence for encoding "UTF8": 0x00' });
     return `set_config(${escapedLiteral(name)}, ${escapedLiteral(value)}, false)`;
   });
+  // After the client's own plan_cache_mode, if it set one: for this transaction only.
+  if (planMode) calls.push(`set_config('plan_cache_mode', '${planMode}', true)`);
   return `SELECT ${calls.join(', ')}`;
 }
 
@@ -235,11 +246,11 @@ interface Backend {
 const beginUnit = simpleQuery('BEGIN; SELECT pg_snapshot_xmax(pg_current_snapshot())');
 
 /** The settings and every table's rows, after the BEGIN in the same trip into the backend. */
-function unitPrelude(unit: UnitRequest): Uint8Array[] {
+function unitPrelude(unit: UnitRequest, planMode?: string): Uint8Array[] {
   // The settings as literals in a simple Query: a third cheaper than binding arrays to an unnest (measured 0.14
   // vs 0.19 ms with one row loaded).
   const parts: Uint8Array[] = [];
-  if (unit.settings.length > 0) parts.push(simpleQuery(settingsSql(unit.settings)));
+  if (unit.settings.length > 0 || planMode) parts.push(simpleQuery(settingsSql(unit.settings, planMode)));
   const statements: { sql: string; params: string[] }[] = [];
   for (const { table, json, rows, runs } of unit.load) {
     const t = quoteTable(table);
@@ -273,17 +284,23 @@ function unitPrelude(unit: UnitRequest): Uint8Array[] {
 async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   const { db, control } = backend;
   const rollback = await lazyRollbackFirst(backend);
+  // Messages that are not plain may name statements of their own: none of the worker's may be there (nor stay).
+  const deallocate = !unit.plain && plans.size > 0 ? [deallocateAll] : [];
+  if (deallocate.length > 0) plans.clear();
+  const reuse = unit.reuse && unit.plain ? plans.lookup(unit.reuse) : undefined;
+  const planMode = reuse && !reuse.refused ? ReusedPlans.planMode(reuse.kept) : undefined;
   let prelude: Uint8Array[] = [];
   let refused: ErrorFields | undefined;
   try {
-    prelude = unitPrelude(unit);
+    // The reused statement's plan_cache_mode goes with the settings (reused-plans.ts).
+    prelude = unitPrelude(unit, planMode);
   } catch (err) {
     if (!(err instanceof UnitError)) throw err;
     refused = err.fields;
   }
   // The transaction, the settings and every table's rows in one trip into the backend. A failed setting aborts
   // the transaction, so the loads after it fail too; the first error is the setting's.
-  const opened = await execRaw(db, concat([...rollback, beginUnit, ...prelude]));
+  const opened = await execRaw(db, concat([...rollback, ...deallocate, beginUnit, ...prelude]));
   const horizon = firstValue(opened);
   if (horizon === undefined)
     throw new UnitError(firstError(opened) ?? { code: 'XX000', message: 'BEGIN failed' });
@@ -296,31 +313,94 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
     return;
   }
 
-  // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
-  const chunks: Uint8Array[] = [];
+  let out: Uint8Array | undefined;
+  reuseOutcome = reuse?.refused ? 'refused' : undefined;
   try {
     // A unit cancelled while it loaded skips the client's messages: its caller has been answered already.
     if (control.enter(unit.id)) {
       if (unit.timed) post({ type: 'started', id: unit.id });
-      await db.execProtocolRawStream(unit.messages, {
-        syncToFs: false,
-        onRawData: (c) => void chunks.push(c.slice()),
-      });
+      if (reuse && planMode && unit.reuse) out = await runReused(backend, unit, reuse.key, planMode);
+      // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
+      out ??= await execRaw(db, unit.messages);
     }
   } finally {
     control.settle(unit.id, backend.clearInterrupt);
   }
-  const out = concat(chunks);
+  out ??= new Uint8Array(0);
   if (lastReadyStatus(out) === undefined) await execRaw(db, syncMessage);
-  const bytes = out.buffer as ArrayBuffer;
+  const bytes = out.buffer.byteLength === out.byteLength ? (out.buffer as ArrayBuffer) : out.slice().buffer;
   if (unit.plain) {
-    post({ type: 'result', id: unit.id, bytes, lazy: true }, [bytes]);
+    const reuse = reuseOutcome;
+    post({ type: 'result', id: unit.id, bytes, lazy: true, ...(reuse ? { reuse } : {}) }, [bytes]);
     rollBackLater(backend);
     return;
   }
   post({ type: 'result', id: unit.id, bytes }, [bytes]);
   await goAhead(unit.id);
   await settle(backend, unit.id, xid, true);
+}
+
+/** The worker's prepared statements for plain units (reused-plans.ts). */
+const plans = new ReusedPlans();
+const deallocateAll = simpleQuery('DEALLOCATE ALL');
+/** What runReused did for the unit running, for its answer (metrics). */
+let reuseOutcome: ReuseOutcome | undefined;
+
+/**
+ * Runs a plain unit's statement as its prepared statement (prepared first if new), with the unit's values.
+ * Undefined when the unit's own Query must run instead, in a transaction as the unit opened it: the engine did not
+ * accept the statement with parameters, or the execution failed (the Query gives the error the client would have
+ * had from the text, position included). A cancel's 57014 is the answer as it is.
+ */
+async function runReused(
+  backend: Backend,
+  unit: UnitRequest,
+  key: string,
+  planMode: string,
+): Promise<Uint8Array | undefined> {
+  const { db } = backend;
+  const plan = unit.reuse!;
+  let kept = plans.entry(key);
+  if (!kept) {
+    const { name, messages } = plans.prepare(key, plan);
+    const described = await execRaw(db, messages);
+    const error = firstError(described);
+    if (error?.code === '57014') {
+      plans.forget(key);
+      return described;
+    }
+    if (error || !plans.accepted(key, plan, described)) {
+      if (error) plans.refuse(key);
+      reuseOutcome = 'refused';
+      return reopen(backend, unit);
+    }
+    reuseOutcome = 'prepared';
+    kept = plans.entry(key) ?? { name, genericRuns: 0 };
+  }
+  const started = performance.now();
+  const reply = await execRaw(db, executeKept(kept.name, plan));
+  const error = firstError(reply);
+  if (error?.code === '57014') return reply;
+  if (error) {
+    // Gone without the worker knowing (it should not be): prepared again next time.
+    if (error.code === '26000') plans.forget(key);
+    return reopen(backend, unit);
+  }
+  plans.timed(kept, planMode, performance.now() - started);
+  reuseOutcome ??= 'reused';
+  return asQueryReply(reply);
+}
+
+/**
+ * Rolls back what failed and opens the unit's transaction again, with its settings: its Query runs next. A cancel
+ * that stopped this (it runs where the client's messages do) is the unit's answer.
+ */
+async function reopen(backend: Backend, unit: UnitRequest): Promise<Uint8Array | undefined> {
+  const reply = await execRaw(backend.db, concat([rollbackQuery, beginUnit, ...unitPrelude(unit)]));
+  const error = firstError(reply);
+  if (error?.code === '57014') return reply;
+  if (error) throw new UnitError(error);
+  return undefined;
 }
 
 /**
@@ -400,6 +480,8 @@ async function settle(backend: Backend, id: number, horizon: bigint, clientRan: 
     simpleQuery(`ROLLBACK; ${committedSince(horizon)}${clientRan ? `; ${cleanupSql}` : ''}`),
   );
   const tainted = firstValue(check) !== '0';
+  // The cleanup's DEALLOCATE ALL (none of the worker's were there: runUnit deallocated them before).
+  if (clientRan) plans.clear();
   await keepHouse(backend);
   post({ type: 'settled', id, tainted });
 }

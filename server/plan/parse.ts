@@ -1,6 +1,8 @@
 import { loadModule, parseSync, type ParseResult } from 'libpg-query';
 import { PgError, SqlState } from '../errors.js';
+import { LRUCache } from 'lru-cache';
 import { statementKind, type StatementKind } from './kinds.js';
+import { scanLiterals, type LiteralScan } from './literals.js';
 import { SourceText, statementText } from './text.js';
 
 export type { StatementKind } from './kinds.js';
@@ -19,6 +21,11 @@ export interface ParsedStatement {
   /** The node, e.g. { SelectStmt: {...} }. */
   ast: Record<string, unknown>;
   kind: StatementKind;
+  /**
+   * For a statement taken from another text of its shape (markLiteralFree): `ast` is that text's tree, whose
+   * literals may differ from this text's; these are this text's own.
+   */
+  literals?: LiteralScan;
 }
 
 /**
@@ -50,7 +57,12 @@ export function parseStatements(sql: string): ParsedStatement[] {
     parsedTexts.set(sql, known);
     return known;
   }
-  const statements = parseText(sql);
+  let statements = sameShape(sql);
+  if (!statements) {
+    statements = parseText(sql);
+    // The text of another string of its shape is then its trimmed string too (sameShape).
+    if (statements.length === 1 && statements[0]!.sql === sql.trim()) wholeStrings.add(statements[0]!);
+  }
   if (sql.length <= maxKeptLength) {
     // Frozen so that a caller changing what others share fails loudly (the trees are left as they are: no caller
     // changes them, and freezing every node would cost what the cache saves on a first parse).
@@ -65,6 +77,40 @@ export function parseStatements(sql: string): ParsedStatement[] {
     parsedTexts.set(sql, statements);
   }
   return statements;
+}
+
+/**
+ * Statements whose handling up to the engine does not depend on their literals (the session says so: see
+ * markLiteralFree), by their text's shape (literals.ts): another text of that shape is not parsed again, it takes the
+ * tree of the first one (and with it whatever was learned from that tree: executor.ts, result-cache.ts). Only for a
+ * query string of one statement that is the whole string, so its text is the trimmed string.
+ */
+const literalFreeShapes = new LRUCache<string, ParsedStatement>({
+  maxSize: 1_000_000,
+  sizeCalculation: (_, shape) => shape.length,
+});
+/** Statements that are their query string's only one and the whole of it, trimmed. */
+const wholeStrings = new WeakSet<ParsedStatement>();
+
+/** The statement of `sql` taken from an earlier text of its shape, if one was marked literal-free. */
+function sameShape(sql: string): ParsedStatement[] | undefined {
+  if (literalFreeShapes.size === 0 || sql.length > maxKeptLength) return undefined;
+  const text = sql.trim();
+  const literals = scanLiterals(text);
+  const known = literals && literalFreeShapes.get(literals.shape);
+  if (!known) return undefined;
+  return [{ sql: text, ast: known.ast, kind: known.kind, literals }];
+}
+
+/**
+ * Marks a statement whose handling before the engine (which tables to load, direct reads, set_config calls, plan)
+ * was found to depend on nothing its literals hold: texts of its shape take its tree from now on (sameShape).
+ * Literal values that do matter (a date/time word read at the moment: result-cache.ts) are checked per text.
+ */
+export function markLiteralFree(stmt: ParsedStatement): void {
+  if (stmt.literals || !wholeStrings.has(stmt) || stmt.sql.length > maxKeptLength) return;
+  const literals = scanLiterals(stmt.sql);
+  if (literals && !literalFreeShapes.has(literals.shape)) literalFreeShapes.set(literals.shape, stmt);
 }
 
 function parseText(sql: string): ParsedStatement[] {

@@ -6,7 +6,7 @@ import type { MemberRefresh } from '../cloudcontrol/member-refresh.js';
 import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { backendPidSetting } from '../engine/template.js';
 import { PgError, SqlState } from '../errors.js';
-import type { ParsedStatement } from '../plan/parse.js';
+import { markLiteralFree, type ParsedStatement } from '../plan/parse.js';
 import {
   closeOf,
   copyOf,
@@ -24,6 +24,7 @@ import {
 } from '../plan/statements.js';
 import { applyWrites, WritesCanceledError } from '../cloudcontrol/writes.js';
 import { withRenamedCatalogColumns } from '../plan/compat.js';
+import { reusablePlan } from '../plan/literal-template.js';
 import { setConfigCalls, type SetConfigCall } from '../plan/set-config.js';
 import { writeTarget } from '../plan/writes.js';
 import { copyInResponse, dataRow, noticeResponse, parameterStatus } from '../wire/backend-serializer.js';
@@ -126,6 +127,14 @@ export interface Invocation {
 }
 
 const query = (sql: string) => serializeFrontend({ type: 'Query', sql });
+
+/**
+ * Trees of SELECTs whose handling before the engine was found to depend on none of their literals: they read no
+ * table the bridge loads (so no fetch, no direct read, no pushed-down key), call no set_config, clear_cache or
+ * refresh_accounts, and leave nothing behind. Texts of the same shape take that tree (parse.ts markLiteralFree), and
+ * go to the engine without those walks.
+ */
+const literalFreeTrees = new WeakSet<object>();
 export const simpleInvocation: Invocation = {
   params: [],
   messages: query,
@@ -432,10 +441,16 @@ export class Executor {
     const settingsVersion = this.settings.version;
     const inputs: ReadInputs | undefined = keeps ? { entries: [], unkept: false } : undefined;
     let tableKinds: string[] = [];
-    const direct = callPlan === undefined && replyIndex === 0 ? this.directRead(stmt, invocation) : undefined;
+    // Its tree was found to need nothing before the engine (literalFreeTrees): none of those walks again.
+    const literalFree = callPlan === undefined && replyIndex === 0 && literalFreeTrees.has(stmt.ast);
+    const direct =
+      callPlan === undefined && replyIndex === 0 && !literalFree
+        ? this.directRead(stmt, invocation)
+        : undefined;
     const result = await this.statement(async (signal, notices, context) => {
-      const fetches = callPlan === undefined || callPlan === 'made';
-      if (fetches && callsClearCache(stmt)) await this.services.cloud.clearCache();
+      const fetches = (callPlan === undefined || callPlan === 'made') && !literalFree;
+      const clears = fetches && callsClearCache(stmt);
+      if (clears) await this.services.cloud.clearCache();
       // No promise to wait on when the statement does not call refresh_accounts() (every point read).
       const refreshed =
         fetches && callsRefreshAccounts(stmt)
@@ -451,20 +466,21 @@ export class Executor {
         if (signal.aborted) throw signal.reason;
         if (answer) return answer;
       }
-      const planned = !fetches
-        ? callPlanFor(
-            stmt,
-            invocation.params,
-            this.services.catalog,
-            this.services.cloud,
-            context.acceptedAgeMs,
-          )
-        : callPlan === 'made'
-          ? analyzeLines(loaded!.traces)
-          : [];
+      const planned =
+        callPlan === 'lines' || callPlan === 'none'
+          ? callPlanFor(
+              stmt,
+              invocation.params,
+              this.services.catalog,
+              this.services.cloud,
+              context.acceptedAgeMs,
+            )
+          : callPlan === 'made'
+            ? analyzeLines(loaded!.traces)
+            : [];
       const prepared = this.preparedStatementsFor(stmt);
       const prelude = [...this.sessionPrelude(), ...prepared, ...refreshed];
-      const setConfigs = setConfigCalls(stmt, invocation.params);
+      const setConfigs = literalFree ? [] : setConfigCalls(stmt, invocation.params);
       const readBack = setConfigs.length
         ? [
             serializeFrontend({
@@ -473,11 +489,8 @@ export class Executor {
             }),
           ]
         : [];
-      const messages = Buffer.concat([
-        ...prelude,
-        invocation.messages(withRenamedCatalogColumns(stmt.sql)),
-        ...readBack,
-      ]);
+      const sql = withRenamedCatalogColumns(stmt.sql);
+      const messages = Buffer.concat([...prelude, invocation.messages(sql), ...readBack]);
       // Nothing the bridge adds may outlive the unit either: prepared statements, refreshed accounts and set_config
       // read-backs go the full way; the read-only SET of the session's prelude is undone by the rollback.
       const plain =
@@ -486,7 +499,33 @@ export class Executor {
         refreshed.length === 0 &&
         setConfigs.length === 0 &&
         statementLeavesNothing(stmt, this.services.engine);
-      const replies = await this.runReplies(load, messages, plain);
+      // One simple Query of its own: the engine may run it as the prepared statement of the texts like it.
+      const reuse =
+        plain &&
+        load.length === 0 &&
+        prelude.length === 0 &&
+        readBack.length === 0 &&
+        invocation.messages === query
+          ? reusablePlan(sql, sql === stmt.sql ? stmt.literals : undefined)
+          : undefined;
+      // Nothing of this text's handling came from its literals: other texts of its shape need none of it.
+      if (
+        fetches &&
+        callPlan === undefined &&
+        replyIndex === 0 &&
+        direct === undefined &&
+        !clears &&
+        refreshed.length === 0 &&
+        loaded?.traces.length === 0 &&
+        load.length === 0 &&
+        notices.length === 0 &&
+        setConfigs.length === 0 &&
+        statementLeavesNothing(stmt, this.services.engine)
+      ) {
+        literalFreeTrees.add(stmt.ast);
+        markLiteralFree(stmt);
+      }
+      const replies = await this.runReplies(load, messages, plain, reuse);
       const at = replyIndex + prelude.length;
       const reply = replies[at];
       if (!reply) throw new PgError(SqlState.internal_error, 'the engine returned no reply');
@@ -796,8 +835,16 @@ export class Executor {
     load: EngineUnit['load'],
     messages: Buffer,
     plain = false,
+    reuse?: EngineUnit['reuse'],
   ): Promise<EngineReply[]> {
-    const unit: EngineUnit = { settings: this.unitSettings(), load, messages, owner: this, plain };
+    const unit: EngineUnit = {
+      settings: this.unitSettings(),
+      load,
+      messages,
+      owner: this,
+      plain,
+      ...(reuse ? { reuse } : {}),
+    };
     this.runningUnit = unit;
     try {
       return engineReplies(await this.services.engine.run(unit));

@@ -4,6 +4,7 @@ import type { EngineLike } from '../engine/engine.js';
 import * as metrics from '../metrics.js';
 import type { ParsedStatement } from '../plan/parse.js';
 import {
+  paramsReadClock,
   repeatability,
   volatileNamesSql,
   type Repeatability,
@@ -149,6 +150,31 @@ export function readVolatileNames(engine: EngineLike): Promise<void> {
 
 /** Verdicts by statement text: they depend only on the text and the engine's catalog, so sessions share them. */
 const verdicts = new LRUCache<string, Repeatability>({ max: 4096 });
+/**
+ * The same by tree: a text that took the tree of another of its shape (parse.ts markLiteralFree) gets that text's
+ * verdict without a walk, but for its own literals' date/time words ('now'), which the walk reads from the tree.
+ */
+const verdictsByTree = new WeakMap<object, Repeatability>();
+
+function knownVerdict(stmt: ParsedStatement): Repeatability | undefined {
+  const bySql = verdicts.get(stmt.sql);
+  if (bySql || !stmt.literals) return bySql;
+  const byTree = verdictsByTree.get(stmt.ast);
+  if (!byTree) return undefined;
+  const verdict =
+    byTree.reason === undefined && paramsReadClock(stmt.literals.literals.map((l) => l.value))
+      ? { ...byTree, reason: 'a date/time literal read at the moment it runs' }
+      : byTree;
+  verdicts.set(stmt.sql, verdict);
+  return verdict;
+}
+
+function decided(stmt: ParsedStatement, names: VolatileNames): Repeatability {
+  const verdict = repeatability(stmt, names);
+  verdicts.set(stmt.sql, verdict);
+  if (!stmt.literals) verdictsByTree.set(stmt.ast, verdict);
+  return verdict;
+}
 
 /** The verdict on a statement text already decided; undefined when none is yet (its answer is then not kept). */
 export function knownRepeatability(sql: string): Repeatability | undefined {
@@ -162,23 +188,17 @@ export function knownRepeatability(sql: string): Repeatability | undefined {
  */
 export function statementLeavesNothing(stmt: ParsedStatement, engine: EngineLike): boolean {
   if (stmt.kind !== 'select') return false;
-  const known = verdicts.get(stmt.sql);
+  const known = knownVerdict(stmt);
   if (known) return known.leavesNothing;
   const names = volatileNamesRead.get(engine);
   if (!names) {
     volatileNames(engine).catch(() => {});
     return false;
   }
-  const verdict = repeatability(stmt, names);
-  verdicts.set(stmt.sql, verdict);
-  return verdict.leavesNothing;
+  return decided(stmt, names).leavesNothing;
 }
 
 /** Whether the statement's answer can be kept and for whom, decided once per distinct statement text. */
 export async function repeatabilityOf(stmt: ParsedStatement, engine: EngineLike): Promise<Repeatability> {
-  const known = verdicts.get(stmt.sql);
-  if (known) return known;
-  const verdict = repeatability(stmt, await volatileNames(engine));
-  verdicts.set(stmt.sql, verdict);
-  return verdict;
+  return knownVerdict(stmt) ?? decided(stmt, await volatileNames(engine));
 }
