@@ -102,6 +102,14 @@ test('literals of every form: integers, bigints, decimals, strings, quotes insid
   }
 });
 
+test('a negated 2147483648 is an integer and a negated 9223372036854775808 a bigint, as in the text alone', async () => {
+  for (const [lo, lo8] of [
+    ['2147483649', '9223372036854775809'],
+    ['2147483648', '9223372036854775808'],
+  ])
+    await sameAsAlone(`SELECT -${lo} AS lo, -${lo8} AS lo8`);
+});
+
 test("a literal whose type as a parameter would differ is never reused: the text's own answer", async () => {
   const counted = await outcomesOf(async () => {
     for (const s of ['a', 'b', 'c', 'd']) {

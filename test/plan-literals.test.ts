@@ -19,6 +19,17 @@ test('plain strings and unsigned decimal numbers are literals, with their types 
   ]);
 });
 
+test('a negated 2147483648 or 9223372036854775808 keeps its form: PostgreSQL types it with its sign', () => {
+  expect(
+    values('SELECT -2147483648, - 9223372036854775808, 1 + 2147483648, -2147483649, -9223372036854775809'),
+  ).toEqual([
+    ['1', 'int4'],
+    ['2147483648', 'int8'],
+    ['2147483649', 'int8'],
+    ['9223372036854775809', 'numeric'],
+  ]);
+});
+
 test('comments, quoted identifiers, dollar quotes and prefixed strings are never literals', () => {
   expect(
     values(

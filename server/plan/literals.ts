@@ -143,7 +143,7 @@ export function scanLiterals(sql: string): LiteralScan | undefined {
         i++;
       }
       const before = start > 0 ? sql.charCodeAt(start - 1) : 0x20;
-      if (plain && !identChar(before) && !listItem(sql, prev, i)) {
+      if (plain && !identChar(before) && !listItem(sql, prev, i) && !negatedLimit(sql, start, i)) {
         const value = sql.slice(start, i);
         literals.push({ start, end: i, value, type: numberType(value) });
       }
@@ -163,6 +163,21 @@ export function scanLiterals(sql: string): LiteralScan | undefined {
 }
 
 type Prev = 'by' | ',' | '(' | '';
+
+/**
+ * `-2147483648` is an integer and `-9223372036854775808` a bigint to PostgreSQL, which negates the constant before
+ * typing it; as `-$1` the parameter would be typed by the unsigned value (bigint, numeric). A minus before either
+ * keeps the number as it is.
+ */
+function negatedLimit(sql: string, start: number, end: number): boolean {
+  const digits = sql.slice(start, end);
+  if (!/^[0-9]+$/.test(digits)) return false;
+  const value = BigInt(digits);
+  if (value !== INT4_MAX + 1n && value !== INT8_MAX + 1n) return false;
+  let j = start - 1;
+  while (j >= 0 && space(sql.charCodeAt(j))) j--;
+  return sql.charCodeAt(j) === 0x2d;
+}
 
 /**
  * Whether a literal ending at `end` after `prev` may be a whole item of a list: `ORDER BY 2`, `GROUP BY x, 1`,
