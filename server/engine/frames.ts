@@ -114,17 +114,11 @@ export function simpleQuery(sql: string): Uint8Array {
  */
 export function extendedBatch(statements: { sql: string; params: string[] }[]): Uint8Array {
   return concat([
-    ...statements.flatMap(({ sql, params }) => {
-      const values = params.flatMap((p) => {
-        const bytes = encoder.encode(p);
-        return [int32(bytes.length), bytes];
-      });
-      return [
-        message('P', cstring(''), cstring(sql), int16(0)),
-        message('B', cstring(''), cstring(''), int16(0), int16(params.length), ...values, int16(0)),
-        message('E', cstring(''), int32(0)),
-      ];
-    }),
+    ...statements.flatMap(({ sql, params }) => [
+      frameMessage.parse('', sql, []),
+      frameMessage.bind('', params),
+      frameMessage.execute,
+    ]),
     syncMessage,
   ]);
 }

@@ -314,12 +314,13 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   }
 
   let out: Uint8Array | undefined;
-  reuseOutcome = reuse?.refused ? 'refused' : undefined;
+  let outcome: ReuseOutcome | undefined = reuse?.refused ? 'refused' : undefined;
   try {
     // A unit cancelled while it loaded skips the client's messages: its caller has been answered already.
     if (control.enter(unit.id)) {
       if (unit.timed) post({ type: 'started', id: unit.id });
-      if (reuse && planMode && unit.reuse) out = await runReused(backend, unit, reuse.key, planMode);
+      if (reuse && planMode && unit.reuse)
+        ({ out, outcome } = await runReused(backend, unit, reuse.key, planMode));
       // The raw stream hands the bytes over untouched; execProtocolRaw would also parse every row for nothing.
       out ??= await execRaw(db, unit.messages);
     }
@@ -330,8 +331,7 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
   if (lastReadyStatus(out) === undefined) await execRaw(db, syncMessage);
   const bytes = out.buffer.byteLength === out.byteLength ? (out.buffer as ArrayBuffer) : out.slice().buffer;
   if (unit.plain) {
-    const reuse = reuseOutcome;
-    post({ type: 'result', id: unit.id, bytes, lazy: true, ...(reuse ? { reuse } : {}) }, [bytes]);
+    post({ type: 'result', id: unit.id, bytes, lazy: true, ...(outcome ? { reuse: outcome } : {}) }, [bytes]);
     rollBackLater(backend);
     return;
   }
@@ -343,52 +343,49 @@ async function runUnit(backend: Backend, unit: UnitRequest): Promise<void> {
 /** The worker's prepared statements for plain units (reused-plans.ts). */
 const plans = new ReusedPlans();
 const deallocateAll = simpleQuery('DEALLOCATE ALL');
-/** What runReused did for the unit running, for its answer (metrics). */
-let reuseOutcome: ReuseOutcome | undefined;
 
 /**
- * Runs a plain unit's statement as its prepared statement (prepared first if new), with the unit's values.
- * Undefined when the unit's own Query must run instead, in a transaction as the unit opened it: the engine did not
- * accept the statement with parameters, or the execution failed (the Query gives the error the client would have
- * had from the text, position included). A cancel's 57014 is the answer as it is.
+ * Runs a plain unit's statement as its prepared statement (prepared first if new), with the unit's values, and says
+ * what became of it (metrics). No `out` when the unit's own Query must run instead, in a transaction as the unit
+ * opened it: the engine did not accept the statement with parameters, or the execution failed (the Query gives the
+ * error the client would have had from the text, position included). A cancel's 57014 is the answer as it is.
  */
 async function runReused(
   backend: Backend,
   unit: UnitRequest,
   key: string,
   planMode: string,
-): Promise<Uint8Array | undefined> {
+): Promise<{ out?: Uint8Array; outcome?: ReuseOutcome }> {
   const { db } = backend;
   const plan = unit.reuse!;
   let kept = plans.entry(key);
+  let outcome: ReuseOutcome | undefined;
   if (!kept) {
     const { name, messages } = plans.prepare(key, plan);
     const described = await execRaw(db, messages);
     const error = firstError(described);
     if (error?.code === '57014') {
       plans.forget(key);
-      return described;
+      return { out: described };
     }
     if (error || !plans.accepted(key, plan, described)) {
       if (error) plans.refuse(key);
-      reuseOutcome = 'refused';
-      return reopen(backend, unit);
+      return { out: await reopen(backend, unit), outcome: 'refused' };
     }
-    reuseOutcome = 'prepared';
+    outcome = 'prepared';
     kept = plans.entry(key) ?? { name, genericRuns: 0 };
   }
   const started = performance.now();
   const reply = await execRaw(db, executeKept(kept.name, plan));
   const error = firstError(reply);
-  if (error?.code === '57014') return reply;
+  if (error?.code === '57014') return { out: reply, outcome };
   if (error) {
     // Gone without the worker knowing (it should not be): prepared again next time.
     if (error.code === '26000') plans.forget(key);
-    return reopen(backend, unit);
+    return { out: await reopen(backend, unit), outcome };
   }
   plans.timed(kept, planMode, performance.now() - started);
-  reuseOutcome ??= 'reused';
-  return asQueryReply(reply);
+  return { out: asQueryReply(reply), outcome: outcome ?? 'reused' };
 }
 
 /**

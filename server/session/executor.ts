@@ -493,12 +493,13 @@ export class Executor {
       const messages = Buffer.concat([...prelude, invocation.messages(sql), ...readBack]);
       // Nothing the bridge adds may outlive the unit either: prepared statements, refreshed accounts and set_config
       // read-backs go the full way; the read-only SET of the session's prelude is undone by the rollback.
+      const leavesNothing = statementLeavesNothing(stmt, this.services.engine);
       const plain =
         invocation.runsMore !== true &&
         prepared.length === 0 &&
         refreshed.length === 0 &&
         setConfigs.length === 0 &&
-        statementLeavesNothing(stmt, this.services.engine);
+        leavesNothing;
       // One simple Query of its own: the engine may run it as the prepared statement of the texts like it.
       const reuse =
         plain &&
@@ -517,10 +518,9 @@ export class Executor {
         !clears &&
         refreshed.length === 0 &&
         loaded?.traces.length === 0 &&
-        load.length === 0 &&
         notices.length === 0 &&
         setConfigs.length === 0 &&
-        statementLeavesNothing(stmt, this.services.engine)
+        leavesNothing
       ) {
         literalFreeTrees.add(stmt.ast);
         markLiteralFree(stmt);
