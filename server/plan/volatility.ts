@@ -112,42 +112,22 @@ export function repeatability(stmt: ParsedStatement, volatile: VolatileNames): R
   let sessionBound = /backend_pid/i.test(stmt.sql);
   let reason: string | undefined;
   for (const [type, body] of nodes(stmt.ast)) {
+    const left = leftBehind(type, body, volatile);
     // Once the answer cannot be kept, the walk goes on only to learn whether the statement leaves anything.
     if (reason === undefined) {
-      reason = nodeReason(type, body, volatile);
+      reason = left ?? readsMoment(type, body);
       sessionBound ||= namesSession(type, body);
     }
-    if (leavesSomething(type, body, volatile)) return { reason, sessionBound, leavesNothing: false };
+    if (left !== undefined) return { reason, sessionBound, leavesNothing: false };
   }
   return { ...(reason === undefined ? {} : { reason }), sessionBound, leavesNothing: true };
 }
 
-/** A node whose effect may outlive its transaction's rollback, or end that transaction (see leavesNothing). */
-function leavesSomething(type: string, body: Record<string, unknown>, volatile: VolatileNames): boolean {
-  switch (type) {
-    case 'intoClause':
-    case 'LockingClause':
-    case 'InsertStmt':
-    case 'UpdateStmt':
-    case 'DeleteStmt':
-    case 'MergeStmt':
-      return true;
-    case 'FuncCall':
-      return volatile.functions.has(names(body.funcname).at(-1)?.toLowerCase() ?? '');
-    case 'A_Expr':
-      return volatile.operators.has(names(body.name).at(-1) ?? '');
-    default:
-      return false;
-  }
-}
-
-function namesSession(type: string, body: Record<string, unknown>): boolean {
-  if (type === 'FuncCall') return sessionFunctions.has(names(body.funcname).at(-1)?.toLowerCase() ?? '');
-  if (type === 'SQLValueFunction') return /USER|ROLE/.test(String(body.op ?? ''));
-  return false;
-}
-
-function nodeReason(
+/**
+ * Why a node's effect may outlive its transaction's rollback, or end that transaction (see leavesNothing); such a
+ * statement's answer is not kept either.
+ */
+function leftBehind(
   type: string,
   body: Record<string, unknown>,
   volatile: VolatileNames,
@@ -163,6 +143,28 @@ function nodeReason(
     case 'DeleteStmt':
     case 'MergeStmt':
       return 'a data-modifying statement';
+    case 'FuncCall': {
+      const name = names(body.funcname).at(-1)?.toLowerCase() ?? '';
+      return volatile.functions.has(name) ? `volatile function ${name}()` : undefined;
+    }
+    case 'A_Expr': {
+      const name = names(body.name).at(-1) ?? '';
+      return volatile.operators.has(name) ? `volatile operator ${name}` : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function namesSession(type: string, body: Record<string, unknown>): boolean {
+  if (type === 'FuncCall') return sessionFunctions.has(names(body.funcname).at(-1)?.toLowerCase() ?? '');
+  if (type === 'SQLValueFunction') return /USER|ROLE/.test(String(body.op ?? ''));
+  return false;
+}
+
+/** Why a node's value depends on when or where it runs (the clock, the transaction, run-time state). */
+function readsMoment(type: string, body: Record<string, unknown>): string | undefined {
+  switch (type) {
     case 'RangeTableSample':
       return 'TABLESAMPLE';
     case 'SQLValueFunction': {
@@ -171,15 +173,10 @@ function nodeReason(
     }
     case 'FuncCall': {
       const name = names(body.funcname).at(-1)?.toLowerCase() ?? '';
-      if (volatile.functions.has(name)) return `volatile function ${name}()`;
       if (clockOrTransaction.has(name) || runTimePrefixes.some((p) => name.startsWith(p)))
         return `${name}() reads the clock, the transaction or run-time state`;
       if (name === 'age' && list(body.args).length === 1) return 'age() of one argument reads the clock';
       return undefined;
-    }
-    case 'A_Expr': {
-      const name = names(body.name).at(-1) ?? '';
-      return volatile.operators.has(name) ? `volatile operator ${name}` : undefined;
     }
     case 'A_Const':
       return typeof (body.sval as { sval?: unknown } | undefined)?.sval === 'string' &&
