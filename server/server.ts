@@ -19,6 +19,7 @@ import { loadParser } from './plan/parse.js';
 import type { Services } from './session/executor.js';
 import { answersOf, readVolatileNames } from './session/result-cache.js';
 import { Session } from './session/session.js';
+import { warmSessionPath } from './session/warm-up.js';
 import { startupOptions } from './session/settings.js';
 import { parseDataRow, splitBackendMessages } from './wire/backend-parser.js';
 import * as backend from './wire/backend-serializer.js';
@@ -124,7 +125,7 @@ export async function startServer(
   });
   const engine: EngineLike = pool;
   // Which statements may run as plain units (session/result-cache.ts) is known from the first statement on.
-  void pool.warmedUp.then(() => readVolatileNames(pool));
+  const volatileNamesRead = pool.warmedUp.then(() => readVolatileNames(pool));
   const cloud = new CloudControl(
     {
       endpoint: endpoint ?? config.endpoint,
@@ -291,6 +292,23 @@ export async function startServer(
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as net.AddressInfo).port;
+  // Once the engines are warm: this thread's own code on a client's catalog statements (session/warm-up.ts).
+  const warmUpStop = new AbortController();
+  void pool.warmedUp
+    .then(() => volatileNamesRead)
+    .then(async () => {
+      if (warmUpStop.signal.aborted) return;
+      const started = performance.now();
+      const { ran, gaveWay } = await warmSessionPath(services, pool, {
+        clientsBusy: () => [...sessions.values()].some((s) => s.session.busy),
+        signal: warmUpStop.signal,
+      });
+      logger.info(
+        { ms: Math.round(performance.now() - started), statements: ran, gaveWay },
+        'session path: warmed up',
+      );
+    })
+    .catch((err: unknown) => logger.warn({ err }, 'session path: warm-up failed'));
   // The demo signs with example keys for its own emulator: only a real chain is worth checking.
   const credentialsProblem = config.demo
     ? undefined
@@ -321,6 +339,7 @@ export async function startServer(
     ...(metricsServer ? { metricsPort: metricsServer.port } : {}),
     shutdown: async (timeoutMs) => {
       stopping = true;
+      warmUpStop.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const busy = [...sessions.values()].filter((s) => s.session.busy).length;
       logger.info(
@@ -361,6 +380,7 @@ export async function startServer(
       logger.info('shut down');
     },
     close: async () => {
+      warmUpStop.abort();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await metricsServer?.close();
       started?.members?.stop();

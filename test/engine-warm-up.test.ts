@@ -122,9 +122,10 @@ describe('warm-up in the bridge', () => {
   });
 
   test("SQLAlchemy's per-table statements are prepared by the warm-up: a client's first one is reused at once", async () => {
+    // The session path's warm-up runs last, on the first engine, and ends with those statements too.
     await eventually(
-      'both engines warmed up',
-      () => jsonLogLines(stack.bridge.output(), 'engine: warmed up').length === 2,
+      'the engines and the session path warmed up',
+      () => jsonLogLines(stack.bridge.output(), 'session path: warmed up').length === 1,
     );
     const reused = async () => {
       const port = await metricsPortOf(stack.bridge.output);
@@ -148,6 +149,55 @@ describe('warm-up in the bridge', () => {
         reused: after.reused - before.reused,
         refused: after.refused - before.refused,
       }).toEqual({ prepared: 0, reused: 2, refused: 0 });
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe("warm-up of the session path (this thread's code on a client's catalog statements)", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      regions: ['us-east-1'],
+      bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--metrics-port', '0'],
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  test('runs after the engines warmed up, and no client sees it: not a session, not in the metrics, no AWS call', async () => {
+    await eventually(
+      'the session path warmed up',
+      () => jsonLogLines(stack.bridge.output(), 'session path: warmed up').length === 1,
+    );
+    const [line] = jsonLogLines(stack.bridge.output(), 'session path: warmed up');
+    expect(line!.statements).toBeGreaterThan(10);
+    const engines = jsonLogLines(stack.bridge.output(), 'engine: warmed up');
+    expect(engines).toHaveLength(2);
+    expect(engines.every((e) => (e.time as number) <= (line!.time as number))).toBe(true);
+    const metrics = async () => {
+      const port = await metricsPortOf(stack.bridge.output);
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return {
+        statements: sample(body, 'aws_sql_bridge_statements_total'),
+        resultCache: sample(body, 'aws_sql_bridge_result_cache_total'),
+        reusedPlans: sample(body, 'aws_sql_bridge_engine_reused_plans_total'),
+      };
+    };
+    expect(await metrics()).toEqual({ statements: 0, resultCache: 0, reusedPlans: 0 });
+    expect(await stack.calls()).toEqual({});
+    const client = new pg.Client(stack.pg);
+    await client.connect();
+    try {
+      const pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+      const sessions = await client.query('SELECT pid::int FROM cloud_control.sessions');
+      expect(sessions.rows).toEqual([{ pid }]);
+      const activity = await client.query('SELECT pid, usename FROM pg_stat_activity');
+      expect(activity.rows).toEqual([{ pid, usename: stack.pg.user }]);
+      // The client's own statements are counted, as before.
+      expect((await metrics()).statements).toBe(3);
     } finally {
       await client.end();
     }

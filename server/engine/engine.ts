@@ -225,10 +225,8 @@ export class Engine implements EngineLike {
    * way to the first client unit that arrives: it is stopped inside the backend, as a cancel, and resolves with
    * undefined, as it does if the engine closes. Resolves with the answer otherwise (an ErrorResponse included).
    */
-  runWhenIdle(messages: Uint8Array, reuse?: ReusablePlan): Promise<Buffer | undefined> {
+  runWhenIdle(unit: EngineUnit): Promise<Buffer | undefined> {
     if (this.closed) return Promise.resolve(undefined);
-    // With a template (a SELECT of the catalog that leaves nothing): plain, run as the clients' texts will be.
-    const unit: EngineUnit = { settings: [], load: [], messages, ...(reuse ? { plain: true, reuse } : {}) };
     return this.enqueue(unit, this.idleQueue, true).catch(() => undefined);
   }
 

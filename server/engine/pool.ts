@@ -160,6 +160,14 @@ export class EnginePool implements EngineLike {
     });
   }
 
+  /**
+   * A unit of the server's own (the session path's warm-up, session/warm-up.ts) on the first engine, when no client
+   * unit needs it: see Engine.runWhenIdle. undefined: it gave way to a client's unit, or the pool closed.
+   */
+  runWhenIdle(unit: EngineUnit): Promise<Buffer | undefined> {
+    return this.closed ? Promise.resolve(undefined) : this.slots[0]!.engine.runWhenIdle(unit);
+  }
+
   /** A queued unit leaves the queue; a running one is stopped by its engine (see Engine.cancel). */
   cancel(unit: EngineUnit): void {
     const queued = this.queue.findIndex((job) => job.unit === unit);

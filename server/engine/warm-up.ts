@@ -1,5 +1,6 @@
 import { reusablePlan } from '../plan/literal-template.js';
 import { firstValue, simpleQuery } from './frames.js';
+import type { EngineUnit } from './engine.js';
 import type { ReusablePlan } from './messages.js';
 
 /*
@@ -15,11 +16,11 @@ import type { ReusablePlan } from './messages.js';
 
 /** Who runs the warm-up: an engine's idle-time units. undefined: the unit gave way to a client's, or the engine closed. */
 export interface IdleRunner {
-  runWhenIdle(messages: Uint8Array, reuse?: ReusablePlan): Promise<Buffer | undefined>;
+  runWhenIdle(unit: EngineUnit): Promise<Buffer | undefined>;
   readonly closing: boolean;
 }
 
-interface WarmTable {
+export interface WarmTable {
   schema: string;
   table: string;
   oid: string;
@@ -233,7 +234,9 @@ export async function warmUp(engine: IdleRunner, hotLoops = true): Promise<WarmU
   const counts = { ran: 0, gaveWay: 0 };
   const run = async (sql: string, reuse?: ReusablePlan): Promise<Buffer | undefined> => {
     for (let attempt = 0; attempt < ATTEMPTS && !engine.closing; attempt++) {
-      const reply = await engine.runWhenIdle(simpleQuery(sql), reuse).catch(() => undefined);
+      // With a template (a SELECT of the catalog that leaves nothing): plain, run as the clients' texts will be.
+      const unit: EngineUnit = { settings: [], load: [], messages: simpleQuery(sql), ...(reuse ? { plain: true, reuse } : {}) };
+      const reply = await engine.runWhenIdle(unit).catch(() => undefined);
       if (reply) {
         counts.ran++;
         return reply;

@@ -70,6 +70,8 @@ export class Session {
     private readonly connection: Connection,
     services: Services,
     startupSettings: Map<string, string>,
+    /** false: the server's own session (warm-up.ts), whose statements are not in the metrics. */
+    private readonly counted = true,
   ) {
     this.executor = new Executor(services, startupSettings, connection.processId);
     this.executor.user = connection.startupParameters.user ?? '';
@@ -505,7 +507,7 @@ export class Session {
     this.stateChange = this.statementNow.start;
     try {
       const result = await this.executor.execute(stmt, invocation, calls);
-      countStatement(stmt.kind, 'ok', started);
+      this.count(stmt.kind, 'ok', started);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), rows: result.rows.length, tag: result.tag },
         'statement',
@@ -513,7 +515,7 @@ export class Session {
       return result;
     } catch (err) {
       this.executor.txn.fail();
-      countStatement(stmt.kind, metrics.failedOutcome(err), started);
+      this.count(stmt.kind, metrics.failedOutcome(err), started);
       this.log.debug(
         { kind: stmt.kind, ms: elapsed(started), code: (err as PgError).code },
         'statement failed',
@@ -525,12 +527,16 @@ export class Session {
     }
   }
 
+  private count(kind: string, outcome: string, started: number): void {
+    if (this.counted) countStatement(kind, outcome, started);
+  }
+
   /** A kept answer is a statement run as any other for metrics and cloud_control.sessions, in no time. */
   private countKept(stmt: ParsedStatement, result: Result, started: number): Result {
     const start = new Date();
     this.statementNow = { kind: stmt.kind, start, calls: { inFlight: 0, done: 0 } };
     this.stateChange = start;
-    countStatement(stmt.kind, 'ok', started);
+    this.count(stmt.kind, 'ok', started);
     return result;
   }
 
