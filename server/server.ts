@@ -299,12 +299,12 @@ export async function startServer(
     .then(async () => {
       if (warmUpStop.signal.aborted) return;
       const started = performance.now();
-      const { ran, gaveWay } = await warmSessionPath(services, pool, {
+      const { ran, gaveWay, failed } = await warmSessionPath(services, pool, {
         clientsBusy: () => [...sessions.values()].some((s) => s.session.busy),
         signal: warmUpStop.signal,
       });
       logger.info(
-        { ms: Math.round(performance.now() - started), statements: ran, gaveWay },
+        { ms: Math.round(performance.now() - started), statements: ran, gaveWay, failed },
         'session path: warmed up',
       );
     })

@@ -174,6 +174,7 @@ describe("warm-up of the session path (this thread's code on a client's catalog 
     );
     const [line] = jsonLogLines(stack.bridge.output(), 'session path: warmed up');
     expect(line!.statements).toBeGreaterThan(10);
+    expect(line!.failed).toBe(0);
     const engines = jsonLogLines(stack.bridge.output(), 'engine: warmed up');
     expect(engines).toHaveLength(2);
     expect(engines.every((e) => (e.time as number) <= (line!.time as number))).toBe(true);

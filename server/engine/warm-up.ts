@@ -235,7 +235,12 @@ export async function warmUp(engine: IdleRunner, hotLoops = true): Promise<WarmU
   const run = async (sql: string, reuse?: ReusablePlan): Promise<Buffer | undefined> => {
     for (let attempt = 0; attempt < ATTEMPTS && !engine.closing; attempt++) {
       // With a template (a SELECT of the catalog that leaves nothing): plain, run as the clients' texts will be.
-      const unit: EngineUnit = { settings: [], load: [], messages: simpleQuery(sql), ...(reuse ? { plain: true, reuse } : {}) };
+      const unit: EngineUnit = {
+        settings: [],
+        load: [],
+        messages: simpleQuery(sql),
+        ...(reuse ? { plain: true, reuse } : {}),
+      };
       const reply = await engine.runWhenIdle(unit).catch(() => undefined);
       if (reply) {
         counts.ran++;

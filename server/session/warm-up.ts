@@ -37,6 +37,15 @@ export interface SessionWarmUpOptions {
   signal: AbortSignal;
 }
 
+export interface SessionWarmUpCounts {
+  /** Statements answered (failed among them). */
+  ran: number;
+  /** Statements that gave way to a client's unit (each is tried once more). */
+  gaveWay: number;
+  /** Statements answered with an error: none is expected (a failed statement warms little). */
+  failed: number;
+}
+
 const gaveWay = () => new PgError(SqlState.query_canceled, 'the warm-up gave way to a client');
 
 /** How long the warm-up waits before it looks again whether the clients' statements are done. */
@@ -46,8 +55,8 @@ export async function warmSessionPath(
   services: Services,
   engine: IdleEngine,
   options: SessionWarmUpOptions,
-): Promise<{ ran: number; gaveWay: number }> {
-  const counts = { ran: 0, gaveWay: 0 };
+): Promise<SessionWarmUpCounts> {
+  const counts = { ran: 0, gaveWay: 0, failed: 0 };
   const { signal } = options;
   const toServer = new PassThrough();
   const toClient = new PassThrough();
@@ -81,15 +90,18 @@ export async function warmSessionPath(
     false,
   );
   const running = session.run();
-  const query = async (sql: string): Promise<Buffer | undefined> => {
+  /** Runs a statement as a simple Query (psql, psycopg2) or, `extended`, as pgjdbc and node-postgres do. */
+  const query = async (sql: string, extended = false): Promise<Buffer | undefined> => {
     for (let attempt = 0; attempt < 2; attempt++) {
       while (options.clientsBusy() && !signal.aborted) await sleep(CLIENT_POLL_MS);
       if (signal.aborted) return undefined;
-      toServer.write(frontend.query(sql));
+      toServer.write(extended ? extendedQuery(sql) : frontend.query(sql));
       const reply = await client.next();
       if (!reply) return undefined;
-      if (firstError(reply)?.code !== SqlState.query_canceled) {
+      const error = firstError(reply);
+      if (error?.code !== SqlState.query_canceled) {
         counts.ran++;
+        if (error) counts.failed++;
         return reply;
       }
       counts.gaveWay++;
@@ -101,12 +113,30 @@ export async function warmSessionPath(
     const found = await query(tablesSql);
     const json = found && firstValue(found);
     const tables = json ? (JSON.parse(json) as WarmTable[]) : [];
-    for (const sql of warmUpStatements(tables)) if ((await query(sql)) === undefined && signal.aborted) break;
+    // The extended protocol's path on one table's statements first; the simple Query's last, so that the engine's
+    // warm-up ends as it did, with SQLAlchemy's per-table statements prepared (engine/warm-up.ts).
+    const extended = warmUpStatements(tables.slice(0, 1), false).map((sql) => [sql, true] as const);
+    const simple = warmUpStatements(tables).map((sql) => [sql, false] as const);
+    for (const [sql, asExtended] of [...extended, ...simple]) {
+      await query(sql, asExtended);
+      if (signal.aborted) break;
+    }
   } finally {
     toServer.end(frontend.terminate());
     await running.catch(() => {});
   }
   return counts;
+}
+
+/** The unnamed statement and portal, text results: what a driver sends for a statement without parameters. */
+function extendedQuery(sql: string): Buffer {
+  return Buffer.concat([
+    frontend.parse({ statement: '', sql, paramTypes: [] }),
+    frontend.bind({ portal: '', statement: '', paramFormats: [], params: [], resultFormats: [] }),
+    frontend.describe('P'),
+    frontend.execute(),
+    frontend.sync(),
+  ]);
 }
 
 /** The server's answers, each up to and with its ReadyForQuery. */
