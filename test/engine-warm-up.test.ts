@@ -34,6 +34,21 @@ function hasError(bytes: Buffer): boolean {
   return false;
 }
 
+/** A bridge of its own for a describe block (with metrics): each block sees its warm-up from the start. */
+function freshBridge(): () => Stack {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack({
+      regions: ['us-east-1'],
+      bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--metrics-port', '0'],
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+  return () => stack!;
+}
+
 describe('warm-up of a pool engine', () => {
   test('a unit that arrives while the engine warms up interrupts the warm-up and is answered', async () => {
     const pool = await EnginePool.start({ ddl, cacheDir, engines: 1 });
@@ -84,16 +99,9 @@ describe('warm-up of a pool engine', () => {
 });
 
 describe('warm-up in the bridge', () => {
+  const bridge = freshBridge();
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({
-      regions: ['us-east-1'],
-      bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--metrics-port', '0'],
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  beforeAll(() => (stack = bridge()));
 
   test('each engine warms up after ready, without an AWS call, and clients are answered meanwhile', async () => {
     // A client at once, while the engines may still be warming up.
@@ -156,16 +164,9 @@ describe('warm-up in the bridge', () => {
 });
 
 describe("warm-up of the session path (this thread's code on a client's catalog statements)", () => {
+  const bridge = freshBridge();
   let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({
-      regions: ['us-east-1'],
-      bridgeArgs: [...ONLY_CONNECTOR_PROFILES, '--metrics-port', '0'],
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  beforeAll(() => (stack = bridge()));
 
   test('runs after the engines warmed up, and no client sees it: not a session, not in the metrics, no AWS call', async () => {
     await eventually(
