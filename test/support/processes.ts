@@ -14,7 +14,7 @@ export interface Started {
 }
 
 /**
- * Starts `node <script> ...args` from dist/ and resolves once a line of its stdout matches `ready`.
+ * Starts `node ...nodeArgs <script> ...args` from dist/ and resolves once a line of its stdout matches `ready`.
  * Tests talk to real processes over loopback, and stop them by PID.
  */
 export function startNode(
@@ -23,8 +23,9 @@ export function startNode(
   ready: RegExp,
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 30000,
+  nodeArgs: string[] = [],
 ): Promise<Started> {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', script), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(projectRoot, 'dist', script), ...args], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,6 +83,7 @@ export const fakeAwsEnv = {
 export async function startBridge(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
 ): Promise<Started & { port: number }> {
   const s = await startNode(
     'server/main.js',
@@ -90,6 +92,7 @@ export async function startBridge(
     { ...fakeAwsEnv, ...env },
     // The first start on a machine builds the engine template of every registry type (about a minute when busy).
     180000,
+    nodeArgs,
   );
   return { ...s, port: Number(s.match[1]) };
 }
