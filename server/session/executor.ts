@@ -93,6 +93,8 @@ export interface Services {
   sessionRows?: () => Record<string, unknown>[];
   /** With `organization:`: what cloud_control.refresh_accounts() lists again. */
   members?: MemberRefresh;
+  /** The kept answers (result-cache.ts): the server's, shared by its sessions, unless given. */
+  answers?: Answers;
 }
 
 /** How a statement's SQL reaches the engine: as a simple Query, or as the client's own Bind. */
@@ -203,7 +205,7 @@ export class Executor {
     this.settings = new Settings(
       new Map([[cacheTtlSetting, formatTtl(services.cloud.cacheTtlMs)], ...startupSettings]),
     );
-    this.answers = answersOf(services.cloud);
+    this.answers = services.answers ?? answersOf(services.cloud);
   }
 
   async execute(stmt: ParsedStatement, invocation: Invocation, calls?: CallTally): Promise<Result> {

@@ -40,17 +40,29 @@ interface Entry {
  */
 export type Answers = LRUCache<string, Entry>;
 const answersByServer = new WeakMap<object, Answers>();
+/** The answers the metrics count: the servers' shared ones. */
+const counted = new WeakSet<Answers>();
 
 export function answersOf(server: object): Answers {
   let answers = answersByServer.get(server);
   if (!answers) {
-    answers = new LRUCache<string, Entry>({
-      maxSize: MAX_BYTES,
-      sizeCalculation: (entry, key) => entry.bytes + key.length,
-    });
+    answers = privateAnswers();
+    counted.add(answers);
     answersByServer.set(server, answers);
   }
   return answers;
+}
+
+/** Answers of one session alone, not in the metrics: the server's own warm-up session (warm-up.ts). */
+export function privateAnswers(): Answers {
+  return new LRUCache<string, Entry>({
+    maxSize: MAX_BYTES,
+    sizeCalculation: (entry, key) => entry.bytes + key.length,
+  });
+}
+
+function count(answers: Answers, outcome: 'hit' | 'miss' | 'stored'): void {
+  if (counted.has(answers)) metrics.resultCache.inc({ outcome });
 }
 
 /** The kept answer, when each of its inputs is the current read-cache entry no older than `maxAgeMs`. */
@@ -60,15 +72,15 @@ export function keptAnswer(answers: Answers, key: string, maxAgeMs: number): Res
     for (const input of entry.inputs)
       if (!input.cache.isCurrent(input.key, input.version, maxAgeMs)) {
         answers.delete(key);
-        metrics.resultCache.inc({ outcome: 'miss' });
+        count(answers, 'miss');
         return undefined;
       }
-    metrics.resultCache.inc({ outcome: 'hit' });
+    count(answers, 'hit');
     // The caller may add messages (notices) to what it is given; the frames themselves are never changed.
     const { result } = entry;
     return { ...result, messages: [...result.messages] };
   }
-  metrics.resultCache.inc({ outcome: 'miss' });
+  count(answers, 'miss');
   return undefined;
 }
 
@@ -94,7 +106,7 @@ export function keepAnswer(answers: Answers, key: string, result: Result, inputs
     messages: result.messages.map(own),
   };
   answers.set(key, { result: kept, inputs: inputs.entries, bytes });
-  metrics.resultCache.inc({ outcome: 'stored' });
+  count(answers, 'stored');
 }
 
 /** Whether the tables a fetch read all come from the read cache (or the catalog): none is read afresh each time. */

@@ -1,12 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Duplex, PassThrough } from 'node:stream';
+import { once } from 'node:events';
+import net from 'node:net';
 import type { EngineUnit } from '../engine/engine.js';
-import { firstError, firstValue } from '../engine/frames.js';
+import { firstError, firstValue, lastReadyStatus } from '../engine/frames.js';
 import { tablesSql, warmUpStatements, type WarmTable } from '../engine/warm-up.js';
 import { PgError, SqlState } from '../errors.js';
 import { Connection } from '../wire/connection.js';
 import * as frontend from '../wire/frontend-serializer.js';
-import { resultCacheSetting } from './bridge-settings.js';
+import { privateAnswers } from './result-cache.js';
 import type { Services } from './executor.js';
 import { Session } from './session.js';
 
@@ -48,6 +49,9 @@ export interface SessionWarmUpCounts {
 
 const gaveWay = () => new PgError(SqlState.query_canceled, 'the warm-up gave way to a client');
 
+/** Connecting over loopback takes well under a millisecond: past this, something is wrong and the warm-up is skipped. */
+const CONNECT_TIMEOUT_MS = 5000;
+
 /** How long the warm-up waits before it looks again whether the clients' statements are done. */
 const CLIENT_POLL_MS = 20;
 
@@ -58,12 +62,11 @@ export async function warmSessionPath(
 ): Promise<SessionWarmUpCounts> {
   const counts = { ran: 0, gaveWay: 0, failed: 0 };
   const { signal } = options;
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const client = new ReplyReader(toClient);
+  const [serverEnd, clientEnd] = await loopbackPair();
+  const client = new ReplyReader(clientEnd);
   const connection = new Connection(
     {
-      stream: Duplex.from({ readable: toServer, writable: toClient }),
+      stream: serverEnd,
       tls: false,
       startupParameters: { user: 'aws_sql_bridge_warm_up', database: 'aws' },
       processId: 0,
@@ -73,10 +76,7 @@ export async function warmSessionPath(
     },
     '',
   );
-  const settings = new Map([
-    ['search_path', '"$user", public'],
-    [resultCacheSetting, 'off'],
-  ]);
+  const settings = new Map([['search_path', '"$user", public']]);
   const idle = {
     serverVersion: engine.serverVersion,
     run: async (unit: EngineUnit) => (await engine.runWhenIdle(unit)) ?? Promise.reject(gaveWay()),
@@ -85,18 +85,21 @@ export async function warmSessionPath(
   };
   const session = new Session(
     connection,
-    { ...services, engine: idle, logger: services.logger.child({ warmUp: true }, { level: 'warn' }) },
+    { ...services, engine: idle, answers: privateAnswers(), logger: services.logger.child({ warmUp: true }, { level: 'warn' }) },
     settings,
     false,
   );
   const running = session.run();
+  const exchange = (messages: Buffer): Promise<Buffer | undefined> => {
+    clientEnd.write(messages);
+    return client.next();
+  };
   /** Runs a statement as a simple Query (psql, psycopg2) or, `extended`, as pgjdbc and node-postgres do. */
   const query = async (sql: string, extended = false): Promise<Buffer | undefined> => {
     for (let attempt = 0; attempt < 2; attempt++) {
       while (options.clientsBusy() && !signal.aborted) await sleep(CLIENT_POLL_MS);
       if (signal.aborted) return undefined;
-      toServer.write(extended ? extendedQuery(sql) : frontend.query(sql));
-      const reply = await client.next();
+      const reply = await exchange(extended ? extendedQuery(sql) : frontend.query(sql));
       if (!reply) return undefined;
       const error = firstError(reply);
       if (error?.code !== SqlState.query_canceled) {
@@ -105,6 +108,9 @@ export async function warmSessionPath(
         return reply;
       }
       counts.gaveWay++;
+      // Inside a transaction block the interruption failed the block, as it would a client's: a new one.
+      if (lastReadyStatus(reply) === 'E' && !(await exchange(frontend.query('ROLLBACK; BEGIN'))))
+        return undefined;
     }
     return undefined;
   };
@@ -116,16 +122,50 @@ export async function warmSessionPath(
     // The extended protocol's path on one table's statements first; the simple Query's last, so that the engine's
     // warm-up ends as it did, with SQLAlchemy's per-table statements prepared (engine/warm-up.ts).
     const extended = warmUpStatements(tables.slice(0, 1), false).map((sql) => [sql, true] as const);
-    const simple = warmUpStatements(tables).map((sql) => [sql, false] as const);
+    // As psycopg2 sends them (SQLAlchemy's reflection), in a transaction block.
+    const simple = ['BEGIN', ...warmUpStatements(tables), 'ROLLBACK'].map((sql) => [sql, false] as const);
     for (const [sql, asExtended] of [...extended, ...simple]) {
       await query(sql, asExtended);
       if (signal.aborted) break;
     }
   } finally {
-    toServer.end(frontend.terminate());
+    clientEnd.end(frontend.terminate());
     await running.catch(() => {});
+    clientEnd.destroy();
   }
   return counts;
+}
+
+/**
+ * The two ends of a TCP connection over loopback, made as a client's is (no listener is left open): the warm-up's
+ * session then trains the stream code on the sockets the clients' sessions use.
+ */
+async function loopbackPair(): Promise<[server: net.Socket, client: net.Socket]> {
+  const listener = net.createServer();
+  const accepted: net.Socket[] = [];
+  let arrived = () => {};
+  listener.on('connection', (socket) => {
+    accepted.push(socket);
+    arrived();
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(0, '127.0.0.1', resolve);
+    });
+    const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect', { signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS) });
+    // Only its own connection: another local process could connect to the port meanwhile.
+    const own = () => accepted.find((s) => s.remotePort === client.localPort);
+    while (!own()) await new Promise<void>((resolve) => (arrived = resolve));
+    const server = own()!;
+    for (const socket of accepted) if (socket !== server) socket.destroy();
+    server.setNoDelay(true);
+    client.setNoDelay(true);
+    return [server, client];
+  } finally {
+    listener.close();
+  }
 }
 
 /** The unnamed statement and portal, text results: what a driver sends for a statement without parameters. */
@@ -146,7 +186,7 @@ class ReplyReader {
   private waiting: ((reply: Buffer | undefined) => void) | undefined;
   private ended = false;
 
-  constructor(stream: PassThrough) {
+  constructor(stream: net.Socket) {
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
     stream.on('end', () => {
       this.ended = true;
