@@ -13,16 +13,18 @@ import { Session } from './session.js';
 
 /*
  * The engines' warm-up (engine/warm-up.ts) leaves PGlite's code optimized; this one does the same for this thread's
- * own code on the path of a client's catalog statement: the message loop, the parser and planner walks, the literal
- * templates, the executor, the engine's answer turned into the client's. V8 compiles and optimizes that code the
- * first time it runs hot, on the same 2 cores the client's first statements need: measured, SQLAlchemy's first
- * reflection of ec2 took 0.83 to 1.26 s as a fresh bridge's first client, 0.71 s after another client had run.
+ * own code on the path of a client's catalog statement: the socket and the message loop, the parser and planner
+ * walks, the literal templates, the executor and the result cache, the engine's answer turned into the client's. V8
+ * compiles and optimizes that code the first time it runs hot, on the same 2 cores the client's first statements
+ * need: measured, SQLAlchemy's first reflection of ec2 took 0.83 to 1.26 s as a fresh bridge's first client, 0.71 s
+ * after another client had run.
  *
- * It runs the engines' warm-up statements through a Session of its own, over an in-memory stream: a session no
- * client sees (not in cloud_control.sessions or pg_stat_activity, whose rows are the server's client sessions), not
- * counted in the metrics, with the result cache off (nothing of it is kept for the clients), and whose units run
- * only when the first engine has nothing else to do (EnginePool.runWhenIdle). Between statements it waits while any
- * client's statement runs.
+ * It runs the engines' warm-up statements as the clients send them (psql, pgjdbc, psycopg2's transaction block)
+ * through a Session of its own, on a loopback TCP connection the server makes to itself (so the stream code learns
+ * the sockets the clients' sessions use). No client sees it: it is not one of the server's sessions (so not in
+ * cloud_control.sessions or pg_stat_activity), its statements are not in the metrics, its kept answers are its own,
+ * and its units run only when the first engine has nothing else to do (EnginePool.runWhenIdle). Between statements
+ * it waits while any client's statement runs.
  */
 
 /** What the warm-up runs its units on: the pool, when idle. */
@@ -85,7 +87,12 @@ export async function warmSessionPath(
   };
   const session = new Session(
     connection,
-    { ...services, engine: idle, answers: privateAnswers(), logger: services.logger.child({ warmUp: true }, { level: 'warn' }) },
+    {
+      ...services,
+      engine: idle,
+      answers: privateAnswers(),
+      logger: services.logger.child({ warmUp: true }, { level: 'warn' }),
+    },
     settings,
     false,
   );

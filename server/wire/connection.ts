@@ -1,5 +1,4 @@
 import type net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { PgError } from '../errors.js';
 import * as backend from './backend-serializer.js';
 import { clientCodec, type ClientCodec } from './encoding.js';
@@ -64,7 +63,7 @@ export class Connection {
   /** Set when the client broke the protocol; the FATAL has been sent and messages() has ended. */
   protocolError: PgError | undefined;
 
-  private readonly stream: Duplex;
+  private readonly stream: net.Socket;
   private readonly parser: FrontendParser;
   private readonly logger: WireOptions['logger'];
   private output: Buffer[] = [];

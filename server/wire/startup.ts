@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { PgError, SqlState } from '../errors.js';
 import * as backend from './backend-serializer.js';
@@ -159,8 +158,8 @@ export type StartupOutcome =
   'ok' | 'bad_password' | 'timeout' | 'refused' | 'cancel_request' | 'gone' | 'failed';
 
 export interface StartupResult {
-  /** The socket to use from now on: the TLS socket when SSL was negotiated (a stream for the server's own session). */
-  stream: Duplex;
+  /** The socket to use from now on: the TLS socket when SSL was negotiated. */
+  stream: net.Socket;
   tls: boolean;
   startupParameters: Record<string, string>;
   processId: number;
