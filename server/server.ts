@@ -300,7 +300,7 @@ export async function startServer(
       if (warmUpStop.signal.aborted) return;
       const started = performance.now();
       const { ran, gaveWay, failed } = await warmSessionPath(services, pool, {
-        clientsBusy: () => [...sessions.values()].some((s) => s.session.busy),
+        clientsLastActive: () => Math.max(0, ...[...sessions.values()].map((s) => s.session.lastActive)),
         signal: warmUpStop.signal,
       });
       logger.info(

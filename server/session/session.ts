@@ -164,6 +164,11 @@ export class Session {
     };
   }
 
+  /** When the session last ran a statement (ms since the epoch; now while one runs, its start if none ran). */
+  get lastActive(): number {
+    return this.running ? Date.now() : this.stateChange.getTime();
+  }
+
   /** Whether a statement is running (a shutdown waits for it). */
   get busy(): boolean {
     return this.running;

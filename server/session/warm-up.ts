@@ -23,8 +23,8 @@ import { Session } from './session.js';
  * through a Session of its own, on a loopback TCP connection the server makes to itself (so the stream code learns
  * the sockets the clients' sessions use). No client sees it: it is not one of the server's sessions (so not in
  * cloud_control.sessions or pg_stat_activity), its statements are not in the metrics, its kept answers are its own,
- * and its units run only when the first engine has nothing else to do (EnginePool.runWhenIdle). Between statements
- * it waits while any client's statement runs.
+ * and its units run only when the first engine has nothing else to do (EnginePool.runWhenIdle). Its next statement
+ * waits until no client ran one for CLIENTS_QUIET_MS.
  */
 
 /** What the warm-up runs its units on: the pool, when idle. */
@@ -34,8 +34,8 @@ export interface IdleEngine {
 }
 
 export interface SessionWarmUpOptions {
-  /** Whether a client's statement runs now: the warm-up waits for it to end before its next statement. */
-  clientsBusy(): boolean;
+  /** When a client last ran a statement (ms since the epoch; now while one runs), 0 if none. */
+  clientsLastActive(): number;
   /** Aborted when the server stops. */
   signal: AbortSignal;
 }
@@ -54,7 +54,13 @@ const gaveWay = () => new PgError(SqlState.query_canceled, 'the warm-up gave way
 /** Connecting over loopback takes well under a millisecond: past this, something is wrong and the warm-up is skipped. */
 const CONNECT_TIMEOUT_MS = 5000;
 
-/** How long the warm-up waits before it looks again whether the clients' statements are done. */
+/**
+ * The warm-up's next statement waits until no client ran one for this long: a client's statements come in bursts
+ * (a dashboard's, a driver's catalog calls), and each warm-up statement takes this thread for about a millisecond.
+ */
+const CLIENTS_QUIET_MS = 100;
+
+/** How long the warm-up waits before it looks again whether the clients are quiet. */
 const CLIENT_POLL_MS = 20;
 
 export async function warmSessionPath(
@@ -104,7 +110,8 @@ export async function warmSessionPath(
   /** Runs a statement as a simple Query (psql, psycopg2) or, `extended`, as pgjdbc and node-postgres do. */
   const query = async (sql: string, extended = false): Promise<Buffer | undefined> => {
     for (let attempt = 0; attempt < 2; attempt++) {
-      while (options.clientsBusy() && !signal.aborted) await sleep(CLIENT_POLL_MS);
+      while (Date.now() - options.clientsLastActive() < CLIENTS_QUIET_MS && !signal.aborted)
+        await sleep(CLIENT_POLL_MS);
       if (signal.aborted) return undefined;
       const reply = await exchange(extended ? extendedQuery(sql) : frontend.query(sql));
       if (!reply) return undefined;
