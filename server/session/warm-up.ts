@@ -202,10 +202,15 @@ class ReplyReader {
 
   constructor(stream: net.Socket) {
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
-    stream.on('end', () => {
+    // A reset or a close ends the replies as the end of input does (an 'error' without a listener would throw).
+    const end = () => {
       this.ended = true;
       this.waiting?.(undefined);
-    });
+      this.waiting = undefined;
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
   }
 
   next(): Promise<Buffer | undefined> {
