@@ -294,8 +294,7 @@ export async function startServer(
   const port = (server.address() as net.AddressInfo).port;
   // Once the engines are warm: this thread's own code on a client's catalog statements (session/warm-up.ts).
   const warmUpStop = new AbortController();
-  void pool.warmedUp
-    .then(() => volatileNamesRead)
+  void volatileNamesRead
     .then(async () => {
       if (warmUpStop.signal.aborted) return;
       const started = performance.now();

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { sendCancel } from './support/stack.js';
 import { oneEngineStack } from './support/one-engine.js';
-import { metricsPortOf, sample } from './support/metrics.js';
+import { metricsText, sample } from './support/metrics.js';
 
 /**
  * Statement texts that differ only in literals (a catalog browser's per-table statements) run in the engine as one
@@ -12,8 +12,7 @@ import { metricsPortOf, sample } from './support/metrics.js';
 const { stack, connect } = oneEngineStack(['reuse-a', 'reuse-b'], ['--metrics-port', '0']);
 
 async function metrics(): Promise<string> {
-  const port = await metricsPortOf(stack().bridge.output);
-  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return metricsText(stack().bridge.output);
 }
 
 /** The engine's reused-plan outcomes so far (aws_sql_bridge_engine_reused_plans_total). */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { engineTestCacheDir, engineTestDdl, query } from './support/engine-fixture.js';
 import { eventually, jsonLogLines, projectRoot } from './support/processes.js';
-import { metricsPortOf, sample } from './support/metrics.js';
+import { metricsText, sample } from './support/metrics.js';
 import { ONLY_CONNECTOR_PROFILES, startStack, type Stack } from './support/stack.js';
 
 type PoolModule = typeof import('../server/engine/pool.js');
@@ -136,8 +136,7 @@ describe('warm-up in the bridge', () => {
       () => jsonLogLines(stack.bridge.output(), 'session path: warmed up').length === 1,
     );
     const reused = async () => {
-      const port = await metricsPortOf(stack.bridge.output);
-      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const body = await metricsText(stack.bridge.output);
       const of = (outcome: string) => sample(body, 'aws_sql_bridge_engine_reused_plans_total', { outcome });
       return { prepared: of('prepared'), reused: of('reused'), refused: of('refused') };
     };
@@ -180,8 +179,7 @@ describe("warm-up of the session path (this thread's code on a client's catalog 
     expect(engines).toHaveLength(2);
     expect(engines.every((e) => (e.time as number) <= (line!.time as number))).toBe(true);
     const metrics = async () => {
-      const port = await metricsPortOf(stack.bridge.output);
-      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const body = await metricsText(stack.bridge.output);
       return {
         statements: sample(body, 'aws_sql_bridge_statements_total'),
         resultCache: sample(body, 'aws_sql_bridge_result_cache_total'),

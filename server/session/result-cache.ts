@@ -160,6 +160,15 @@ export function readVolatileNames(engine: EngineLike): Promise<void> {
   );
 }
 
+/** `view` runs its units on `engine` (the warm-up's idle-time view of the pool): the engine's names, not read again. */
+export function shareVolatileNames(view: EngineLike, engine: EngineLike): void {
+  const names = volatileNames(engine);
+  volatileNamesByEngine.set(view, names);
+  const read = volatileNamesRead.get(engine);
+  if (read) volatileNamesRead.set(view, read);
+  else void names.then((r) => volatileNamesRead.set(view, r)).catch(() => volatileNamesByEngine.delete(view));
+}
+
 /** Verdicts by statement text: they depend only on the text and the engine's catalog, so sessions share them. */
 const verdicts = new LRUCache<string, Repeatability>({ max: 4096 });
 /**

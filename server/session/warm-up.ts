@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { once } from 'node:events';
 import net from 'node:net';
-import type { EngineUnit } from '../engine/engine.js';
+import type { EngineLike, EngineUnit } from '../engine/engine.js';
 import { firstError, firstValue, lastReadyStatus } from '../engine/frames.js';
 import { tablesSql, warmUpStatements, type WarmTable } from '../engine/warm-up.js';
 import { PgError, SqlState } from '../errors.js';
 import { Connection } from '../wire/connection.js';
 import * as frontend from '../wire/frontend-serializer.js';
-import { privateAnswers } from './result-cache.js';
+import { SocketReader } from '../wire/startup.js';
+import { privateAnswers, shareVolatileNames } from './result-cache.js';
 import type { Services } from './executor.js';
 import { Session } from './session.js';
 
@@ -28,8 +29,7 @@ import { Session } from './session.js';
  */
 
 /** What the warm-up runs its units on: the pool, when idle. */
-export interface IdleEngine {
-  readonly serverVersion: string;
+export interface IdleEngine extends EngineLike {
   runWhenIdle(unit: EngineUnit): Promise<Buffer | undefined>;
 }
 
@@ -71,7 +71,8 @@ export async function warmSessionPath(
   const counts = { ran: 0, gaveWay: 0, failed: 0 };
   const { signal } = options;
   const [serverEnd, clientEnd] = await loopbackPair();
-  const client = new ReplyReader(clientEnd);
+  const replies = new SocketReader();
+  replies.attach(clientEnd);
   const connection = new Connection(
     {
       stream: serverEnd,
@@ -85,12 +86,14 @@ export async function warmSessionPath(
     '',
   );
   const settings = new Map([['search_path', '"$user", public']]);
-  const idle = {
+  const idle: EngineLike = {
     serverVersion: engine.serverVersion,
     run: async (unit: EngineUnit) => (await engine.runWhenIdle(unit)) ?? Promise.reject(gaveWay()),
     cancel: () => {},
     close: async () => {},
   };
+  // Its units decide which statements are plain from the pool's volatile names, as the clients' do.
+  shareVolatileNames(idle, engine);
   const session = new Session(
     connection,
     {
@@ -103,9 +106,9 @@ export async function warmSessionPath(
     false,
   );
   const running = session.run();
-  const exchange = (messages: Buffer): Promise<Buffer | undefined> => {
+  const exchange = (messages: Buffer): Promise<Buffer | null> => {
     clientEnd.write(messages);
-    return client.next();
+    return nextReply(replies);
   };
   /** Runs a statement as a simple Query (psql, psycopg2) or, `extended`, as pgjdbc and node-postgres do. */
   const query = async (sql: string, extended = false): Promise<Buffer | undefined> => {
@@ -129,7 +132,7 @@ export async function warmSessionPath(
     return undefined;
   };
   try {
-    if (!(await client.next())) return counts;
+    if (!(await nextReply(replies))) return counts;
     const found = await query(tablesSql);
     const json = found && firstValue(found);
     const tables = json ? (JSON.parse(json) as WarmTable[]) : [];
@@ -193,48 +196,14 @@ function extendedQuery(sql: string): Buffer {
   ]);
 }
 
-/** The server's answers, each up to and with its ReadyForQuery. */
-class ReplyReader {
-  private buffered: Buffer = Buffer.alloc(0);
-  private replies: Buffer[] = [];
-  private waiting: ((reply: Buffer | undefined) => void) | undefined;
-  private ended = false;
-
-  constructor(stream: net.Socket) {
-    stream.on('data', (chunk: Buffer) => this.receive(chunk));
-    // A reset or a close ends the replies as the end of input does (an 'error' without a listener would throw).
-    const end = () => {
-      this.ended = true;
-      this.waiting?.(undefined);
-      this.waiting = undefined;
-    };
-    stream.on('end', end);
-    stream.on('close', end);
-    stream.on('error', end);
-  }
-
-  next(): Promise<Buffer | undefined> {
-    const reply = this.replies.shift();
-    if (reply || this.ended) return Promise.resolve(reply);
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
-
-  private receive(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    let at = 0;
-    while (at + 5 <= this.buffered.length) {
-      const end = at + 1 + this.buffered.readUInt32BE(at + 1);
-      if (end > this.buffered.length) break;
-      if (this.buffered[at] === 0x5a /* Z */) {
-        this.replies.push(this.buffered.subarray(0, end));
-        this.buffered = this.buffered.subarray(end);
-        at = 0;
-      } else at = end;
-    }
-    if (this.waiting && this.replies.length > 0) {
-      const resolve = this.waiting;
-      this.waiting = undefined;
-      resolve(this.replies.shift());
-    }
+/** The server's next answer, up to and with its ReadyForQuery; null once the connection is gone. */
+async function nextReply(reader: SocketReader): Promise<Buffer | null> {
+  const frames: Buffer[] = [];
+  for (;;) {
+    const header = await reader.read(5);
+    const body = header && (await reader.read(header.readUInt32BE(1) - 4));
+    if (!header || !body) return null;
+    frames.push(header, body);
+    if (header[0] === 0x5a /* Z */) return Buffer.concat(frames);
   }
 }

@@ -7,6 +7,12 @@ export async function metricsPortOf(output: () => string): Promise<number> {
   }
 }
 
+/** What a bridge's /metrics answers now. */
+export async function metricsText(output: () => string): Promise<string> {
+  const port = await metricsPortOf(output);
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
 /** The sum of a metric's samples whose labels include `labels` (0 when none). */
 export function sample(body: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
