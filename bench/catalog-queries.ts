@@ -21,9 +21,8 @@ import path from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
-import { catalogDdl, selectCatalog } from '../catalog/index.js';
-import { startPostgres15, type Postgres15 } from './postgres15.js';
-import { exampleAwsEnv, listeningPort, run } from './support.js';
+import { startCatalogReference } from './postgres15.js';
+import { exampleAwsEnv, listeningPort } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,22 +43,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const loadAtStart = loadAverage();
 
-/** PostgreSQL 15 with database aws holding the bridge's DDL for every type, before the bridge is started. */
-async function startReference(): Promise<Postgres15> {
-  const postgres = await startPostgres15();
-  await postgres.psql('CREATE DATABASE aws');
-  const loaded = await run(
-    'psql',
-    [
-      ...['-h', postgres.dir, '-p', String(postgres.port), '-U', 'postgres', '-d', 'aws'],
-      ...['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-c', 'SET client_min_messages = warning', '-f', '-'],
-    ],
-    { input: catalogDdl(selectCatalog([])), timeoutMs: 300_000 },
-  );
-  if (loaded.status !== 0) throw new Error(`the reference's DDL failed: ${loaded.stderr}`);
-  return postgres;
-}
-const reference = values.reference ? await startReference() : undefined;
+const reference = values.reference ? await startCatalogReference() : undefined;
 
 const emulator = await startEmulator({ port: 0, logLevel: 'silent' });
 const bridge = spawn(

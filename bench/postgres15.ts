@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { catalogDdl, selectCatalog } from '../catalog/index.js';
 import { freePort, run, type RunResult } from './support.js';
 
 export const PG15_BIN = '/usr/lib/postgresql/15/bin';
@@ -93,6 +94,22 @@ export async function startPostgres15(): Promise<Postgres15> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** PostgreSQL 15 with database aws holding the bridge's DDL for every type (its tables and comments; 6 to 15 s). */
+export async function startCatalogReference(): Promise<Postgres15> {
+  const postgres = await startPostgres15();
+  await postgres.psql('CREATE DATABASE aws');
+  const loaded = await run(
+    'psql',
+    [
+      ...['-h', postgres.dir, '-p', String(postgres.port), '-U', 'postgres', '-d', 'aws'],
+      ...['-X', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-c', 'SET client_min_messages = warning', '-f', '-'],
+    ],
+    { input: catalogDdl(selectCatalog([])), timeoutMs: 300_000 },
+  );
+  if (loaded.status !== 0) throw new Error(`the reference's DDL failed: ${loaded.stderr}`);
+  return postgres;
 }
 
 function idsOf(user: string): [number, number] {
