@@ -27,17 +27,21 @@ export interface WarmTable {
 }
 
 /**
- * Up to TABLES of the catalog's tables, the first of each schema first (so that the first two are in two schemas
+ * Up to `limit` of the catalog's tables, the first of each schema first (so that the first two are in two schemas
  * if there are two). Names outside [a-z0-9_] are skipped, so that they go into the statements below as literals
  * and psql's regular expressions without quoting.
  */
-const TABLES = 24;
-export const tablesSql = `SELECT json_agg(json_build_object('schema', nspname, 'table', relname, 'oid', oid::text))
+export const warmTablesSql = (
+  limit: number,
+) => `SELECT json_agg(json_build_object('schema', nspname, 'table', relname, 'oid', oid::text))
   FROM (SELECT n.nspname, c.relname, c.oid
           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
            AND n.nspname ~ '^[a-z0-9_]+$' AND c.relname ~ '^[a-z0-9_]+$'
-         ORDER BY row_number() OVER (PARTITION BY n.nspname ORDER BY c.oid), c.oid LIMIT ${TABLES}) AS t`;
+         ORDER BY row_number() OVER (PARTITION BY n.nspname ORDER BY c.oid), c.oid LIMIT ${limit}) AS t`;
+
+/** The engines' warm-up tables. */
+export const tablesSql = warmTablesSql(24);
 
 /** psql 15's \dt of a schema (\dt *.* is the same statement without the schema's pattern). */
 const psqlListTables = ({ schema }: WarmTable) => `SELECT n.nspname as "Schema",
