@@ -22,7 +22,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
 import { startCatalogReference } from './postgres15.js';
-import { exampleAwsEnv, listeningPort } from './support.js';
+import { exampleAwsEnv, listeningPort, sqlalchemyInspect } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -169,16 +169,9 @@ try {
     let answer = '';
     for (let i = 0; i < rounds; i++) {
       const cpu0 = bridgeCpuMs();
-      const py = spawnSync(
-        '/usr/bin/python3',
-        [path.join(root, 'bench/clients/sqlalchemy_inspect.py'), url, schema, '1'],
-        { encoding: 'utf8', env: { PATH: process.env.PATH } },
-      );
-      const cpuMs = bridgeCpuMs() - cpu0;
-      if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
-      const inspect = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
-      times.push({ ms: inspect.inspect[0]!, cpuMs });
-      answer = `${inspect.tables} tables, ${inspect.columns} columns`;
+      const inspect = sqlalchemyInspect(url, schema);
+      times.push({ ms: inspect.ms, cpuMs: bridgeCpuMs() - cpu0 });
+      answer = inspect.answer;
     }
     return { times, answer };
   };

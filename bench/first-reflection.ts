@@ -12,14 +12,14 @@
  *     [--bridge before=other/dist/server/main.js ...]
  * --bridge label=main.js: the builds to compare (default: this one, as `bridge`), alternated within each round.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../emulator/index.js';
 import { startCatalogReference } from './postgres15.js';
-import { exampleAwsEnv, listeningPort } from './support.js';
+import { exampleAwsEnv, listeningPort, sqlalchemyInspect } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,17 +38,7 @@ const builds = (values.bridge ?? [`bridge=${path.join(root, 'dist/server/main.js
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** One reflection in a Python process of its own: the reflection's ms (not Python's start) and what it found. */
-function reflect(url: string): { ms: number; answer: string } {
-  const py = spawnSync(
-    '/usr/bin/python3',
-    [path.join(root, 'bench/clients/sqlalchemy_inspect.py'), url, values.schema, '1'],
-    { encoding: 'utf8', env: { PATH: process.env.PATH } },
-  );
-  if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
-  const r = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
-  return { ms: r.inspect[0]!, answer: `${r.tables} tables, ${r.columns} columns` };
-}
+const reflect = (url: string) => sqlalchemyInspect(url, values.schema);
 
 const loadAtStart = loadAverage();
 const reference = await startCatalogReference();

@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import { ListResourcesCommand, type CloudControlClient } from '@aws-sdk/client-cloudcontrol';
 
 /** AWS's documented example keys: the emulator accepts any signature, and no real credential is ever read. */
@@ -89,4 +90,19 @@ export async function listAllPages(sdk: CloudControlClient, typeName: string): P
     token = out.NextToken || undefined;
   } while (token);
   return n;
+}
+
+/**
+ * SQLAlchemy 1.4's inspect() of a schema (table names, then each table's columns) in a Python process of its own
+ * (bench/clients/sqlalchemy_inspect.py): the reflection's ms, not Python's start, and what it found.
+ */
+export function sqlalchemyInspect(url: string, schema: string): { ms: number; answer: string } {
+  const script = path.resolve(import.meta.dirname, '../../bench/clients/sqlalchemy_inspect.py');
+  const py = spawnSync('/usr/bin/python3', [script, url, schema, '1'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
+  if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
+  const r = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
+  return { ms: r.inspect[0]!, answer: `${r.tables} tables, ${r.columns} columns` };
 }

@@ -219,7 +219,7 @@ describe('warm-up of the session path on the whole catalog', () => {
     await stack?.stop();
   });
 
-  test("runs SQLAlchemy's per-table statements over more tables than the engines' warm-up, and a client is answered meanwhile", async () => {
+  test("runs SQLAlchemy's per-table statements over more tables than the engines' warm-up, after a client's catalog statement at ready was answered", async () => {
     const client = new pg.Client(stack.pg);
     await client.connect();
     try {

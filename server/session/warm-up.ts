@@ -67,7 +67,7 @@ const CLIENT_POLL_MS = 20;
  * SQLAlchemy's per-table statements run over this many tables (the engines' warm-up: 24). V8 optimizes this
  * thread's larger functions only after a few hundred statements: over 24 tables a fresh bridge's first client's
  * first 190 catalog statements (psycopg2, ec2's tables) took 1.26 to 2.07 ms each, with V8 compiling 260 to 390 ms
- * of CPU meanwhile; over 120 (about 280 statements, 0.4 s more after each start) 0.92 to 1.27 ms, and 150 to 160.
+ * of CPU meanwhile; over 120 (about 280 statements, 0.3-0.5 s more after each start) 0.92 to 1.27 ms, and 140 to 160.
  */
 const TABLES = 120;
 
