@@ -10,7 +10,7 @@ type WarmUpModule = typeof import('../server/engine/warm-up.js');
 
 // The engines spawn their workers from dist/ (ts-jest cannot load a worker from TS sources): build first.
 const { EnginePool } = (await import(path.join(projectRoot, 'dist/server/engine/pool.js'))) as PoolModule;
-const { warmUpStatements, tablesSql, sqlalchemyReflection } = (await import(
+const { warmUp, warmUpStatements, tablesSql, sqlalchemyReflection } = (await import(
   path.join(projectRoot, 'dist/server/engine/warm-up.js')
 )) as WarmUpModule;
 
@@ -83,6 +83,27 @@ describe('warm-up of a pool engine', () => {
         messages: query("SELECT count(*) || ' ' || current_user FROM appflow.t"),
       });
       expect(firstValue(after)).toBe('1 client');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('the look-up of the tables is tried until it is answered, however often clients interrupt it', async () => {
+    const pool = await EnginePool.start({ ddl, cacheDir, engines: 1, warmUp: false });
+    try {
+      // Clients' first statements at ready interrupt the first units: here the first three give way.
+      let interrupted = 0;
+      const counts = await warmUp(
+        {
+          runWhenIdle: (unit) => (++interrupted <= 3 ? Promise.resolve(undefined) : pool.runWhenIdle(unit)),
+          closing: false,
+        },
+        false,
+      );
+      expect(counts.gaveWay).toBe(3);
+      // The catalog's one table found, then every statement on it answered.
+      const oneTable = [{ schema: 'appflow', table: 't', oid: '1' }];
+      expect(counts.ran).toBe(1 + warmUpStatements(oneTable, false).length);
     } finally {
       await pool.close();
     }

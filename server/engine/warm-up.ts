@@ -217,7 +217,8 @@ export function warmUpStatements(tables: WarmTable[], hotLoops = true): string[]
 
 /**
  * A statement that gave way to a client's unit is tried again later, once: a statement that keeps being
- * interrupted is not worth the CPU it takes from the clients.
+ * interrupted is not worth the CPU it takes from the clients. The look-up of the tables is tried until it is
+ * answered: without it there is nothing to warm (a client's first statements, at ready, can interrupt it twice).
  */
 const ATTEMPTS = 2;
 
@@ -236,8 +237,8 @@ export interface WarmUpCounts {
  */
 export async function warmUp(engine: IdleRunner, hotLoops = true): Promise<WarmUpCounts> {
   const counts = { ran: 0, gaveWay: 0 };
-  const run = async (sql: string, reuse?: ReusablePlan): Promise<Buffer | undefined> => {
-    for (let attempt = 0; attempt < ATTEMPTS && !engine.closing; attempt++) {
+  const run = async (sql: string, reuse?: ReusablePlan, attempts = ATTEMPTS): Promise<Buffer | undefined> => {
+    for (let attempt = 0; attempt < attempts && !engine.closing; attempt++) {
       // With a template (a SELECT of the catalog that leaves nothing): plain, run as the clients' texts will be.
       const unit: EngineUnit = {
         settings: [],
@@ -254,7 +255,7 @@ export async function warmUp(engine: IdleRunner, hotLoops = true): Promise<WarmU
     }
     return undefined;
   };
-  const found = await run(tablesSql);
+  const found = await run(tablesSql, undefined, Infinity);
   const json = found && firstValue(found);
   const tables = json ? (JSON.parse(json) as WarmTable[]) : [];
   // SQLAlchemy's per-table statements run as the clients' will: each shape's texts as one reused prepared statement

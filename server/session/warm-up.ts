@@ -119,8 +119,8 @@ export async function warmSessionPath(
     return nextReply(replies);
   };
   /** Runs a statement as a simple Query (psql, psycopg2) or, `extended`, as pgjdbc and node-postgres do. */
-  const query = async (sql: string, extended = false): Promise<Buffer | undefined> => {
-    for (let attempt = 0; attempt < 2; attempt++) {
+  const query = async (sql: string, extended = false, attempts = 2): Promise<Buffer | undefined> => {
+    for (let attempt = 0; attempt < attempts; attempt++) {
       while (Date.now() - options.clientsLastActive() < CLIENTS_QUIET_MS && !signal.aborted)
         await sleep(CLIENT_POLL_MS);
       if (signal.aborted) return undefined;
@@ -141,7 +141,8 @@ export async function warmSessionPath(
   };
   try {
     if (!(await nextReply(replies))) return counts;
-    const found = await query(warmTablesSql(TABLES));
+    // Tried until answered, as the engines' look-up is: without the tables there is nothing to warm.
+    const found = await query(warmTablesSql(TABLES), false, Infinity);
     const json = found && firstValue(found);
     const tables = json ? (JSON.parse(json) as WarmTable[]) : [];
     // The extended protocol's path on one table's statements first; the simple Query's last, so that the engine's
