@@ -92,17 +92,29 @@ export async function listAllPages(sdk: CloudControlClient, typeName: string): P
   return n;
 }
 
+/** One SQLAlchemy reflection: its wall ms and the CPU ms its own Python process took in it. */
+export interface Reflection {
+  ms: number;
+  clientCpuMs: number;
+}
+
 /**
  * SQLAlchemy 1.4's inspect() of a schema (table names, then each table's columns) in a Python process of its own
- * (bench/clients/sqlalchemy_inspect.py): the reflection's ms, not Python's start, and what it found.
+ * (bench/clients/sqlalchemy_inspect.py), `rounds` times on one connection: each reflection's ms (not Python's
+ * start) and its client's CPU, and what it found.
  */
-export function sqlalchemyInspect(url: string, schema: string): { ms: number; answer: string } {
+export function sqlalchemyInspect(
+  url: string,
+  schema: string,
+  rounds = 1,
+): { ms: number; reflections: Reflection[]; answer: string } {
   const script = path.resolve(import.meta.dirname, '../../bench/clients/sqlalchemy_inspect.py');
-  const py = spawnSync('/usr/bin/python3', [script, url, schema, '1'], {
+  const py = spawnSync('/usr/bin/python3', [script, url, schema, String(rounds)], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH },
   });
   if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
-  const r = JSON.parse(py.stdout) as { inspect: number[]; tables: number; columns: number };
-  return { ms: r.inspect[0]!, answer: `${r.tables} tables, ${r.columns} columns` };
+  const r = JSON.parse(py.stdout) as { inspect: number[]; cpu: number[]; tables: number; columns: number };
+  const reflections = r.inspect.map((ms, i) => ({ ms, clientCpuMs: r.cpu[i]! }));
+  return { ms: reflections[0]!.ms, reflections, answer: `${r.tables} tables, ${r.columns} columns` };
 }
