@@ -153,4 +153,6 @@ export interface Catalog {
   resourceType(typeName: string): ResourceType | undefined;
   /** Case-sensitive lookup of `schema.name` as Postgres folds unquoted names (lower case). */
   table(schema: string, name: string): Table | undefined;
+  /** The tables of that name in every schema (an unqualified name, for search_path to choose among), in order. */
+  tablesNamed(name: string): Table[];
 }

@@ -1,8 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { allDefinitions, catalog, selectCatalog, type ResourceTable } from '../catalog/index.js';
-import { pluralize, tablesOf } from '../catalog/registry/definitions.js';
+import {
+  allDefinitions,
+  catalog,
+  lazyCatalog,
+  registrySchemas,
+  selectCatalog,
+  type ResourceTable,
+} from '../catalog/index.js';
+import { pluralize, tablesOf, type RegistrySchema } from '../catalog/registry/definitions.js';
 import { parseConfig } from '../server/config.js';
 import { psql } from './support/psql.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -152,6 +159,36 @@ describe('table names', () => {
     expect(some.table('s3', 'bucket')).toBeDefined();
     expect(some.table('s3', 'access_point')).toBeUndefined();
     expect(() => selectCatalog(['AWS::Nope::*'])).toThrow(/no resource type/);
+  });
+
+  it('builds a type when a lookup names one of its tables, and the same tables once the whole catalog is built', () => {
+    // A type whose schema cannot be built: only a lookup of its own tables fails.
+    const broken = { typeName: 'AWS::Broken::Thing', primaryIdentifier: 5 } as unknown as RegistrySchema;
+    const some = lazyCatalog(() => [
+      ...registrySchemas().filter((s) => s.typeName.startsWith('AWS::S3::')),
+      broken,
+    ]);
+    const bucket = some.table('s3', 'bucket')!;
+    expect(bucket.columns.map((c) => c.name)).toContain('bucket_name');
+    expect(some.tablesNamed('buckets').map((t) => `${t.schema}.${t.name}`)).toEqual(['s3.buckets']);
+    expect(some.tablesNamed('resource_types').map((t) => t.schema)).toEqual(['cloud_control']);
+    expect(some.tablesNamed('nope')).toEqual([]);
+    expect(() => some.table('broken', 'thing')).toThrow();
+
+    const whole = lazyCatalog(registrySchemas);
+    const first = ['s3.bucket', 'ec2.vpcs', 'iam.role'].map((key) => {
+      const [schema, name] = key.split('.');
+      return whole.table(schema!, name!)!;
+    });
+    const named = whole.tablesNamed('resource_policy');
+    expect(named.length).toBeGreaterThan(1);
+    // Built later with every type: the tables handed out before are the catalog's own, in the catalog's order.
+    for (const table of [...first, ...named]) expect(whole.tables).toContain(table);
+    for (const table of whole.tables.slice(0, 300))
+      expect(whole.tablesNamed(table.name)).toEqual(whole.tables.filter((t) => t.name === table.name));
+    expect(whole.tables.map((t) => `${t.schema}.${t.name}`)).toEqual(
+      catalog.tables.map((t) => `${t.schema}.${t.name}`),
+    );
   });
 });
 

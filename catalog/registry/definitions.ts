@@ -176,6 +176,12 @@ export function registryDefinition(s: RegistrySchema): ResourceDefinition {
   return def;
 }
 
+/** The schema and table names registryDefinition gives a type, from its name alone (no schema read). */
+export function registryTablesOf(typeName: string): { schema: string; resource: string; collection: string } {
+  names ??= readTableNames();
+  return tablesOf(typeName, names.get(typeName));
+}
+
 /** Each schema as a definition, in the order given (the snapshot's: by type name). */
 export function registryDefinitions(schemas: readonly RegistrySchema[]): ResourceDefinition[] {
   return schemas.map(registryDefinition);

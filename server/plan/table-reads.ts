@@ -223,7 +223,7 @@ export function resolveRelation(rv: Body, catalog: Catalog, ctes?: ReadonlySet<s
   }
   if (ctes?.has(name)) return [];
   // Unqualified: search_path may hold any of the catalog's schemas.
-  return catalog.tables.filter((t) => t.name === name);
+  return catalog.tablesNamed(name);
 }
 
 /** The keys a read's WHERE or ON pins to another catalog table's rows: each one expression over one table. */
