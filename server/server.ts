@@ -118,7 +118,7 @@ export async function startServer(
     // Made only if the template is not cached yet (found by what the DDL is made from), while the threads start.
     ddl: () => catalogDdl(catalog),
     templateKey: catalogKey(config.types, extraTypes),
-    // The tables' names while the engines open (the snapshot read, about 0.1 s): a statement's first lookup needs
+    // The tables' names while the engines open (the snapshot read, 0.1 to 0.2 s): a statement's first lookup needs
     // them. Each type is built when a statement first names it (catalog/index.ts, lazyCatalog).
     onOpening: () => void catalog.tablesNamed(''),
     engines: config.engines,
