@@ -64,28 +64,27 @@ export function lazyCatalog(
   extraTables: readonly Exclude<Table, ResourceTable>[] = requestsTables,
 ): Catalog {
   let built: Catalog | undefined;
-  let byName: Map<string, RegistrySchema> | undefined;
+  let schemaByType: Map<string, RegistrySchema> | undefined;
   const types = new Map<string, ResourceType | undefined>();
   const typeOf = (typeName: string): ResourceType | undefined => {
     if (!types.has(typeName)) {
-      byName ??= new Map(schemas().map((s) => [s.typeName, s]));
-      const schema = byName.get(typeName);
+      schemaByType ??= new Map(schemas().map((s) => [s.typeName, s]));
+      const schema = schemaByType.get(typeName);
       types.set(typeName, schema && buildResourceType(registryDefinition(schema)));
     }
     return types.get(typeName);
   };
-  /** Each table's `schema.name`: the type it belongs to (by name), or the extra table itself. */
-  let index: Map<string, string | Table> | undefined;
-  let named: Map<string, string[]> | undefined;
+  /** By `schema.name`: the type the table belongs to (by name), or the extra table itself; and the keys by name. */
+  let index: { byKey: Map<string, string | Table>; keysNamed: Map<string, string[]> } | undefined;
   const tableIndex = () => {
     if (index) return index;
-    index = new Map();
-    named = new Map();
+    const byKey = new Map<string, string | Table>();
+    const keysNamed = new Map<string, string[]>();
     const add = (schema: string, name: string, to: string | Table) => {
       const key = `${schema}.${name}`;
-      if (index!.has(key)) throw duplicateTable(key);
-      index!.set(key, to);
-      named!.set(name, [...(named!.get(name) ?? []), key]);
+      if (byKey.has(key)) throw duplicateTable(key);
+      byKey.set(key, to);
+      keysNamed.set(name, [...(keysNamed.get(name) ?? []), key]);
     };
     for (const { typeName } of schemas()) {
       const { schema, resource, collection } = registryTablesOf(typeName);
@@ -93,10 +92,10 @@ export function lazyCatalog(
       add(schema, collection, typeName);
     }
     for (const table of extraTables) add(table.schema, table.name, table);
-    return index;
+    return (index = { byKey, keysNamed });
   };
   const table = (key: string): Table | undefined => {
-    const to = tableIndex().get(key);
+    const to = tableIndex().byKey.get(key);
     if (typeof to !== 'string') return to;
     return typeOf(to)?.tables.find((t) => `${t.schema}.${t.name}` === key);
   };
@@ -113,11 +112,8 @@ export function lazyCatalog(
       return whole().tables;
     },
     table: (schema, name) => (built ? built.table(schema, name) : table(`${schema}.${name}`)),
-    tablesNamed(name) {
-      if (built) return built.tablesNamed(name);
-      tableIndex();
-      return (named!.get(name) ?? []).map((key) => table(key)!);
-    },
+    tablesNamed: (name) =>
+      built ? built.tablesNamed(name) : (tableIndex().keysNamed.get(name) ?? []).map((key) => table(key)!),
     resourceType: (typeName) => (built ? built.resourceType(typeName) : typeOf(typeName)),
   };
 }
