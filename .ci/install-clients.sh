@@ -17,12 +17,17 @@ packages=(
   python3-sqlalchemy
   python3-pandas
   redis-server                  # the shared read cache suite starts its own on an ephemeral port
+  awscli                        # the AWS CLI, against the emulator (test/registry.test.ts)
 )
 
 missing=()
 for p in "${packages[@]}"; do
   # A package counts as present when dpkg says "install ok installed"; java/javac counted if on PATH.
   if [ "$p" = default-jdk-headless ] && command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1; then
+    continue
+  fi
+  # An AWS CLI already on PATH (pip's, v1 or v2) serves as well: each has `cloudcontrol get-resource`.
+  if [ "$p" = awscli ] && command -v aws >/dev/null 2>&1; then
     continue
   fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -44,4 +49,4 @@ fi
 
 # Debian's postgresql-15 package starts a cluster on 5432 and redis-server a server on 6379; the tests start
 # their own on ephemeral ports and need nothing of them.
-echo "install-clients: ready (psql $(psql --version | awk '{print $3}'), go $(go version | awk '{print $3}'), $(/usr/bin/python3 --version))"
+echo "install-clients: ready (psql $(psql --version | awk '{print $3}'), go $(go version | awk '{print $3}'), $(/usr/bin/python3 --version), $(aws --version 2>&1 | awk '{print $1}'))"

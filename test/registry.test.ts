@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import {
   allDefinitions,
@@ -12,7 +14,10 @@ import {
 import { pluralize, tablesOf, type RegistrySchema } from '../catalog/registry/definitions.js';
 import { parseConfig } from '../server/config.js';
 import { psql } from './support/psql.js';
+import { fakeAwsEnv } from './support/processes.js';
 import { startStack, type Stack } from './support/stack.js';
+
+const run = promisify(execFile);
 
 /** CI clones the repository with shared/ beside it. */
 const seedPath = path.join(process.cwd(), '..', 'shared', 'reference', 'connector_profile.seed.md');
@@ -275,6 +280,36 @@ describe('through the server', () => {
         tags: [{ Key: 'k', Value: 'v' }],
       },
     ]);
+    // The AWS CLI, against the emulator, sees the bucket the INSERT made.
+    const { stdout } = await run(
+      'aws',
+      [
+        'cloudcontrol',
+        'get-resource',
+        '--type-name',
+        'AWS::S3::Bucket',
+        '--identifier',
+        'inserted-bucket',
+        '--region',
+        region,
+        '--endpoint-url',
+        stack.emulator.endpoint,
+        '--output',
+        'json',
+      ],
+      {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...fakeAwsEnv, AWS_CONFIG_FILE: '/dev/null' },
+      },
+    );
+    const { ResourceDescription } = JSON.parse(stdout) as {
+      ResourceDescription: { Identifier: string; Properties: string };
+    };
+    expect(ResourceDescription.Identifier).toBe('inserted-bucket');
+    expect(JSON.parse(ResourceDescription.Properties)).toMatchObject({
+      BucketName: 'inserted-bucket',
+      Arn: 'arn:aws:s3:::inserted-bucket',
+      Tags: [{ Key: 'k', Value: 'v' }],
+    });
   });
 
   it('UPDATE of iam.role becomes a JSON Patch', async () => {
