@@ -107,7 +107,7 @@ export function sqlalchemyInspect(
   url: string,
   schema: string,
   rounds = 1,
-): { ms: number; reflections: Reflection[]; answer: string } {
+): { reflections: Reflection[]; answer: string } {
   const script = path.resolve(import.meta.dirname, '../../bench/clients/sqlalchemy_inspect.py');
   const py = spawnSync('/usr/bin/python3', [script, url, schema, String(rounds)], {
     encoding: 'utf8',
@@ -116,5 +116,5 @@ export function sqlalchemyInspect(
   if (py.status !== 0) throw new Error(`sqlalchemy_inspect: ${py.stderr}`);
   const r = JSON.parse(py.stdout) as { inspect: number[]; cpu: number[]; tables: number; columns: number };
   const reflections = r.inspect.map((ms, i) => ({ ms, clientCpuMs: r.cpu[i]! }));
-  return { ms: reflections[0]!.ms, reflections, answer: `${r.tables} tables, ${r.columns} columns` };
+  return { reflections, answer: `${r.tables} tables, ${r.columns} columns` };
 }

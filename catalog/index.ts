@@ -9,14 +9,9 @@ import { resourceTypes } from './cloud-control/resource-types.js';
 import { resources } from './cloud-control/resources.js';
 import { sessions } from './cloud-control/sessions.js';
 import { buildResourceType } from './resource-type.js';
-import {
-  registryDefinition,
-  registryDefinitions,
-  registryTablesOf,
-  typeFilter,
-} from './registry/definitions.js';
+import { registryDefinition, registryTablesOf, typeFilter } from './registry/definitions.js';
 import { readSnapshot, type RegistrySchema } from './registry/snapshot.js';
-import type { Catalog, ResourceDefinition, ResourceTable, ResourceType, Table } from './types.js';
+import type { Catalog, ResourceTable, ResourceType, Table } from './types.js';
 
 export type * from './types.js';
 export { buildCatalog } from './build-catalog.js';
@@ -34,14 +29,6 @@ let snapshot: readonly RegistrySchema[] | undefined;
 export function registrySchemas(): readonly RegistrySchema[] {
   snapshot ??= readSnapshot();
   return snapshot;
-}
-
-let everyDefinition: readonly ResourceDefinition[] | undefined;
-
-/** Every resource type of the snapshot: adding a type is adding its schema there. */
-export function allDefinitions(): readonly ResourceDefinition[] {
-  everyDefinition ??= registryDefinitions(registrySchemas());
-  return everyDefinition;
 }
 
 /** Tables over Cloud Control itself rather than a resource type, declared as they are. */

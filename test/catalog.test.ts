@@ -7,7 +7,6 @@ import {
   catalog,
   catalogDdl,
   columnToProperty,
-  allDefinitions,
   propertyToColumn,
   type ResourceDefinition,
   type Table,
@@ -74,7 +73,7 @@ const properties: [property: string, column: string][] = [
   ['CredentialsArn', 'credentials_arn'],
 ];
 
-const connectorProfile = allDefinitions().find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
+const connectorProfile = catalog.resourceType('AWS::AppFlow::ConnectorProfile')!.definition;
 
 function table(name: string): Table {
   const found = catalog.table('appflow', name);

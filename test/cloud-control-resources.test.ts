@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { resources } from '../catalog/cloud-control/resources.js';
-import { buildCatalog, allDefinitions, catalog as shippedCatalog, requestsTables } from '../catalog/index.js';
+import { buildCatalog, catalog as shippedCatalog, requestsTables } from '../catalog/index.js';
 import { emulatorClient } from '../emulator/client.js';
 import { startEmulator, type RunningEmulator } from '../emulator/index.js';
 import { loadParser, parseStatements } from '../server/plan/parse.js';
@@ -13,7 +13,7 @@ import { failureOf } from './support/failure.js';
 
 useFakeAwsEnvironment();
 
-const connectorProfile = allDefinitions().find((d) => d.typeName === TYPE_NAME)!;
+const connectorProfile = shippedCatalog.resourceType(TYPE_NAME)!.definition;
 
 /** A type the emulator serves and the bridge's catalog does not have: only cloud_control.resources reaches it. */
 const OTHER_TYPE = 'Example::AppFlow::ConnectorProfile';

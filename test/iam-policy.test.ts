@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { allDefinitions } from '../catalog/index.js';
+import { catalog } from '../catalog/index.js';
 import type { IamPolicy } from '../server/iam-policy.js';
 import { projectRoot } from './support/processes.js';
 
@@ -21,7 +21,7 @@ function iamPolicy(...args: string[]) {
 }
 
 const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort((a, b) => a.localeCompare(b, 'en'));
-const profile = allDefinitions().find((d) => d.typeName === 'AWS::AppFlow::ConnectorProfile')!;
+const profile = catalog.resourceType('AWS::AppFlow::ConnectorProfile')!.definition;
 const ccRead = [
   'cloudformation:GetResource',
   'cloudformation:ListResourceRequests',
@@ -68,9 +68,9 @@ test('without --read-only a second statement adds the write actions and the writ
 test('a glob unions the handler permissions of every type it selects, sorted and deduplicated', () => {
   const r = iamPolicy('--read-only', '--types', 'AWS::AppFlow::*,AWS::S3::Bucket');
   expect(r.status).toBe(0);
-  const selected = allDefinitions().filter(
-    (d) => d.typeName.startsWith('AWS::AppFlow::') || d.typeName === 'AWS::S3::Bucket',
-  );
+  const selected = catalog.resourceTypes
+    .map((t) => t.definition)
+    .filter((d) => d.typeName.startsWith('AWS::AppFlow::') || d.typeName === 'AWS::S3::Bucket');
   expect(selected.length).toBeGreaterThan(2);
   const expected = sorted([
     ...ccRead,
@@ -83,7 +83,7 @@ test('every type: the whole policy comes out (not cut at a pipe buffer) with a w
   const r = iamPolicy();
   expect(r.status).toBe(0);
   const policy = JSON.parse(r.stdout) as IamPolicy;
-  const s3 = allDefinitions().find((d) => d.typeName === 'AWS::S3::Bucket')!;
+  const s3 = catalog.resourceType('AWS::S3::Bucket')!.definition;
   expect(policy.Statement[0]!.Action).toEqual(expect.arrayContaining(s3.permissions.read!));
   expect(r.stderr).toMatch(
     /more than the 6144 IAM allows in one managed policy: serve fewer types \(--types/,

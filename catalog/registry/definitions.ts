@@ -182,11 +182,6 @@ export function registryTablesOf(typeName: string): { schema: string; resource: 
   return tablesOf(typeName, names.get(typeName));
 }
 
-/** Each schema as a definition, in the order given (the snapshot's: by type name). */
-export function registryDefinitions(schemas: readonly RegistrySchema[]): ResourceDefinition[] {
-  return schemas.map(registryDefinition);
-}
-
 export interface ListHandlers {
   requiredInResourceModel: Record<string, string[]>;
   wholeModel: string[];
